@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { decodeAgentMessage, encodeAgentMessage, sha256, type AgentMessage } from '../../src/protocol/message.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import { loadVectors } from '../support/vectors.js';
+
+const vectors = loadVectors();
+
+function decodeOk(frame: Buffer) {
+  const decoded = decodeAgentMessage(frame);
+  if (decoded instanceof ProtocolError) throw decoded;
+  return decoded;
+}
+
+describe('agent message codec against ../shared/protocol/vectors.json', () => {
+  it('has the vectors', () => {
+    expect(vectors.length).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const vector of vectors) {
+    describe(vector.name, () => {
+      const frame = Buffer.from(vector.hex, 'hex');
+
+      it('decodes to its fields', () => {
+        expect(frame.length).toBe(vector.length);
+        const message = decodeOk(frame);
+        expect(message.headerLength).toBe(116);
+        expect(message.messageType).toBe(vector.messageType);
+        expect(message.schemaVersion).toBe(vector.schemaVersion);
+        expect(message.createdDate).toBe(vector.createdDate);
+        expect(message.sequenceNumber).toBe(vector.sequenceNumber);
+        expect(message.flags).toBe(vector.flags);
+        expect(message.messageId).toBe(vector.messageId);
+        expect(message.payloadType).toBe(vector.payloadType);
+        expect(message.payload.toString('hex')).toBe(vector.payloadHex);
+        expect(message.payloadLength).toBe(vector.payloadHex.length / 2);
+        if (vector.payloadText !== undefined) expect(message.payload.toString('utf8')).toBe(vector.payloadText);
+      });
+
+      it('encodes back to the same bytes', () => {
+        const message: AgentMessage = {
+          messageType: vector.messageType,
+          schemaVersion: vector.schemaVersion,
+          createdDate: vector.createdDate,
+          sequenceNumber: vector.sequenceNumber,
+          flags: vector.flags,
+          messageId: vector.messageId,
+          payloadType: vector.payloadType,
+          payload: Buffer.from(vector.payloadHex, 'hex'),
+        };
+        expect(encodeAgentMessage(message).toString('hex')).toBe(vector.hex);
+      });
+    });
+  }
+
+  it('matches the worked example of CLIENT.md §3.5 (message id halves swapped, space padding)', () => {
+    const frame = encodeAgentMessage({
+      messageType: 'input_stream_data',
+      schemaVersion: 1,
+      createdDate: 1503434274948,
+      sequenceNumber: 1n,
+      flags: 2n,
+      messageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16',
+      payloadType: 0,
+      payload: Buffer.from('payload'),
+    });
+    expect(frame.length).toBe(127);
+    expect(frame.subarray(0, 0x40).toString('hex')).toBe(
+      '0000007469' + '6e7075745f73747265616d' + '5f646174612020202020202020202020' +
+        '20202020000000010000015e0baa7884' + '00000000000000010000000000000002',
+    );
+    expect(frame.subarray(0x40, 0x50).toString('hex')).toBe('a508b5f073f31b16dd01e56bff48483e');
+    expect(frame.subarray(0x70).toString('hex')).toBe('0000000000000007' + Buffer.from('payload').toString('hex'));
+  });
+});
+
+describe('agent message decoder rejects bad frames with a typed error', () => {
+  const good = Buffer.from(vectors.find((v) => v.name === 'output-hello')!.hex, 'hex');
+
+  function code(frame: Buffer): string | undefined {
+    const result = decodeAgentMessage(frame);
+    return result instanceof ProtocolError ? result.code : undefined;
+  }
+
+  it('truncated: every length below the header is FRAME_TOO_SHORT', () => {
+    for (let n = 0; n < 120; n++) expect(code(good.subarray(0, n))).toBe('FRAME_TOO_SHORT');
+  });
+
+  it('truncated payload is BAD_PAYLOAD_LENGTH', () => {
+    expect(code(good.subarray(0, good.length - 1))).toBe('BAD_PAYLOAD_LENGTH');
+  });
+
+  it('extra bytes after the payload are BAD_PAYLOAD_LENGTH', () => {
+    expect(code(Buffer.concat([good, Buffer.from([0])]))).toBe('BAD_PAYLOAD_LENGTH');
+  });
+
+  it('a payload length of 4 GiB allocates nothing and is rejected', () => {
+    const frame = Buffer.from(good);
+    frame.writeUInt32BE(0xffffffff, 116);
+    expect(code(frame)).toBe('BAD_PAYLOAD_LENGTH');
+  });
+
+  it('header length too large or too small is BAD_HEADER_LENGTH', () => {
+    for (const headerLength of [0, 115, good.length - 3, 0xffffffff]) {
+      const frame = Buffer.from(good);
+      frame.writeUInt32BE(headerLength, 0);
+      expect(code(frame)).toBe('BAD_HEADER_LENGTH');
+    }
+  });
+
+  it('a flipped payload byte is BAD_DIGEST', () => {
+    const frame = Buffer.from(good);
+    frame[frame.length - 1]! ^= 0x01;
+    expect(code(frame)).toBe('BAD_DIGEST');
+  });
+
+  it('a zero created date is BAD_CREATED_DATE', () => {
+    const frame = Buffer.from(good);
+    frame.writeBigUInt64BE(0n, 40);
+    expect(code(frame)).toBe('BAD_CREATED_DATE');
+  });
+
+  it('an empty message type is BAD_MESSAGE_TYPE', () => {
+    const frame = Buffer.from(good);
+    frame.fill(0x20, 4, 36);
+    expect(code(frame)).toBe('BAD_MESSAGE_TYPE');
+  });
+
+  it('publication messages pass without the checks, as the plugin accepts them', () => {
+    const frame = encodeAgentMessage({
+      messageType: 'pause_publication', schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n,
+      messageId: '00000000-0000-4000-8000-000000000000', payloadType: 0, payload: Buffer.alloc(0),
+    });
+    frame.writeBigUInt64BE(0n, 40);
+    const decoded = decodeOk(frame);
+    expect(decoded.messageType).toBe('pause_publication');
+  });
+
+  it('an empty payload skips the digest check', () => {
+    const frame = encodeAgentMessage({
+      messageType: 'acknowledge', schemaVersion: 1, createdDate: 5, sequenceNumber: 0n, flags: 3n,
+      messageId: '00000000-0000-4000-8000-000000000000', payloadType: 0, payload: Buffer.alloc(0),
+    });
+    frame.fill(0, 80, 112);
+    expect(decodeOk(frame).payload.length).toBe(0);
+    expect(sha256(Buffer.alloc(0)).toString('hex')).toMatch(/^e3b0c442/);
+  });
+
+  it('random garbage never throws: always a typed error or a message', () => {
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 20_000; i++) {
+      const frame = Buffer.from(good);
+      const flips = 1 + Math.floor(random() * 4);
+      for (let f = 0; f < flips; f++) frame[Math.floor(random() * frame.length)] = Math.floor(random() * 256);
+      const cut = random() < 0.3 ? frame.subarray(0, Math.floor(random() * frame.length)) : frame;
+      const result = decodeAgentMessage(cut);
+      expect(result instanceof ProtocolError || typeof result.messageType === 'string').toBe(true);
+    }
+  });
+
+  it('encoder refuses a message type longer than 32 bytes and a bad message id', () => {
+    const base: AgentMessage = {
+      messageType: 'x'.repeat(33), schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n,
+      messageId: '00000000-0000-4000-8000-000000000000', payloadType: 1, payload: Buffer.from('a'),
+    };
+    expect(() => encodeAgentMessage(base)).toThrow(ProtocolError);
+    expect(() => encodeAgentMessage({ ...base, messageType: 'acknowledge', messageId: 'nope' })).toThrow(/not a UUID/);
+  });
+});
