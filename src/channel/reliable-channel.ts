@@ -1,0 +1,293 @@
+import { MessageFlags, MessageType, PayloadType, SchemaVersion } from '../protocol/constants.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { decodeAgentMessage, encodeAgentMessage, type AgentMessage } from '../protocol/message.js';
+import { decodeAcknowledge, decodeChannelClosed, encodeAcknowledge, type ChannelClosed } from '../protocol/payloads.js';
+import { newMessageId } from '../protocol/uuid.js';
+import { ChannelError } from './errors.js';
+import { RtoEstimator } from './rto.js';
+
+/** What the channel asks its owner to do; it never does I/O itself. */
+export type ChannelEvent =
+  | { kind: 'write'; frame: Buffer }
+  /** A stream message, in sequence order, exactly once. */
+  | { kind: 'deliver'; message: AgentMessage }
+  | { kind: 'channel-closed'; closed: ChannelClosed }
+  /** The window has room again after being full (or the remote resumed publication). */
+  | { kind: 'writable' }
+  | { kind: 'failed'; error: ChannelError };
+
+export interface ReliableChannelOptions {
+  /** The stream message type this side sends: the client sends input, the agent output. */
+  sendType: typeof MessageType.InputStreamData | typeof MessageType.OutputStreamData;
+  /** Unacknowledged messages allowed in flight before the producer is told to wait. */
+  windowSize?: number;
+  /** Messages ahead of the expected one kept for reordering; beyond it they are dropped unacked. */
+  reorderCapacity?: number;
+  /** A message unacknowledged this long (ms since first sent) fails the channel. */
+  giveUpAfter?: number;
+  /** The agent sets SYN (Flags 1) on its sequence-0 message (SPEC §8); the client never does. */
+  synOnFirstMessage?: boolean;
+  newId?: () => string;
+}
+
+interface Unacknowledged {
+  frame: Buffer;
+  firstSent: number;
+  lastSent: number;
+  resent: boolean;
+}
+
+interface Pending {
+  payloadType: number;
+  payload: Buffer;
+}
+
+export const ChannelDefaults = {
+  windowSize: 2048,
+  // The plugin keeps 10,000 out-of-order messages, the agent 100,000 (SPEC §6).
+  reorderCapacity: 10_000,
+  giveUpAfter: 5 * 60_000,
+} as const;
+
+/**
+ * The reliable data channel of SPEC §6 as a state machine. Inputs: `receive(frame, now)`,
+ * `send(payloadType, payload, now)`, `tick(now)`; outputs: the events they return. Time is
+ * always passed in, so tests drive retransmission with a fake clock.
+ */
+export class ReliableChannel {
+  readonly rto = new RtoEstimator();
+  private readonly sendType: ReliableChannelOptions['sendType'];
+  private readonly windowSize: number;
+  private readonly reorderCapacity: number;
+  private readonly giveUpAfter: number;
+  private readonly synOnFirstMessage: boolean;
+  private readonly newId: () => string;
+
+  private nextSequenceNumber = 0;
+  private expectedSequenceNumber = 0;
+  private readonly unacknowledged = new Map<number, Unacknowledged>();
+  private readonly pending: Pending[] = [];
+  private readonly reorder = new Map<number, AgentMessage>();
+  private paused = false;
+  private wasBlocked = false;
+  private failed = false;
+
+  constructor(options: ReliableChannelOptions) {
+    this.sendType = options.sendType;
+    this.windowSize = options.windowSize ?? ChannelDefaults.windowSize;
+    this.reorderCapacity = options.reorderCapacity ?? ChannelDefaults.reorderCapacity;
+    this.giveUpAfter = options.giveUpAfter ?? ChannelDefaults.giveUpAfter;
+    this.synOnFirstMessage = options.synOnFirstMessage ?? false;
+    this.newId = options.newId ?? newMessageId;
+  }
+
+  /** True while the producer may hand over more data without it waiting in the channel. */
+  get canSend(): boolean {
+    return !this.paused && !this.failed && this.pending.length === 0 && this.unacknowledged.size < this.windowSize;
+  }
+
+  get inFlight(): number {
+    return this.unacknowledged.size;
+  }
+
+  get queued(): number {
+    return this.pending.length;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Next outgoing sequence number; the handshake and every stream message use one. */
+  get sequenceNumber(): number {
+    return this.nextSequenceNumber;
+  }
+
+  /**
+   * Queues one stream message. It goes out at once when the window has room; otherwise it waits
+   * here, and the owner should stop reading its source until a `writable` event.
+   */
+  send(payloadType: number, payload: Buffer, now: number): ChannelEvent[] {
+    if (payload.length === 0) return []; // the agent ignores empty stream data (SPEC §2)
+    this.pending.push({ payloadType, payload });
+    const events: ChannelEvent[] = [];
+    this.flush(now, events);
+    if (this.pending.length > 0) this.wasBlocked = true;
+    return events;
+  }
+
+  /** Handles one binary WebSocket frame from the peer. */
+  receive(frame: Buffer, now: number): ChannelEvent[] {
+    const events: ChannelEvent[] = [];
+    if (this.failed) return events;
+    const message = decodeAgentMessage(frame);
+    if (message instanceof ProtocolError) {
+      this.fail(events, new ChannelError('MALFORMED_FRAME', `malformed frame from the peer: ${message.message}`));
+      return events;
+    }
+    switch (message.messageType) {
+      case MessageType.Acknowledge:
+        this.onAcknowledge(message, now, events);
+        break;
+      case MessageType.InputStreamData:
+      case MessageType.OutputStreamData:
+        if (message.messageType === this.sendType) {
+          this.fail(events, new ChannelError('UNEXPECTED_MESSAGE', `peer sent ${message.messageType}, which only this side sends`));
+        } else {
+          this.onStreamData(message, now, events);
+        }
+        break;
+      case MessageType.ChannelClosed:
+        events.push({ kind: 'channel-closed', closed: decodeChannelClosed(message.payload) });
+        break;
+      case MessageType.PausePublication:
+        this.paused = true;
+        break;
+      case MessageType.StartPublication:
+        if (this.paused) {
+          this.paused = false;
+          this.flush(now, events);
+          this.retransmitDue(now, events);
+          this.notifyIfWritable(events);
+        }
+        break;
+      default:
+        // Unknown message types are dropped, as the plugin and agent both do.
+        break;
+    }
+    return events;
+  }
+
+  /** Retransmits every unacknowledged message older than the timeout. */
+  tick(now: number): ChannelEvent[] {
+    const events: ChannelEvent[] = [];
+    if (!this.paused && !this.failed) this.retransmitDue(now, events);
+    return events;
+  }
+
+  /** When `tick` next has work to do, or undefined when nothing is outstanding. */
+  nextDeadline(): number | undefined {
+    if (this.paused || this.failed || this.unacknowledged.size === 0) return undefined;
+    let earliest = Infinity;
+    for (const entry of this.unacknowledged.values()) earliest = Math.min(earliest, entry.lastSent);
+    return earliest + this.rto.timeout;
+  }
+
+  /** After a reconnect every unacknowledged message goes out again, oldest first. */
+  retransmitAll(now: number): ChannelEvent[] {
+    const events: ChannelEvent[] = [];
+    for (const entry of this.unacknowledged.values()) this.resend(entry, now, events);
+    return events;
+  }
+
+  private flush(now: number, events: ChannelEvent[]): void {
+    while (!this.paused && !this.failed && this.pending.length > 0 && this.unacknowledged.size < this.windowSize) {
+      const { payloadType, payload } = this.pending.shift()!;
+      const sequenceNumber = this.nextSequenceNumber++;
+      const frame = encodeAgentMessage({
+        messageType: this.sendType,
+        schemaVersion: SchemaVersion,
+        createdDate: now,
+        sequenceNumber: BigInt(sequenceNumber),
+        flags: this.synOnFirstMessage && sequenceNumber === 0 ? MessageFlags.Syn : MessageFlags.Data,
+        messageId: this.newId(),
+        payloadType,
+        payload,
+      });
+      this.unacknowledged.set(sequenceNumber, { frame, firstSent: now, lastSent: now, resent: false });
+      events.push({ kind: 'write', frame });
+    }
+  }
+
+  private notifyIfWritable(events: ChannelEvent[]): void {
+    if (this.wasBlocked && this.canSend) {
+      this.wasBlocked = false;
+      events.push({ kind: 'writable' });
+    }
+  }
+
+  private onAcknowledge(message: AgentMessage, now: number, events: ChannelEvent[]): void {
+    const ack = decodeAcknowledge(message.payload);
+    if (ack instanceof ProtocolError) {
+      this.fail(events, new ChannelError('MALFORMED_FRAME', `malformed acknowledge: ${ack.message}`));
+      return;
+    }
+    const entry = this.unacknowledged.get(ack.acknowledgedMessageSequenceNumber);
+    if (entry === undefined) return; // a late duplicate acknowledgement
+    this.unacknowledged.delete(ack.acknowledgedMessageSequenceNumber);
+    // Karn's rule: a retransmitted message's round trip is ambiguous, so it is not sampled.
+    if (!entry.resent) this.rto.sample(now - entry.firstSent);
+    this.flush(now, events);
+    this.notifyIfWritable(events);
+  }
+
+  private onStreamData(message: AgentMessage, now: number, events: ChannelEvent[]): void {
+    if (message.sequenceNumber > BigInt(Number.MAX_SAFE_INTEGER) || message.sequenceNumber < 0n) {
+      this.fail(events, new ChannelError('MALFORMED_FRAME', `sequence number ${message.sequenceNumber} is out of range`));
+      return;
+    }
+    const sequenceNumber = Number(message.sequenceNumber);
+    if (sequenceNumber < this.expectedSequenceNumber) {
+      // A duplicate: the peer missed our acknowledgement, so acknowledge again (the plugin does
+      // not, and a lost ack then makes the agent resend forever — CLIENT.md §9.6).
+      events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+      return;
+    }
+    if (sequenceNumber > this.expectedSequenceNumber) {
+      if (!this.reorder.has(sequenceNumber) && this.reorder.size >= this.reorderCapacity) return; // unacked: resent later
+      this.reorder.set(sequenceNumber, message);
+      events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+      return;
+    }
+    events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+    events.push({ kind: 'deliver', message });
+    this.expectedSequenceNumber++;
+    for (let next = this.reorder.get(this.expectedSequenceNumber); next; next = this.reorder.get(this.expectedSequenceNumber)) {
+      this.reorder.delete(this.expectedSequenceNumber);
+      events.push({ kind: 'deliver', message: next });
+      this.expectedSequenceNumber++;
+    }
+  }
+
+  private acknowledgement(message: AgentMessage, now: number): Buffer {
+    return encodeAgentMessage({
+      messageType: MessageType.Acknowledge,
+      schemaVersion: SchemaVersion,
+      createdDate: now,
+      sequenceNumber: 0n,
+      flags: MessageFlags.Acknowledge,
+      messageId: this.newId(),
+      payloadType: PayloadType.Unset,
+      payload: encodeAcknowledge({
+        acknowledgedMessageType: message.messageType,
+        acknowledgedMessageId: message.messageId,
+        acknowledgedMessageSequenceNumber: Number(message.sequenceNumber),
+        isSequentialMessage: true,
+      }),
+    });
+  }
+
+  private retransmitDue(now: number, events: ChannelEvent[]): void {
+    const timeout = this.rto.timeout;
+    for (const entry of this.unacknowledged.values()) {
+      if (now - entry.firstSent >= this.giveUpAfter) {
+        this.fail(events, new ChannelError('RESEND_TIMEOUT', `a message went unacknowledged for ${Math.round(this.giveUpAfter / 1000)} s`));
+        return;
+      }
+      if (now - entry.lastSent >= timeout) this.resend(entry, now, events);
+    }
+  }
+
+  private resend(entry: Unacknowledged, now: number, events: ChannelEvent[]): void {
+    // The same bytes go again: same sequence number, id and date, as the plugin resends.
+    entry.lastSent = now;
+    entry.resent = true;
+    events.push({ kind: 'write', frame: entry.frame });
+  }
+
+  private fail(events: ChannelEvent[], error: ChannelError): void {
+    if (this.failed) return;
+    this.failed = true;
+    events.push({ kind: 'failed', error });
+  }
+}

@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import { ReliableChannel, type ChannelEvent } from '../../src/channel/reliable-channel.js';
+import { RtoEstimator } from '../../src/channel/rto.js';
+import { MessageType, PayloadType } from '../../src/protocol/constants.js';
+import { decodeAgentMessage, encodeAgentMessage, type DecodedAgentMessage } from '../../src/protocol/message.js';
+import { decodeAcknowledge } from '../../src/protocol/payloads.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+
+const writes = (events: ChannelEvent[]) => events.flatMap((e) => (e.kind === 'write' ? [e.frame] : []));
+const delivered = (events: ChannelEvent[]) => events.flatMap((e) => (e.kind === 'deliver' ? [e.message.payload.toString()] : []));
+const decode = (frame: Buffer): DecodedAgentMessage => {
+  const m = decodeAgentMessage(frame);
+  if (m instanceof ProtocolError) throw m;
+  return m;
+};
+
+/** Epoch-like milliseconds: a created date of 0 is invalid on the wire. */
+const T = 1_732_800_000_000;
+
+let idCounter = 0;
+const newId = () => `00000000-0000-4000-8000-${(++idCounter).toString(16).padStart(12, '0')}`;
+
+function agentFrame(sequenceNumber: number, text: string, createdDate = 1): Buffer {
+  return encodeAgentMessage({
+    messageType: MessageType.OutputStreamData, schemaVersion: 1, createdDate, sequenceNumber: BigInt(sequenceNumber),
+    flags: 0n, messageId: newId(), payloadType: PayloadType.Output, payload: Buffer.from(text),
+  });
+}
+
+function ackFor(frame: Buffer, createdDate = 1): Buffer {
+  const m = decode(frame);
+  return encodeAgentMessage({
+    messageType: MessageType.Acknowledge, schemaVersion: 1, createdDate, sequenceNumber: 0n, flags: 3n,
+    messageId: newId(), payloadType: 0,
+    payload: Buffer.from(JSON.stringify({
+      AcknowledgedMessageType: m.messageType, AcknowledgedMessageId: m.messageId,
+      AcknowledgedMessageSequenceNumber: Number(m.sequenceNumber), IsSequentialMessage: true,
+    })),
+  });
+}
+
+describe('RTO estimator (CLIENT.md §5.4 vector)', () => {
+  it('a 140 ms sample from the initial state gives RTTVAR 10, RTT 105, RTO 145', () => {
+    const rto = new RtoEstimator();
+    expect(rto.timeout).toBe(200);
+    rto.sample(140);
+    expect(rto.roundTripTimeVariation).toBe(10);
+    expect(rto.roundTripTime).toBe(105);
+    expect(rto.timeout).toBe(145);
+  });
+  it('is capped at 1 s and floored by the clock granularity', () => {
+    const rto = new RtoEstimator();
+    for (let i = 0; i < 50; i++) rto.sample(5000);
+    expect(rto.timeout).toBe(1000);
+    const steady = new RtoEstimator();
+    for (let i = 0; i < 200; i++) steady.sample(100);
+    expect(steady.timeout).toBeCloseTo(110, 3);
+  });
+});
+
+describe('sending', () => {
+  it('numbers input_stream_data from 0 with Flags 0; never sends an empty payload', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    expect(channel.send(PayloadType.Output, Buffer.alloc(0), 5)).toEqual([]);
+    const frames = [0, 1, 2].map((i) => writes(channel.send(PayloadType.Output, Buffer.from(`k${i}`), 1000 + i))[0]!);
+    frames.forEach((frame, i) => {
+      const m = decode(frame);
+      expect(m.messageType).toBe('input_stream_data');
+      expect(m.sequenceNumber).toBe(BigInt(i));
+      expect(m.flags).toBe(0n);
+      expect(m.createdDate).toBe(1000 + i);
+      expect(m.payload.toString()).toBe(`k${i}`);
+    });
+  });
+
+  it('the agent side sets SYN on its sequence-0 message only', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.OutputStreamData, synOnFirstMessage: true, newId });
+    const a = decode(writes(channel.send(1, Buffer.from('a'), 1))[0]!);
+    const b = decode(writes(channel.send(1, Buffer.from('b'), 1))[0]!);
+    expect([a.flags, b.flags]).toEqual([1n, 0n]);
+  });
+
+  it('an acknowledgement removes the message and samples the round trip', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const [frame] = writes(channel.send(1, Buffer.from('x'), 1000));
+    expect(channel.inFlight).toBe(1);
+    channel.receive(ackFor(frame!), 1140);
+    expect(channel.inFlight).toBe(0);
+    expect(channel.rto.timeout).toBe(145);
+    expect(channel.nextDeadline()).toBeUndefined();
+  });
+
+  it('retransmits every overdue message, identical bytes, not only the oldest', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const sent = [0, 1, 2].map((i) => writes(channel.send(1, Buffer.from(`m${i}`), 1000))[0]!);
+    expect(channel.nextDeadline()).toBe(1200);
+    expect(writes(channel.tick(1199))).toEqual([]);
+    channel.receive(ackFor(sent[1]!), 1100);
+    const again = writes(channel.tick(1200));
+    expect(again).toEqual([sent[0], sent[2]]);
+    expect(channel.nextDeadline()).toBe(1200 + channel.rto.timeout);
+  });
+
+  it('a retransmitted message is not sampled (Karn)', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const [frame] = writes(channel.send(1, Buffer.from('x'), T));
+    channel.tick(T + 200);
+    channel.receive(ackFor(frame!), T + 900);
+    expect(channel.rto.timeout).toBe(200);
+  });
+
+  it('gives up with RESEND_TIMEOUT when a message stays unacknowledged too long', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, giveUpAfter: 10_000, newId });
+    channel.send(1, Buffer.from('x'), 0);
+    let failed: ChannelEvent | undefined;
+    for (let t = 0; t <= 10_000 && !failed; t += 100) failed = channel.tick(t).find((e) => e.kind === 'failed');
+    expect(failed).toMatchObject({ kind: 'failed', error: { code: 'RESEND_TIMEOUT' } });
+  });
+
+  it('window full: the producer is held (canSend false), never dropped; writable once acks arrive', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, windowSize: 2, newId });
+    const first = writes(channel.send(1, Buffer.from('a'), T));
+    writes(channel.send(1, Buffer.from('b'), T));
+    expect(channel.canSend).toBe(false);
+    expect(writes(channel.send(1, Buffer.from('c'), T))).toEqual([]);
+    expect(channel.queued).toBe(1);
+    const events = channel.receive(ackFor(first[0]!), T + 10);
+    const released = writes(events).map((f) => decode(f));
+    expect(released.map((m) => [Number(m.sequenceNumber), m.payload.toString()])).toEqual([[2, 'c']]);
+    expect(events.some((e) => e.kind === 'writable')).toBe(false); // still full: 'b' and 'c' in flight
+    const more = channel.receive(ackFor(writes(channel.retransmitAll(T + 10))[0]!), T + 20);
+    expect(more.some((e) => e.kind === 'writable')).toBe(true);
+  });
+
+  it('pause_publication stops sending and resending; start_publication resumes both', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const publication = (type: string) => encodeAgentMessage({
+      messageType: type, schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n, messageId: newId(),
+      payloadType: 0, payload: Buffer.alloc(0),
+    });
+    const [a] = writes(channel.send(1, Buffer.from('a'), T));
+    channel.receive(publication('pause_publication'), T);
+    expect(channel.isPaused).toBe(true);
+    expect(writes(channel.send(1, Buffer.from('b'), T))).toEqual([]);
+    expect(writes(channel.tick(T + 5000))).toEqual([]);
+    expect(channel.nextDeadline()).toBeUndefined();
+    const resumed = channel.receive(publication('start_publication'), T + 5000);
+    expect(writes(resumed).map((f) => decode(f).payload.toString())).toEqual(['b', 'a']);
+    expect(writes(resumed)).toContainEqual(a);
+    expect(resumed.some((e) => e.kind === 'writable')).toBe(true);
+  });
+});
+
+describe('receiving', () => {
+  it('acknowledges a message with the exact acknowledge shape, then delivers it', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const frame = agentFrame(0, 'hello');
+    const events = channel.receive(frame, 77);
+    const ack = decode(writes(events)[0]!);
+    expect(ack.messageType).toBe('acknowledge');
+    expect([ack.sequenceNumber, ack.flags, ack.payloadType, ack.createdDate]).toEqual([0n, 3n, 0, 77]);
+    expect(decodeAcknowledge(ack.payload)).toEqual({
+      acknowledgedMessageType: 'output_stream_data', acknowledgedMessageId: decode(frame).messageId,
+      acknowledgedMessageSequenceNumber: 0, isSequentialMessage: true,
+    });
+    expect(delivered(events)).toEqual(['hello']);
+  });
+
+  it('buffers ahead, delivers in order; with {2,3,4,6} buffered and 1 expected, 1 delivers through 4', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    channel.receive(agentFrame(0, 'm0'), 1);
+    for (const s of [2, 3, 4, 6]) expect(delivered(channel.receive(agentFrame(s, `m${s}`), 1))).toEqual([]);
+    expect(delivered(channel.receive(agentFrame(1, 'm1'), 1))).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect(delivered(channel.receive(agentFrame(5, 'm5'), 1))).toEqual(['m5', 'm6']);
+  });
+
+  it('a duplicate is acknowledged again but delivered once', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const frame = agentFrame(0, 'once');
+    expect(delivered(channel.receive(frame, 1))).toEqual(['once']);
+    const again = channel.receive(frame, 2);
+    expect(delivered(again)).toEqual([]);
+    expect(writes(again).map((f) => decode(f).messageType)).toEqual(['acknowledge']);
+  });
+
+  it('the reorder buffer is bounded: beyond capacity a message is dropped unacknowledged', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, reorderCapacity: 2, newId });
+    const acks = [1, 2, 3].flatMap((s) => writes(channel.receive(agentFrame(s, `m${s}`), 1)));
+    expect(acks.length).toBe(2);
+    expect(delivered(channel.receive(agentFrame(0, 'm0'), 1))).toEqual(['m0', 'm1', 'm2']);
+    expect(delivered(channel.receive(agentFrame(3, 'm3'), 1))).toEqual(['m3']);
+  });
+
+  it('channel_closed is reported with its output; malformed frames fail the channel', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const closed = encodeAgentMessage({
+      messageType: 'channel_closed', schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n, messageId: newId(),
+      payloadType: 0, payload: Buffer.from('{"Output":"bye","SessionId":"s-1","CreatedDate":"1"}'),
+    });
+    expect(channel.receive(closed, 1)).toMatchObject([{ kind: 'channel-closed', closed: { output: 'bye', sessionId: 's-1' } }]);
+    expect(channel.receive(Buffer.from('garbage'), 1)).toMatchObject([{ kind: 'failed', error: { code: 'MALFORMED_FRAME' } }]);
+  });
+
+  it('refuses a sequence number beyond 2^53 with a clear error instead of rounding', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const frame = encodeAgentMessage({
+      messageType: 'output_stream_data', schemaVersion: 1, createdDate: 1, sequenceNumber: 9007199254740993n, flags: 0n,
+      messageId: newId(), payloadType: 1, payload: Buffer.from('x'),
+    });
+    expect(channel.receive(frame, 1)).toMatchObject([{ kind: 'failed', error: { code: 'MALFORMED_FRAME' } }]);
+  });
+});
+
+describe('two channels over a hostile simulated network, fake clock', () => {
+  function run(seed: number, lossRate: number, duplicateRate: number, reorderRate: number) {
+    let state = seed;
+    const random = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const client = new ReliableChannel({ sendType: MessageType.InputStreamData, windowSize: 64 });
+    const agent = new ReliableChannel({ sendType: MessageType.OutputStreamData, windowSize: 64, synOnFirstMessage: true });
+    type Packet = { to: 'client' | 'agent'; frame: Buffer; at: number };
+    let wire: Packet[] = [];
+    const got = { client: [] as string[], agent: [] as string[] };
+    let now = T;
+    let retransmissions = 0;
+    const total = 2000;
+    const queues = { client: [] as string[], agent: [] as string[] };
+    for (let i = 0; i < total; i++) {
+      queues.client.push(`c${i}`);
+      queues.agent.push(`a${i}`);
+    }
+    const emit = (from: 'client' | 'agent', events: ChannelEvent[]) => {
+      const to = from === 'client' ? 'agent' : 'client';
+      for (const e of events) {
+        if (e.kind === 'deliver') got[from].push(e.message.payload.toString());
+        if (e.kind === 'failed') throw e.error;
+        if (e.kind !== 'write') continue;
+        if (random() < lossRate) continue;
+        const delay = 5 + (random() < reorderRate ? random() * 80 : random() * 5);
+        wire.push({ to, frame: e.frame, at: now + delay });
+        if (random() < duplicateRate) wire.push({ to, frame: e.frame, at: now + delay + random() * 30 });
+      }
+    };
+    while ((got.client.length < total || got.agent.length < total) && now < T + 600_000) {
+      for (const side of ['client', 'agent'] as const) {
+        const channel = side === 'client' ? client : agent;
+        while (channel.canSend && queues[side].length > 0) emit(side, channel.send(1, Buffer.from(queues[side].shift()!), now));
+        const before = channel.inFlight;
+        const ticked = channel.tick(now);
+        retransmissions += ticked.filter((e) => e.kind === 'write').length;
+        emit(side, ticked);
+        expect(channel.inFlight).toBe(before);
+      }
+      const due = wire.filter((p) => p.at <= now);
+      wire = wire.filter((p) => p.at > now);
+      for (const p of due) emit(p.to, (p.to === 'client' ? client : agent).receive(p.frame, now));
+      now += 1;
+    }
+    return { got, retransmissions, now, total };
+  }
+
+  it('delivers every message exactly once, in order, both ways, under 10% loss, 5% duplication and reordering', () => {
+    const { got, retransmissions, total } = run(42, 0.1, 0.05, 0.1);
+    expect(got.client).toEqual(Array.from({ length: total }, (_, i) => `a${i}`));
+    expect(got.agent).toEqual(Array.from({ length: total }, (_, i) => `c${i}`));
+    expect(retransmissions).toBeGreaterThan(100);
+  });
+
+  it('a clean network needs no retransmission', () => {
+    const { got, retransmissions, total } = run(7, 0, 0, 0);
+    expect(got.client.length).toBe(total);
+    expect(retransmissions).toBe(0);
+  });
+});
