@@ -1,0 +1,71 @@
+import { defaultConfig, loadConfigFile, parseInstanceFlag, type EmulatorConfig } from '../../emulator/config.js';
+import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+
+export interface EmulatorOptions {
+  port?: string;
+  region?: string;
+  agentVersion?: string;
+  agentPacing?: string;
+  config?: string;
+  instance?: string[];
+  shell?: string;
+}
+
+export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
+  let config = defaultConfig();
+  if (options.config) {
+    try {
+      config = loadConfigFile(options.config, config);
+    } catch (error) {
+      throw new UsageError(`cannot read --config ${options.config}: ${(error as Error).message}`);
+    }
+  }
+  if (options.port !== undefined) {
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0 to 65535, not ${options.port}`);
+    config.port = port;
+  }
+  if (options.region) config.region = options.region;
+  if (options.agentVersion) {
+    if (!/^\d+(\.\d+){3}$/.test(options.agentVersion)) throw new UsageError(`--agent-version must look like 3.3.1142.0, not ${options.agentVersion}`);
+    config.agentVersion = options.agentVersion;
+  }
+  if (options.agentPacing !== undefined) {
+    if (options.agentPacing !== 'on' && options.agentPacing !== 'off') throw new UsageError('--agent-pacing is on or off');
+    config.agentPacing = options.agentPacing === 'on';
+  }
+  if (options.shell) config.shell = ['/bin/sh', '-c', options.shell];
+  if (options.instance && options.instance.length > 0) {
+    try {
+      config.instances = options.instance.map(parseInstanceFlag);
+    } catch (error) {
+      throw new UsageError(`--instance: ${(error as Error).message}`, 'for example --instance i-0123456789abcdef0=web-1');
+    }
+  }
+  return config;
+}
+
+export function emulatorBanner(config: EmulatorConfig, running: RunningEmulator): string {
+  return JSON.stringify({
+    endpoint: running.endpoint,
+    region: config.region,
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    instances: config.instances.map((instance) => ({ id: instance.id, name: instance.name })),
+  });
+}
+
+/** `ssmx emulator`: serve until SIGTERM or SIGINT; one JSON line on stdout once ready. */
+export async function emulatorCommand(options: EmulatorOptions, context: CliContext): Promise<number> {
+  const config = buildEmulatorConfig(options);
+  const running = await startEmulator(config);
+  context.stdout.write(`${emulatorBanner(config, running)}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await running.close();
+  return 0;
+}

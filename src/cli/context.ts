@@ -1,0 +1,23 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** What a command needs from the outside world, handed in so tests can supply their own. */
+export interface CliContext {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface GlobalOptions {
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+/** Colour only for a terminal, and never when NO_COLOR is set or --no-color given. */
+export function useColor(context: CliContext, options: GlobalOptions): boolean {
+  if (options.color === false || context.env.NO_COLOR !== undefined) return false;
+  return Boolean((context.stderr as { isTTY?: boolean }).isTTY);
+}

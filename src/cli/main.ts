@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type { CliContext, GlobalOptions } from './context.js';
+import { useColor } from './context.js';
+import { renderError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import { shellCommand, type ShellOptions } from './commands/shell.js';
+import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
+import { demoCommand } from './commands/demo.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(context: CliContext, run: (work: () => Promise<number>) => void): Command {
+  const program = new Command('ssmx')
+    .description('Shells, tunnels and ssh over AWS Session Manager: a fast, dependable session-manager-plugin.')
+    .version(packageJson.version, '-V, --version')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, then the profile)')
+    .option('--profile <name>', 'AWS profile from the shared config (default: AWS_PROFILE)')
+    .option('--endpoint-url <url>', 'SSM endpoint (default: AWS_ENDPOINT_URL_SSM, then AWS_ENDPOINT_URL)')
+    .option('-q, --quiet', 'no progress or status lines on stderr')
+    .option('--no-color', 'no colour in messages (also NO_COLOR)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .exitOverride();
+
+  program
+    .command('shell')
+    .description('Open an interactive shell on a managed instance.')
+    .argument('<target>', 'instance id (i-…) or managed instance id (mi-…)')
+    .option('--document <name>', 'session document (default: the account\'s shell document)')
+    .option('--parameters <json>', 'document parameters as JSON, e.g. \'{"command":["top"]}\'')
+    .option('--reason <text>', 'reason recorded with the session, for audit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx shell i-0123456789abcdef0
+  $ echo 'uname -a' | ssmx shell i-0123456789abcdef0 --quiet
+  $ ssmx shell i-0123456789abcdef0 --document AWS-StartInteractiveCommand --parameters '{"command":["top"]}'
+
+Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
+4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N.`,
+    )
+    .action((target: string, options: ShellOptions) =>
+      run(() => shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('emulator')
+    .description('Run the bundled emulator of the Session Manager service and agent, on loopback.')
+    .option('--port <port>', 'port to listen on; 0 picks a free one', '0')
+    .option('--region <region>', 'region it answers for')
+    .option('--agent-version <version>', 'version the emulated agent announces')
+    .addOption(new Option('--agent-pacing <mode>', 'pause 1 ms after each output message, as the agent does').choices(['on', 'off']))
+    .option('--config <file>', 'JSON file with instances and settings')
+    .option('--instance <id[=name][:fault]>', 'an instance to serve (repeatable)', collect)
+    .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
+    .addHelpText(
+      'after',
+      `
+Once ready it prints one JSON line on stdout: endpoint, region, accessKeyId,
+secretAccessKey and instances; then it serves until SIGTERM or SIGINT.
+
+Examples:
+  $ ssmx emulator --port 0
+  $ ssmx emulator --agent-version 3.0.196.0 --instance i-0123456789abcdef0=web-1`,
+    )
+    .action((options: EmulatorOptions) => run(() => emulatorCommand(options, context)));
+
+  program
+    .command('demo')
+    .description('Start the bundled emulator and open a shell through it: ssmx end to end, no AWS account needed.')
+    .action(() => run(() => demoCommand(context)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main(argv: string[], context?: Partial<CliContext>): Promise<number> {
+  const ctx: CliContext = {
+    stdin: context?.stdin ?? process.stdin,
+    stdout: context?.stdout ?? process.stdout,
+    stderr: context?.stderr ?? process.stderr,
+    env: context?.env ?? process.env,
+  };
+  let work: (() => Promise<number>) | undefined;
+  const program = buildProgram(ctx, (next) => {
+    work = next;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    throw error;
+  }
+  if (!work) {
+    program.outputHelp();
+    return ExitCode.Usage;
+  }
+  try {
+    return await work();
+  } catch (error) {
+    return renderError(error, ctx.stderr, useColor(ctx, program.opts<GlobalOptions>()));
+  }
+}

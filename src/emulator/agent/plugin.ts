@@ -1,0 +1,22 @@
+import type { TerminalSize } from '../../protocol/payloads.js';
+
+/** What a session plugin (shell, command, port) may do towards the client. */
+export interface PluginHost {
+  /** Queues stream data for the client; the host paces it and applies backpressure. */
+  output(payloadType: number, payload: Buffer): void;
+  /** The plugin has finished: the host drains what is queued, then closes the channel. */
+  done(): void;
+}
+
+export interface AgentPlugin {
+  start(): void;
+  /** Output payloads from the client: keystrokes, or port bytes. */
+  input(payload: Buffer): void;
+  resize(size: TerminalSize): void;
+  flag(value: number): void;
+  /** Stop producing output until resume(): the client side is not keeping up. */
+  pause(): void;
+  resume(): void;
+  /** End at once (TerminateSession, idle timeout). */
+  stop(): void;
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+
+/** Failure modes a test can give an instance, to prove the client fails cleanly. */
+export const Faults = ['unreachable-stream', 'close-websocket', 'malformed-frame'] as const;
+export type Fault = (typeof Faults)[number];
+
+export interface InstanceConfig {
+  id: string;
+  name: string;
+  platformType: 'Linux' | 'Windows' | 'MacOS';
+  platformName: string;
+  pingStatus: 'Online' | 'ConnectionLost' | 'Inactive';
+  ipAddress: string;
+  /** The version its agent announces; the emulator-wide one when absent. */
+  agentVersion?: string;
+  fault?: Fault;
+}
+
+export interface EmulatorConfig {
+  host: string;
+  port: number;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  agentVersion: string;
+  /** The agent's 1 ms pause after each message; off only for stress tests of the client. */
+  agentPacing: boolean;
+  /** The shell command the Standard_Stream plugin runs in its PTY. */
+  shell: string[];
+  /** A session whose client is gone is ended after this long, as the service's idle timeout does. */
+  idleTimeoutMs: number;
+  instances: InstanceConfig[];
+}
+
+export const DEFAULT_INSTANCE: InstanceConfig = {
+  id: 'i-0123456789abcdef0',
+  name: 'demo',
+  platformType: 'Linux',
+  platformName: 'Debian GNU/Linux',
+  pingStatus: 'Online',
+  ipAddress: '127.0.0.1',
+};
+
+export function defaultConfig(): EmulatorConfig {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    region: 'us-east-1',
+    accessKeyId: 'AKIAEMULATORSSMX0001',
+    secretAccessKey: 'ssmx-emulator-secret-access-key',
+    // A current agent: multiplexed port forwarding, smux keep-alive off (SPEC §8).
+    agentVersion: '3.3.1142.0',
+    agentPacing: true,
+    shell: defaultShell(),
+    idleTimeoutMs: 20 * 60_000,
+    instances: [{ ...DEFAULT_INSTANCE }],
+  };
+}
+
+function defaultShell(): string[] {
+  // The agent runs `sh` (bash on Amazon Linux); bash, where there is one, behaves the same.
+  for (const candidate of ['/bin/bash', '/usr/bin/bash']) {
+    try {
+      readFileSync(candidate, { flag: 'r' }).length;
+      return [candidate];
+    } catch {
+      // not there
+    }
+  }
+  return ['/bin/sh'];
+}
+
+/** An instance from the command line: `i-abc`, `i-abc=web-1`, or `i-abc=web-1:close-websocket`. */
+export function parseInstanceFlag(text: string): InstanceConfig {
+  const [idPart, rest = ''] = text.split('=', 2) as [string, string?];
+  const [name = '', fault] = rest.split(':', 2);
+  if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(idPart)) throw new Error(`not an instance id: ${idPart}`);
+  if (fault !== undefined && !(Faults as readonly string[]).includes(fault)) {
+    throw new Error(`unknown fault ${fault} (one of ${Faults.join(', ')})`);
+  }
+  return { ...DEFAULT_INSTANCE, id: idPart, name, ...(fault ? { fault: fault as Fault } : {}) };
+}
+
+/** A JSON file: `{"instances": [{"id": "i-…", "name": "…", …}], "region": …}` — all optional. */
+export function loadConfigFile(path: string, base: EmulatorConfig): EmulatorConfig {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<EmulatorConfig> & { instances?: Partial<InstanceConfig>[] };
+  const instances = raw.instances?.map((instance) => {
+    if (typeof instance.id !== 'string') throw new Error(`${path}: every instance needs an "id"`);
+    return { ...DEFAULT_INSTANCE, ...instance, name: instance.name ?? '' } as InstanceConfig;
+  });
+  return { ...base, ...raw, instances: instances ?? base.instances };
+}

@@ -1,0 +1,24 @@
+export type SessionErrorCode =
+  /** The stream URL could not be reached or refused the WebSocket. */
+  | 'STREAM_UNREACHABLE'
+  /** The WebSocket closed or failed while the session was running. */
+  | 'CONNECTION_LOST'
+  /** The peer sent something the protocol does not allow. */
+  | 'PROTOCOL'
+  /** The agent's handshake could not be completed. */
+  | 'HANDSHAKE'
+  /** Messages went unacknowledged for too long. */
+  | 'TIMEOUT'
+  /** ssmx itself was told to stop (SIGTERM, SIGHUP). */
+  | 'INTERRUPTED';
+
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}

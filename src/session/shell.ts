@@ -1,0 +1,103 @@
+import type { Readable, Writable } from 'node:stream';
+import type { ReadStream, WriteStream } from 'node:tty';
+import { PayloadType, StreamDataPayloadSize } from '../protocol/constants.js';
+import { encodeSize, type ChannelClosed } from '../protocol/payloads.js';
+import type { DataChannelSession } from './data-channel-session.js';
+import { SessionError } from './errors.js';
+import { enterRawMode } from './terminal.js';
+
+export interface ShellIo {
+  stdin: Readable | ReadStream;
+  stdout: Writable | WriteStream;
+  stderr: Writable;
+}
+
+export interface ShellOutcome {
+  closed: ChannelClosed;
+  /** Set when the agent reported one (NonInteractiveCommands with separate streams). */
+  exitCode: number | undefined;
+}
+
+const isTty = (stream: unknown): stream is ReadStream & WriteStream => Boolean((stream as { isTTY?: boolean }).isTTY);
+
+/** Keyboard signals that reach ssmx while the terminal is not raw become the remote's bytes. */
+const signalBytes: Array<[NodeJS.Signals, number]> = [
+  ['SIGINT', 0x03],
+  ['SIGQUIT', 0x1c],
+  ['SIGTSTP', 0x1a],
+];
+
+/**
+ * Joins a shell-type session to the local terminal (SPEC §7) until the channel closes. Nothing is
+ * sent before the session is ready; stdin is read only while the channel can take more.
+ */
+export function runShell(session: DataChannelSession, io: ShellIo): Promise<ShellOutcome> {
+  const { stdin, stdout, stderr } = io;
+  let restoreTerminal = () => {};
+  let exitCode: number | undefined;
+  const cleanups: Array<() => void> = [];
+
+  return new Promise<ShellOutcome>((resolve, reject) => {
+    const finish = (outcome: { ok: ShellOutcome } | { error: SessionError }) => {
+      for (const cleanup of cleanups.splice(0)) cleanup();
+      restoreTerminal();
+      stdin.pause();
+      if ('ok' in outcome) resolve(outcome.ok);
+      else reject(outcome.error);
+    };
+
+    const sendInput = (data: Buffer) => {
+      for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
+        session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
+      }
+      if (!session.canSend) stdin.pause();
+    };
+
+    const sendSize = () => {
+      if (!isTty(stdout)) return;
+      session.send(PayloadType.Size, encodeSize({ cols: stdout.columns, rows: stdout.rows }));
+    };
+
+    session.on('output', (payloadType: number, payload: Buffer) => {
+      switch (payloadType) {
+        case PayloadType.Output:
+          stdout.write(payload);
+          break;
+        case PayloadType.StdErr:
+          stderr.write(payload);
+          break;
+        case PayloadType.ExitCode: {
+          const match = /EXIT_CODE:\s*(-?\d+)/.exec(payload.toString('utf8'));
+          if (match) exitCode = Number(match[1]);
+          break;
+        }
+        default:
+          break;
+      }
+    });
+    session.on('customer-message', (text: string) => stderr.write(`${text}\n`));
+    session.on('writable', () => stdin.resume());
+    session.once('closed', (closed: ChannelClosed) => finish({ ok: { closed, exitCode } }));
+    session.once('error', (error: SessionError) => finish({ error }));
+
+    session.once('ready', () => {
+      if (isTty(stdin)) restoreTerminal = enterRawMode(stdin);
+      sendSize();
+      if (isTty(stdout)) {
+        stdout.on('resize', sendSize);
+        cleanups.push(() => stdout.off('resize', sendSize));
+      }
+      for (const [signal, byte] of signalBytes) {
+        const forward = () => session.isReady && session.send(PayloadType.Output, Buffer.from([byte]));
+        process.on(signal, forward);
+        cleanups.push(() => process.off(signal, forward));
+      }
+      stdin.on('data', (chunk: Buffer | string) => sendInput(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      stdin.once('end', () => {
+        // Piped input has ended: an EOT at the remote terminal ends the shell's input the same way.
+        if (session.isReady) session.send(PayloadType.Output, Buffer.from([0x04]));
+      });
+      stdin.resume();
+    });
+  });
+}

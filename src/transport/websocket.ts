@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { encodeOpenDataChannel } from '../protocol/payloads.js';
+import { SessionError } from '../session/errors.js';
+
+export interface OpenOptions {
+  tokenValue: string;
+  clientId: string;
+  clientVersion: string;
+  /** How long the TCP, TLS and WebSocket handshakes may take together. */
+  connectTimeoutMs?: number;
+  /** The plugin pings every 5 minutes; a ping unanswered by the next one marks the link dead. */
+  pingIntervalMs?: number;
+}
+
+export interface DataChannelTransport {
+  send(frame: Buffer): void;
+  close(): void;
+  on(event: 'frame', listener: (frame: Buffer) => void): this;
+  on(event: 'close', listener: (error: SessionError | undefined) => void): this;
+}
+
+const PING_PAYLOAD = Buffer.from('keepalive');
+
+/**
+ * The data channel's WebSocket (SPEC §1): opened on the StreamUrl exactly as given, first a text
+ * frame with the token, then binary frames only. TLS is always verified; Node adds the CAs named
+ * by NODE_EXTRA_CA_CERTS.
+ */
+export class WebSocketTransport extends EventEmitter implements DataChannelTransport {
+  private closedByUs = false;
+  private awaitingPong = false;
+  private readonly pingTimer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly socket: WebSocket,
+    pingIntervalMs: number,
+  ) {
+    super();
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      // The plugin hands text messages to the same handler; an agent message is always binary.
+      this.emit('frame', isBinary ? data : Buffer.from(data));
+    });
+    socket.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      clearInterval(this.pingTimer);
+      if (this.closedByUs) {
+        this.emit('close', undefined);
+        return;
+      }
+      const why = reason.length > 0 ? `: ${reason.toString()}` : '';
+      this.emit('close', new SessionError('CONNECTION_LOST', `the data channel closed (WebSocket code ${code}${why})`));
+    });
+    socket.on('error', () => {
+      // 'close' follows every error and reports it.
+    });
+    this.pingTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        socket.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      socket.ping(PING_PAYLOAD);
+    }, pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  static open(streamUrl: string, options: OpenOptions): Promise<WebSocketTransport> {
+    const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const socket = new WebSocket(streamUrl, { perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
+      const fail = (detail: string) => {
+        if (settled) return;
+        settled = true;
+        socket.terminate();
+        reject(
+          new SessionError(
+            'STREAM_UNREACHABLE',
+            `cannot open the data channel at ${redactUrl(streamUrl)}: ${detail}`,
+            'check the network path to the Session Manager endpoint (proxy, firewall, VPC endpoint for ssmmessages)',
+          ),
+        );
+      };
+      socket.once('error', (error: Error) => fail(error.message || String(error)));
+      socket.once('unexpected-response', (_request, response) => fail(`the server answered HTTP ${response.statusCode}`));
+      socket.once('close', (code: number) => fail(`closed during the opening handshake (code ${code})`));
+      socket.once('open', () => {
+        if (settled) return;
+        settled = true;
+        socket.removeAllListeners('close');
+        socket.removeAllListeners('error');
+        const transport = new WebSocketTransport(socket, options.pingIntervalMs ?? 5 * 60_000);
+        socket.send(
+          encodeOpenDataChannel({
+            messageSchemaVersion: '1.0',
+            requestId: randomUUID(),
+            tokenValue: options.tokenValue,
+            clientId: options.clientId,
+            clientVersion: options.clientVersion,
+          }),
+        );
+        resolve(transport);
+      });
+    });
+  }
+
+  send(frame: Buffer): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    clearInterval(this.pingTimer);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(1000);
+    else this.socket.terminate();
+  }
+}
+
+/** The stream URL carries no secret today, but its query is trimmed from messages all the same. */
+function redactUrl(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? url : url.slice(0, at);
+}

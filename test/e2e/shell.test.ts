@@ -1,0 +1,132 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { runInPty } from '../support/pty.js';
+
+const INSTANCE = 'i-0123456789abcdef0';
+const PROMPT = 'ssmx-test$ ';
+// A deterministic prompt and no rc files, so tests read the shell, not a distribution's dotfiles.
+const SHELL = `PS1='${PROMPT}' exec bash --norc --noprofile`;
+
+let emulator: EmulatorProcess;
+
+beforeAll(async () => {
+  emulator = await startEmulatorProcess(['--shell', SHELL]);
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+function openShell(cols = 80, rows = 24) {
+  return runInPty(process.execPath, [ssmxBin, 'shell', INSTANCE], { env: emulator.env, cols, rows });
+}
+
+describe('ssmx shell in a real terminal', () => {
+  it('shows the prompt, echoes typed input, runs it, and ends with status 0 within a second of exit', async () => {
+    const term = openShell();
+    await term.waitFor(PROMPT);
+    const mark = term.output().length;
+    term.write('echo typed-$((6*7))\r');
+    await term.waitFor('echo typed-$((6*7))', { from: mark });
+    await term.waitFor(/typed-42\r\n/, { from: mark });
+    const sentExit = Date.now();
+    term.write('exit\r');
+    const { exitCode, at } = await term.exited;
+    expect(exitCode).toBe(0);
+    expect(at - sentExit).toBeLessThan(1000);
+  });
+
+  it('sends the terminal size at start and again on every resize', async () => {
+    const term = openShell(120, 40);
+    await term.waitFor(PROMPT);
+    let mark = term.output().length;
+    term.write('stty size\r');
+    await term.waitFor(/40 120\r\n/, { from: mark });
+    term.pty.resize(100, 30);
+    // The resize travels as its own message; the next keystrokes follow it in sequence order.
+    mark = term.output().length;
+    term.write('stty size\r');
+    await term.waitFor(/30 100\r\n/, { from: mark });
+    term.write('exit\r');
+    expect((await term.exited).exitCode).toBe(0);
+  });
+
+  it('Ctrl-C stops a remote sleep and the session goes on; Ctrl-Z and Ctrl-\\ reach the remote too', async () => {
+    const term = openShell();
+    await term.waitFor(PROMPT);
+    let mark = term.output().length;
+    term.write('sleep 100\r');
+    await term.waitFor('sleep 100\r\n', { from: mark });
+    mark = term.output().length;
+    term.write('\x03');
+    await term.waitFor(PROMPT, { from: mark });
+    mark = term.output().length;
+    term.write('sleep 101\r');
+    await term.waitFor('sleep 101\r\n', { from: mark });
+    mark = term.output().length;
+    term.write('\x1a');
+    await term.waitFor(/Stopped\s+sleep 101/, { from: mark });
+    mark = term.output().length;
+    term.write('fg\r');
+    await term.waitFor('sleep 101\r\n', { from: mark });
+    mark = term.output().length;
+    term.write('\x1c');
+    await term.waitFor(/Quit/, { from: mark });
+    mark = term.output().length;
+    term.write('echo still-$((1+1))\r');
+    await term.waitFor(/still-2\r\n/, { from: mark });
+    term.write('exit\r');
+    expect((await term.exited).exitCode).toBe(0);
+  });
+
+  it('leaves the terminal modes exactly as it found them, after exit and after SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssmx-stty-'));
+    const ssmx = `"${process.execPath}" "${ssmxBin}" shell ${INSTANCE}`;
+    const script = [
+      `stty -g > ${dir}/before`,
+      `${ssmx}; echo "status=$?"`,
+      `stty -g > ${dir}/after-exit`,
+      // exec keeps the pid the test reads, and keeps ssmx in the foreground on the terminal.
+      `sh -c 'echo "pid=$$"; exec ${ssmx}'; echo "status=$?"`,
+      `stty -g > ${dir}/after-term`,
+    ].join('\n');
+    const term = runInPty('/bin/bash', ['--norc', '--noprofile', '-c', script], { env: emulator.env });
+    const tty = (term.pty as unknown as { _pty: string })._pty;
+    const modes = () => execFileSync('stty', ['-a', '-F', tty], { encoding: 'utf8' });
+    await term.waitFor(PROMPT);
+    // While the session runs the terminal is raw, output untranslated.
+    expect(modes()).toMatch(/-icanon\b[\s\S]*-echo\b/);
+    expect(modes()).toMatch(/-opost\b/);
+    term.write('exit\r');
+    await term.waitFor('status=0');
+    const mark = term.output().indexOf('status=0');
+    const pid = Number(/pid=(\d+)/.exec(await term.waitFor(/pid=\d+/, { from: mark }))![1]);
+    await term.waitFor(PROMPT, { from: mark });
+    expect(modes()).toMatch(/-icanon\b/);
+    process.kill(pid, 'SIGTERM');
+    await term.waitFor('status=143', { from: mark });
+    await term.exited;
+    const before = readFileSync(`${dir}/before`, 'utf8');
+    expect(before).toMatch(/:/);
+    expect(readFileSync(`${dir}/after-exit`, 'utf8')).toBe(before);
+    expect(readFileSync(`${dir}/after-term`, 'utf8')).toBe(before);
+  });
+});
+
+describe('ssmx shell with piped stdin', () => {
+  it('runs what is piped in, writes only remote output to stdout, and exits 0', async () => {
+    const child = spawn(process.execPath, [ssmxBin, 'shell', INSTANCE], { env: emulator.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end('echo piped-$((2+3))\n');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/piped-5\r?\n/);
+    expect(stderr).toBe('');
+  });
+});
