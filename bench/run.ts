@@ -1,0 +1,162 @@
+/**
+ * npm run bench: measures ssmx against the bundled emulator and writes BENCHMARKS.md.
+ * Figures come only from this run; nothing is carried over from elsewhere.
+ */
+import { spawn as spawnChild } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { spawn as spawnPty, type IPty } from 'node-pty';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const ssmx = `${root}bin/ssmx`;
+const PROMPT = 'bench$ ';
+const STARTS = 10;
+const KEYSTROKES = 1000;
+
+interface Emulator {
+  env: Record<string, string>;
+  stop(): void;
+}
+
+async function startEmulator(): Promise<Emulator> {
+  const child = spawnChild(process.execPath, [ssmx, 'emulator', '--port', '0', '--shell', `PS1='${PROMPT}' exec bash --norc --noprofile`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const info = JSON.parse(line) as { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) env[k] = v;
+  Object.assign(env, {
+    AWS_ACCESS_KEY_ID: info.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: info.secretAccessKey,
+    AWS_REGION: info.region,
+    AWS_ENDPOINT_URL: info.endpoint,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  });
+  return { env, stop: () => child.kill('SIGTERM') };
+}
+
+function openTerminal(file: string, args: string[], env: Record<string, string>) {
+  const pty: IPty = spawnPty(file, args, { name: 'xterm-256color', cols: 80, rows: 24, cwd: root, env });
+  let output = '';
+  let waiter: (() => void) | undefined;
+  pty.onData((data) => {
+    output += data;
+    waiter?.();
+  });
+  const waitFor = (predicate: (text: string) => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      if (predicate(output)) return resolve();
+      const timer = setTimeout(() => reject(new Error(`timeout; saw ${JSON.stringify(output.slice(-200))}`)), 15_000);
+      waiter = () => {
+        if (!predicate(output)) return;
+        clearTimeout(timer);
+        waiter = undefined;
+        resolve();
+      };
+    });
+  return { pty, waitFor, length: () => output.length, text: () => output };
+}
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const fmt = (n: number) => n.toFixed(2);
+
+/** Types one key at a time into a terminal whose far end echoes it; the time until each echo. */
+async function echoLatencies(term: ReturnType<typeof openTerminal>, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  const keys = 'abcdefghijklmnopqrstuvwxyz';
+  for (let i = 0; i < count; i++) {
+    const key = keys[i % keys.length]!;
+    const from = term.length();
+    const started = process.hrtime.bigint();
+    term.pty.write(key);
+    await term.waitFor((text) => text.indexOf(key, from) >= 0);
+    samples.push(ms(process.hrtime.bigint() - started));
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+async function main() {
+  const emulator = await startEmulator();
+  try {
+    // 1. Launch to the first prompt byte: process start until the prompt is on the terminal.
+    const starts: number[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      const started = process.hrtime.bigint();
+      const term = openTerminal(process.execPath, [ssmx, 'shell', 'i-0123456789abcdef0'], emulator.env);
+      await term.waitFor((text) => text.includes(PROMPT));
+      starts.push(ms(process.hrtime.bigint() - started));
+      term.pty.write('exit\r');
+      await new Promise<void>((resolve) => term.pty.onExit(() => resolve()));
+    }
+    starts.sort((a, b) => a - b);
+
+    // 2. Keystroke echo through ssmx: the remote terminal echoes each key (cat reads them unbuffered).
+    const remote = openTerminal(process.execPath, [ssmx, 'shell', 'i-0123456789abcdef0'], emulator.env);
+    await remote.waitFor((text) => text.includes(PROMPT));
+    let mark = remote.length();
+    remote.pty.write("stty -icanon; echo ready''-to-type; cat > /dev/null\r");
+    await remote.waitFor((text) => text.indexOf('ready-to-type', mark) >= 0);
+    await echoLatencies(remote, 50); // warm-up, not counted
+    const viaSsmx = await echoLatencies(remote, KEYSTROKES);
+    remote.pty.write('\x03');
+    mark = remote.length();
+    await remote.waitFor((text) => text.indexOf(PROMPT, mark) >= 0);
+    remote.pty.write('exit\r');
+
+    // 3. The floor: the same echo from a local PTY, no network, no ssmx.
+    const local = openTerminal('/bin/sh', ['-c', "stty -icanon; echo ready''-to-type; exec cat > /dev/null"], emulator.env);
+    await local.waitFor((text) => text.includes('ready-to-type'));
+    await echoLatencies(local, 50);
+    const direct = await echoLatencies(local, KEYSTROKES);
+    local.pty.kill();
+
+    const report = `# Benchmarks
+
+Measured by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores
+(${cpus()[0]?.model.trim()}), Node ${process.version}. Every figure below comes from that run; rerun
+the command to refresh them. ssmx runs as a separate process in a real PTY against the bundled
+emulator (\`ssmx emulator\`, agent pacing on, as the real agent paces output) on loopback.
+
+## Shell start-up
+
+Time from launching \`ssmx shell i-…\` to the remote prompt on the terminal, over ${STARTS} starts.
+It includes Node start-up, StartSession (SigV4-signed), the WebSocket, and the emulated agent's
+1 s wait before its first read of the PTY, which the real agent also makes (agent shell.go).
+
+| min | median | max |
+| --- | --- | --- |
+| ${fmt(starts[0]!)} ms | ${fmt(percentile(starts, 50))} ms | ${fmt(starts[starts.length - 1]!)} ms |
+
+## Keystroke echo latency
+
+One key at a time, ${KEYSTROKES} keys (after 50 unrecorded), each timed from the write into the
+terminal until its echo is back on it. Through ssmx the echo comes from the remote PTY; the floor
+is the same echo from a local PTY with no ssmx and no network.
+
+| path | p50 | p99 | max |
+| --- | --- | --- | --- |
+| through ssmx and the emulator | ${fmt(percentile(viaSsmx, 50))} ms | ${fmt(percentile(viaSsmx, 99))} ms | ${fmt(viaSsmx[viaSsmx.length - 1]!)} ms |
+| local PTY (floor) | ${fmt(percentile(direct, 50))} ms | ${fmt(percentile(direct, 99))} ms | ${fmt(direct[direct.length - 1]!)} ms |
+`;
+    writeFileSync(`${root}BENCHMARKS.md`, report);
+    process.stdout.write(report);
+  } finally {
+    emulator.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
