@@ -108,7 +108,29 @@ const describeInstanceInformation: Handler = (input, context) => {
   return { InstanceInformationList: list };
 };
 
+const describeSessions: Handler = (input, context) => {
+  const state = input.State;
+  if (state !== 'Active' && state !== 'History') {
+    throw new ApiError('ValidationException', "1 validation error detected: Value at 'state' failed to satisfy constraint: Member must satisfy enum value set: [Active, History]");
+  }
+  const sessions = context.sessions
+    .all()
+    .filter((record) => (state === 'Active' ? record.status !== 'Terminated' : record.status === 'Terminated'))
+    .map((record) => ({
+      SessionId: record.sessionId,
+      Target: record.target.id,
+      Status: record.status,
+      StartDate: record.startDate.getTime() / 1000,
+      ...(record.endDate ? { EndDate: record.endDate.getTime() / 1000 } : {}),
+      DocumentName: record.document.name,
+      Owner: record.owner,
+      ...(record.reason ? { Reason: record.reason } : {}),
+    }));
+  return { Sessions: sessions };
+};
+
 const handlers: Record<string, Handler> = {
+  DescribeSessions: describeSessions,
   StartSession: startSession,
   ResumeSession: resumeSession,
   TerminateSession: terminateSession,

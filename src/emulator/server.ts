@@ -143,7 +143,10 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
       }
       let agent = agents.get(sessionId);
       if (!agent) {
-        agent = new AgentSession(record, config, () => agents.delete(sessionId));
+        agent = new AgentSession(record, config, () => {
+          agents.delete(sessionId);
+          sessions.ended(sessionId);
+        });
         agents.set(sessionId, agent);
         sessions.onTerminate(sessionId, () => agent!.terminate());
       }

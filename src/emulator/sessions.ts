@@ -13,6 +13,7 @@ export interface SessionRecord {
   tokenValue: string;
   status: 'Connected' | 'Terminated';
   startDate: Date;
+  endDate?: Date;
 }
 
 const newToken = () => randomBytes(96).toString('base64');
@@ -47,9 +48,19 @@ export class SessionStore {
     const record = this.sessions.get(sessionId);
     if (!record || record.status === 'Terminated') return;
     record.status = 'Terminated';
+    record.endDate = new Date();
     const listener = this.terminateListeners.get(sessionId);
     this.terminateListeners.delete(sessionId);
     listener?.();
+  }
+
+  /** The agent ended the session by itself (the shell exited). */
+  ended(sessionId: string): void {
+    const record = this.sessions.get(sessionId);
+    if (!record || record.status === 'Terminated') return;
+    record.status = 'Terminated';
+    record.endDate = new Date();
+    this.terminateListeners.delete(sessionId);
   }
 
   all(): SessionRecord[] {

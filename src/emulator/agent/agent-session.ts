@@ -257,7 +257,6 @@ export class AgentSession implements PluginHost {
   private sendChannelClosed(output: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.record.status = 'Terminated';
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.retransmitTimer);
     clearTimeout(this.idleTimer);
