@@ -21,6 +21,11 @@ const documents: SessionDocument[] = [
     sessionType: SessionType.InteractiveCommands,
     properties: (p) => ({ linux: { commands: first(p, 'command'), runAsElevated: false } }),
   },
+  {
+    name: 'AWS-StartNonInteractiveCommand',
+    sessionType: SessionType.NonInteractiveCommands,
+    properties: (p) => ({ linux: { commands: first(p, 'command'), runAsElevated: false } }),
+  },
 ];
 
 export const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';

@@ -130,3 +130,36 @@ describe('ssmx shell with piped stdin', () => {
     expect(stderr).toBe('');
   });
 });
+
+describe('sessions that open with a handshake', () => {
+  it('a non-interactive command runs through the agent handshake; stdout and stderr come back; exit 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [ssmxBin, 'shell', INSTANCE, '--document', 'AWS-StartNonInteractiveCommand', '--parameters', '{"command":["echo out-$((1+2)); echo err >&2; exit 3"]}'],
+      { env: emulator.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    // Without separate output streams the agent reports no status: 0, as the issue says.
+    expect(code).toBe(0);
+    expect(stdout).toBe('out-3\nerr\n');
+    expect(stderr).toBe('');
+  });
+});
+
+describe('ssmx demo', () => {
+  it('starts the emulator and opens a working shell through ssmx, then exits 0', async () => {
+    const env = { ...process.env, NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true' } as NodeJS.ProcessEnv;
+    for (const key of Object.keys(env)) if (key.startsWith('AWS_') && key !== 'AWS_EC2_METADATA_DISABLED') delete env[key];
+    const term = runInPty(process.execPath, [ssmxBin, 'demo'], { env });
+    await term.waitFor(/opening a shell on i-0123456789abcdef0/);
+    const mark = term.output().length;
+    term.write('echo demo-$((40+2))\r');
+    await term.waitFor(/demo-42\r\n/, { from: mark });
+    term.write('exit\r');
+    expect((await term.exited).exitCode).toBe(0);
+  });
+});

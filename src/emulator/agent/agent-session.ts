@@ -15,6 +15,7 @@ import { newMessageId } from '../../protocol/uuid.js';
 import type { EmulatorConfig } from '../config.js';
 import type { SessionRecord } from '../sessions.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
+import { ExecPlugin } from './exec-plugin.js';
 import { ShellPlugin } from './shell-plugin.js';
 
 /** The agent waits this long for the HandshakeResponse (agent: handshakeTimeout). */
@@ -127,9 +128,13 @@ export class AgentSession implements PluginHost {
 
   private startPlugin(): void {
     const { document, parameters } = this.record;
-    const properties = document.properties(parameters) as { linux?: { commands?: string } };
-    const command = properties.linux?.commands ? ['/bin/sh', '-c', properties.linux.commands] : this.config.shell;
-    this.plugin = new ShellPlugin(this, command);
+    const properties = document.properties(parameters) as { linux?: { commands?: string; separateOutputStream?: boolean } };
+    const commands = properties.linux?.commands ?? '';
+    if (document.sessionType === SessionType.NonInteractiveCommands) {
+      this.plugin = new ExecPlugin(this, commands, properties.linux?.separateOutputStream === true);
+    } else {
+      this.plugin = new ShellPlugin(this, commands ? ['/bin/sh', '-c', commands] : this.config.shell);
+    }
     this.plugin.start();
   }
 
