@@ -60,12 +60,14 @@ export function emulatorBanner(config: EmulatorConfig, running: RunningEmulator)
 /** `ssmx emulator`: serve until SIGTERM or SIGINT; one JSON line on stdout once ready. */
 export async function emulatorCommand(options: EmulatorOptions, context: CliContext): Promise<number> {
   const config = buildEmulatorConfig(options);
-  const running = await startEmulator(config);
-  context.stdout.write(`${emulatorBanner(config, running)}\n`);
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the ready line: a script may signal the moment it reads it.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  const running = await startEmulator(config);
+  context.stdout.write(`${emulatorBanner(config, running)}\n`);
+  await stopped;
   await running.close();
   return 0;
 }
