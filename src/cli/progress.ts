@@ -10,11 +10,15 @@ export interface Progress {
 export function startProgress(stderr: Writable, text: string, enabled: boolean): Progress {
   if (!enabled || !(stderr as { isTTY?: boolean }).isTTY) return { update() {}, stop() {} };
   const spinner: Ora = ora({ text, stream: stderr as NodeJS.WritableStream, discardStdin: false }).start();
+  let running = true;
   return {
     update(next) {
-      spinner.text = next;
+      if (running) spinner.text = next;
     },
     stop() {
+      // Once only: a second stop would move the cursor on a line the remote now owns.
+      if (!running) return;
+      running = false;
       spinner.stop();
     },
   };

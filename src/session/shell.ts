@@ -35,6 +35,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
   const { stdin, stdout, stderr } = io;
   let restoreTerminal = () => {};
   let exitCode: number | undefined;
+  let lastOutputByte = 0x0a;
   const cleanups: Array<() => void> = [];
 
   return new Promise<ShellOutcome>((resolve, reject) => {
@@ -42,8 +43,10 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       for (const cleanup of cleanups.splice(0)) cleanup();
       restoreTerminal();
       stdin.pause();
-      if ('ok' in outcome) resolve(outcome.ok);
-      else reject(outcome.error);
+      if ('ok' in outcome) return resolve(outcome.ok);
+      // The reason goes on a line of its own, not after a half-drawn remote prompt.
+      if (isTty(stdout) && lastOutputByte !== 0x0a) stderr.write('\n');
+      reject(outcome.error);
     };
 
     const sendInput = (data: Buffer) => {
@@ -62,6 +65,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       switch (payloadType) {
         case PayloadType.Output:
           stdout.write(payload);
+          lastOutputByte = payload[payload.length - 1]!;
           break;
         case PayloadType.StdErr:
           stderr.write(payload);

@@ -18,6 +18,8 @@ export interface EmulatorProcess {
   /** The environment a client needs: credentials, region, endpoint; never a real AWS endpoint. */
   env: NodeJS.ProcessEnv;
   stop(): Promise<void>;
+  /** Kills it outright, as a network cut or a crash would end it. */
+  kill(): void;
 }
 
 /** A clean environment for clients under test: nothing that could reach real AWS or the IMDS. */
@@ -59,9 +61,10 @@ export async function startEmulatorProcess(args: string[] = []): Promise<Emulato
       AWS_REGION: info.region,
       AWS_ENDPOINT_URL: info.endpoint,
     }),
+    kill: () => child.kill('SIGKILL'),
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
