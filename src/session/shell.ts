@@ -18,6 +18,18 @@ export interface ShellOutcome {
   exitCode: number | undefined;
 }
 
+/**
+ * After piped input ends, how long the remote must stay quiet before ssmx (re)sends an EOT.
+ *
+ * An EOT that reaches the remote terminal while a command runs (canonical mode) is stored as an
+ * end-of-file mark, and becomes a NUL when the shell's line editor switches the terminal back to
+ * raw mode: the EOF is lost and the shell waits for ever. No single moment to send is safe, so the
+ * EOT goes again each time the remote has produced output and then gone quiet — the prompt after
+ * a lost EOT brings the next one, and a steady stream of output brings none.
+ */
+const EOT_AFTER_QUIET_MS = 100;
+const EOT = Buffer.from([0x04]);
+
 const isTty = (stream: unknown): stream is ReadStream & WriteStream => Boolean((stream as { isTTY?: boolean }).isTTY);
 
 /** Keyboard signals that reach ssmx while the terminal is not raw become the remote's bytes. */
@@ -37,6 +49,13 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
   let exitCode: number | undefined;
   let lastOutputByte = 0x0a;
   const cleanups: Array<() => void> = [];
+  let inputEnded = false;
+  let eotTimer: NodeJS.Timeout | undefined;
+  const armEot = () => {
+    clearTimeout(eotTimer);
+    eotTimer = setTimeout(() => session.isReady && session.send(PayloadType.Output, EOT), EOT_AFTER_QUIET_MS);
+  };
+  cleanups.push(() => clearTimeout(eotTimer));
 
   return new Promise<ShellOutcome>((resolve, reject) => {
     const finish = (outcome: { ok: ShellOutcome } | { error: SessionError }) => {
@@ -62,6 +81,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
     };
 
     session.on('output', (payloadType: number, payload: Buffer) => {
+      if (inputEnded) armEot();
       switch (payloadType) {
         case PayloadType.Output:
           stdout.write(payload);
@@ -99,7 +119,8 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       stdin.on('data', (chunk: Buffer | string) => sendInput(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
       stdin.once('end', () => {
         // Piped input has ended: an EOT at the remote terminal ends the shell's input the same way.
-        if (session.isReady) session.send(PayloadType.Output, Buffer.from([0x04]));
+        inputEnded = true;
+        armEot();
       });
       stdin.resume();
     });

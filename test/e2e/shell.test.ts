@@ -118,17 +118,20 @@ describe('ssmx shell in a real terminal', () => {
 
 describe('ssmx shell with piped stdin', () => {
   it('runs what is piped in, writes only remote output to stdout, and exits 0', async () => {
+    // The input ends while `sleep` still runs: an EOT sent at that moment is lost by the remote
+    // terminal, and the session must still end once the shell is back at its prompt.
     const child = spawn(process.execPath, [ssmxBin, 'shell', INSTANCE], { env: emulator.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end('echo piped-$((2+3))\n');
+    child.stdin.end('echo piped-$((2+3))\nsleep 0.5\necho after-$((1+1))\n');
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     clearTimeout(killer);
     expect({ code, stdout, stderr }).toMatchObject({ code: 0 });
     expect(stdout).toMatch(/piped-5\r?\n/);
+    expect(stdout).toMatch(/after-2\r?\n/);
     expect(stderr).toBe('');
   });
 });
