@@ -69,15 +69,27 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
     };
 
     const sendInput = (data: Buffer) => {
+      // Keys typed just after a resize can be read before the SIGWINCH is handled: the size goes
+      // first, so the remote program sees its new window before the keys meant for it.
+      sendSizeIfChanged();
       for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
         session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
       }
       if (!session.canSend) stdin.pause();
     };
 
-    const sendSize = () => {
+    let sentCols = 0;
+    let sentRows = 0;
+    const sendSizeIfChanged = () => {
       if (!isTty(stdout)) return;
-      session.send(PayloadType.Size, encodeSize({ cols: stdout.columns, rows: stdout.rows }));
+      // getWindowSize() answers from a cache that only the SIGWINCH handler refreshes; the stream's
+      // own refresh asks the terminal (one ioctl). It is internal to Node, so it is optional here.
+      (stdout as unknown as { _refreshSize?: () => void })._refreshSize?.();
+      const [cols, rows] = stdout.getWindowSize();
+      if (cols === sentCols && rows === sentRows) return;
+      sentCols = cols;
+      sentRows = rows;
+      session.send(PayloadType.Size, encodeSize({ cols, rows }));
     };
 
     session.on('output', (payloadType: number, payload: Buffer) => {
@@ -106,10 +118,10 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
 
     session.once('ready', () => {
       if (isTty(stdin)) restoreTerminal = enterRawMode(stdin);
-      sendSize();
+      sendSizeIfChanged();
       if (isTty(stdout)) {
-        stdout.on('resize', sendSize);
-        cleanups.push(() => stdout.off('resize', sendSize));
+        stdout.on('resize', sendSizeIfChanged);
+        cleanups.push(() => stdout.off('resize', sendSizeIfChanged));
       }
       for (const [signal, byte] of signalBytes) {
         const forward = () => session.isReady && session.send(PayloadType.Output, Buffer.from([byte]));
