@@ -18,7 +18,8 @@ export type SmuxEvent =
  */
 export class SmuxSession {
   private readonly parser = new SmuxFrameParser();
-  private readonly open = new Set<number>();
+  /** Open streams, with which halves are closed: smux sends one FIN each way. */
+  private readonly streams = new Map<number, { sentFin: boolean; gotFin: boolean }>();
   private nextStreamId: number;
   private failed = false;
 
@@ -28,24 +29,27 @@ export class SmuxSession {
   }
 
   get streamCount(): number {
-    return this.open.size;
+    return this.streams.size;
   }
 
+  /** True while this side may still write to the stream. */
   isOpen(streamId: number): boolean {
-    return this.open.has(streamId);
+    const stream = this.streams.get(streamId);
+    return stream !== undefined && !stream.sentFin && !stream.gotFin;
   }
 
   openStream(): { streamId: number; bytes: Buffer } {
     if (this.role !== 'client') throw new Error('only the smux client opens streams here');
     this.nextStreamId += 2;
     const streamId = this.nextStreamId;
-    this.open.add(streamId);
+    this.streams.set(streamId, { sentFin: false, gotFin: false });
     return { streamId, bytes: encodeSmuxFrame(SmuxCommand.Syn, streamId) };
   }
 
   /** Data for a stream, cut into frames of at most 32 KiB. */
   write(streamId: number, data: Buffer): Buffer[] {
-    if (!this.open.has(streamId)) return [];
+    // After a FIN either way smux refuses writes (the peer's FIN makes them fail with EOF).
+    if (!this.isOpen(streamId)) return [];
     const frames: Buffer[] = [];
     for (let offset = 0; offset < data.length; offset += SMUX_MAX_FRAME_SIZE) {
       frames.push(encodeSmuxFrame(SmuxCommand.Psh, streamId, data.subarray(offset, offset + SMUX_MAX_FRAME_SIZE)));
@@ -55,7 +59,10 @@ export class SmuxSession {
 
   /** Closes a stream from this side; returns the FIN, or nothing if it was already closed. */
   close(streamId: number): Buffer | undefined {
-    if (!this.open.delete(streamId)) return undefined;
+    const stream = this.streams.get(streamId);
+    if (!stream || stream.sentFin) return undefined;
+    stream.sentFin = true;
+    if (stream.gotFin) this.streams.delete(streamId);
     return encodeSmuxFrame(SmuxCommand.Fin, streamId);
   }
 
@@ -74,20 +81,27 @@ export class SmuxSession {
     for (const frame of frames) {
       switch (frame.command) {
         case SmuxCommand.Syn:
-          if (this.role === 'server' && !this.open.has(frame.streamId)) {
-            this.open.add(frame.streamId);
+          if (this.role === 'server' && !this.streams.has(frame.streamId)) {
+            this.streams.set(frame.streamId, { sentFin: false, gotFin: false });
             events.push({ kind: 'open', streamId: frame.streamId });
           }
           break;
-        case SmuxCommand.Psh:
-          // Data for a stream already closed here is dropped, as smux drops it.
-          if (this.open.has(frame.streamId) && frame.data.length > 0) {
+        case SmuxCommand.Psh: {
+          // Data for a stream unknown or finished by its sender is dropped, as smux drops it.
+          const stream = this.streams.get(frame.streamId);
+          if (stream && !stream.gotFin && frame.data.length > 0) {
             events.push({ kind: 'data', streamId: frame.streamId, data: frame.data });
           }
           break;
-        case SmuxCommand.Fin:
-          if (this.open.delete(frame.streamId)) events.push({ kind: 'close', streamId: frame.streamId });
+        }
+        case SmuxCommand.Fin: {
+          const stream = this.streams.get(frame.streamId);
+          if (!stream || stream.gotFin) break;
+          stream.gotFin = true;
+          if (stream.sentFin) this.streams.delete(frame.streamId);
+          events.push({ kind: 'close', streamId: frame.streamId });
           break;
+        }
         case SmuxCommand.Nop:
           events.push({ kind: 'nop' });
           break;

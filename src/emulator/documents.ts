@@ -22,6 +22,27 @@ const documents: SessionDocument[] = [
     properties: (p) => ({ linux: { commands: first(p, 'command'), runAsElevated: false } }),
   },
   {
+    name: 'AWS-StartPortForwardingSession',
+    sessionType: SessionType.Port,
+    properties: (p) => ({ portNumber: first(p, 'portNumber', '80'), type: 'LocalPortForwarding', localPortNumber: first(p, 'localPortNumber', '0') }),
+  },
+  {
+    name: 'AWS-StartPortForwardingSessionToRemoteHost',
+    sessionType: SessionType.Port,
+    properties: (p) => ({
+      host: first(p, 'host'),
+      portNumber: first(p, 'portNumber', '80'),
+      type: 'LocalPortForwarding',
+      localPortNumber: first(p, 'localPortNumber', '0'),
+    }),
+  },
+  {
+    // No `type`: the client joins the stream to stdin/stdout (ssh's ProxyCommand).
+    name: 'AWS-StartSSHSession',
+    sessionType: SessionType.Port,
+    properties: (p) => ({ portNumber: first(p, 'portNumber', '22') }),
+  },
+  {
     name: 'AWS-StartNonInteractiveCommand',
     sessionType: SessionType.NonInteractiveCommands,
     properties: (p) => ({ linux: { commands: first(p, 'command'), runAsElevated: false } }),

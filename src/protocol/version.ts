@@ -28,3 +28,25 @@ export const AgentGates = {
  * smux keep-alive (> 1.2.331.0) from it (SPEC §4), so it must read as a current plugin.
  */
 export const ReportedClientVersion = '1.2.650.0';
+
+/**
+ * Orders dotted versions numerically, missing components counting as 0 (the agent compares the
+ * client's version this way: `1.2.650.0` against `1.1.70`). Unparsable versions order first.
+ */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => (/^\d+(\.\d+)*$/.test(v) ? v.split('.').map(Number) : undefined);
+  const x = parse(a);
+  const y = parse(b);
+  if (!x || !y) return x ? 1 : y ? -1 : 0;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/** What the agent decides from the client's version (agent plugins/port/port.go). */
+export const ClientGates = {
+  multiplexedPortForwarding: '1.1.70',
+  smuxKeepAliveDisabled: '1.2.331.0',
+} as const;

@@ -61,9 +61,14 @@ describe('smux session', () => {
     ]);
     const back = client.receive(Buffer.concat([...server.write(5, Buffer.from('from-b')), server.close(3)!]));
     expect(back).toEqual<SmuxEvent[]>([{ kind: 'data', streamId: 5, data: Buffer.from('from-b') }, { kind: 'close', streamId: 3 }]);
+    // The peer's FIN ends writing; this side still sends its own FIN, once.
     expect(client.isOpen(3)).toBe(false);
+    expect(client.write(3, Buffer.from('late'))).toEqual([]);
+    expect(client.close(3)?.toString('hex')).toBe('0101000003000000');
     expect(client.close(3)).toBeUndefined();
+    expect(client.streamCount).toBe(1);
     expect(client.close(5)?.toString('hex')).toBe('0101000005000000');
+    expect(server.receive(encodeSmuxFrame(1, 5))).toEqual([{ kind: 'close', streamId: 5 }]);
   });
 
   it('splits writes into frames of at most 32 KiB', () => {

@@ -17,6 +17,8 @@ import type { SessionRecord } from '../sessions.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 import { ExecPlugin } from './exec-plugin.js';
 import { ShellPlugin } from './shell-plugin.js';
+import { PortPlugin, type PortOptions } from './port-plugin.js';
+import { AgentGates, ClientGates, compareVersions, isVersionGreater } from '../../protocol/version.js';
 
 /** The agent waits this long for the HandshakeResponse (agent: handshakeTimeout). */
 const HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -26,6 +28,11 @@ const QUEUE_HIGH_WATER = 64;
 const CLOSE_DRAIN_TIMEOUT_MS = 5_000;
 /** The real agent's outgoing buffer holds this many unacknowledged messages. */
 const AGENT_WINDOW = 10_000;
+/**
+ * The real agent writes to its WebSocket synchronously: when the client stops reading, the write
+ * blocks and so does everything behind it. The emulator stops sending past this much unflushed.
+ */
+const SOCKET_HIGH_WATER = 256 * 1024;
 
 /** The session types for which the agent opens with a handshake when KMS is off (CLIENT.md §6.1). */
 function needsHandshake(sessionType: string): boolean {
@@ -56,6 +63,10 @@ export class AgentSession implements PluginHost {
   private closed = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
+  /** What the client reported in its HandshakeResponse; the Port plugin's mode depends on it. */
+  private clientVersion = '';
+  private inputPaused = false;
+  private closingOutput = '';
 
   constructor(
     private readonly record: SessionRecord,
@@ -112,16 +123,25 @@ export class AgentSession implements PluginHost {
     this.pump();
   }
 
-  done(): void {
+  done(output = ''): void {
     if (this.ending) return;
     this.ending = true;
-    this.drainTimer = setTimeout(() => this.sendChannelClosed(''), CLOSE_DRAIN_TIMEOUT_MS);
+    this.closingOutput = output;
+    this.drainTimer = setTimeout(() => this.sendChannelClosed(output), CLOSE_DRAIN_TIMEOUT_MS);
     this.closeIfDrained();
+  }
+
+  inputDrained(): void {
+    if (!this.inputPaused) return;
+    this.inputPaused = false;
+    this.socket?.resume();
   }
 
   /** After the plugin ends, the channel closes once every queued message is acknowledged. */
   private closeIfDrained(): void {
-    if (this.ending && !this.closed && this.queue.length === 0 && this.channel.inFlight === 0) this.sendChannelClosed('');
+    if (this.ending && !this.closed && this.queue.length === 0 && this.channel.inFlight === 0) {
+      this.sendChannelClosed(this.closingOutput);
+    }
   }
 
   // --- internals ------------------------------------------------------------------------------
@@ -130,12 +150,29 @@ export class AgentSession implements PluginHost {
     const { document, parameters } = this.record;
     const properties = document.properties(parameters) as { linux?: { commands?: string; separateOutputStream?: boolean } };
     const commands = properties.linux?.commands ?? '';
-    if (document.sessionType === SessionType.NonInteractiveCommands) {
+    if (document.sessionType === SessionType.Port) {
+      this.plugin = new PortPlugin(this, this.portOptions());
+    } else if (document.sessionType === SessionType.NonInteractiveCommands) {
       this.plugin = new ExecPlugin(this, commands, properties.linux?.separateOutputStream === true);
     } else {
       this.plugin = new ShellPlugin(this, commands ? ['/bin/sh', '-c', commands] : this.config.shell);
     }
     this.plugin.start();
+  }
+
+  /** The agent picks the mode from the client's version and its own (agent port.go; SPEC §8). */
+  private portOptions(): PortOptions {
+    const properties = this.record.document.properties(this.record.parameters) as { host?: string; portNumber?: string; type?: string };
+    const type = properties.type || undefined;
+    const multiplexed =
+      type === 'LocalPortForwarding' &&
+      compareVersions(this.clientVersion, ClientGates.multiplexedPortForwarding) >= 0 &&
+      isVersionGreater(this.agentVersion, AgentGates.multiplexedPortForwarding);
+    const keepAlive = !(
+      isVersionGreater(this.agentVersion, AgentGates.smuxKeepAliveDisabled) &&
+      compareVersions(this.clientVersion, ClientGates.smuxKeepAliveDisabled) > 0
+    );
+    return { host: properties.host ?? '', port: Number(properties.portNumber), type, multiplexed, keepAlive };
   }
 
   private sendHandshakeRequest(): void {
@@ -170,6 +207,7 @@ export class AgentSession implements PluginHost {
       return;
     }
     this.handshake = 'complete';
+    this.clientVersion = response.clientVersion;
     const elapsed = Number(process.hrtime.bigint() - this.handshakeStartedAt);
     this.output(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToComplete: elapsed, customerMessage: '' }));
     this.startPlugin();
@@ -206,7 +244,11 @@ export class AgentSession implements PluginHost {
     }
     switch (payloadType) {
       case PayloadType.Output:
-        this.plugin?.input(payload);
+        if (this.plugin?.input(payload) === false && !this.inputPaused) {
+          // The destination is full: stop reading the client, as the agent's blocked write does.
+          this.inputPaused = true;
+          this.socket?.pause();
+        }
         break;
       case PayloadType.Size: {
         const size = decodeSize(payload);
@@ -226,7 +268,7 @@ export class AgentSession implements PluginHost {
   /** Sends queued output one message at a time, with the agent's 1 ms pause between messages. */
   private pump(): void {
     if (this.pumpScheduled || this.closed) return;
-    while (this.socket && this.queue.length > 0 && this.channel.canSend) {
+    while (this.socket && this.queue.length > 0 && this.channel.canSend && this.socket.bufferedAmount < SOCKET_HIGH_WATER) {
       const { payloadType, payload } = this.queue.shift()!;
       this.apply(this.channel.send(payloadType, payload, Date.now()));
       if (this.pluginPaused && this.queue.length < QUEUE_HIGH_WATER / 2) {
@@ -256,7 +298,12 @@ export class AgentSession implements PluginHost {
   }
 
   private write(frame: Buffer): void {
-    if (this.socket?.readyState === 1) this.socket.send(frame, { binary: true });
+    const socket = this.socket;
+    if (socket?.readyState !== 1) return;
+    socket.send(frame, { binary: true }, () => {
+      // A write has left: if the pump stopped on a full socket, it may go on.
+      if (socket === this.socket && socket.bufferedAmount < SOCKET_HIGH_WATER / 2) this.pump();
+    });
   }
 
   private sendChannelClosed(output: string): void {

@@ -5,13 +5,19 @@ export interface PluginHost {
   /** Queues stream data for the client; the host paces it and applies backpressure. */
   output(payloadType: number, payload: Buffer): void;
   /** The plugin has finished: the host drains what is queued, then closes the channel. */
-  done(): void;
+  done(output?: string): void;
+  /** The destination took the last input and can take more: reading from the client resumes. */
+  inputDrained(): void;
 }
 
 export interface AgentPlugin {
   start(): void;
-  /** Output payloads from the client: keystrokes, or port bytes. */
-  input(payload: Buffer): void;
+  /**
+   * Output payloads from the client: keystrokes, or port bytes. False when the destination is
+   * full: the agent's blocking write then holds its reading of the data channel, until
+   * `inputDrained`.
+   */
+  input(payload: Buffer): boolean | void;
   resize(size: TerminalSize): void;
   flag(value: number): void;
   /** Stop producing output until resume(): the client side is not keeping up. */

@@ -1,0 +1,244 @@
+import { lookup } from 'node:dns/promises';
+import { connect, isIP, type Socket } from 'node:net';
+import { SmuxSession } from '../../channel/smux-session.js';
+import { FlagValue, PayloadType, StreamDataPayloadSize } from '../../protocol/constants.js';
+import { encodeFlag } from '../../protocol/payloads.js';
+import type { AgentPlugin, PluginHost } from './plugin.js';
+
+export interface PortOptions {
+  /** Host from the document (ToRemoteHost); the instance itself when empty. */
+  host: string;
+  port: number;
+  /** `LocalPortForwarding`, or undefined for a stream session such as AWS-StartSSHSession. */
+  type: string | undefined;
+  multiplexed: boolean;
+  /** smux keep-alive: a NOP every 10 s, the session dropped after 30 s without a frame. */
+  keepAlive: boolean;
+}
+
+const KEEPALIVE_INTERVAL_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 30_000;
+
+/**
+ * The emulator only ever connects on this machine: a destination that does not resolve to a
+ * loopback address is treated as unreachable, so no test can send traffic anywhere else.
+ */
+async function dialLoopback(host: string, port: number): Promise<Socket> {
+  const name = host || 'localhost';
+  const { address } = isIP(name) ? { address: name } : await lookup(name);
+  if (!/^127\./.test(address) && address !== '::1') {
+    throw new Error(`dial tcp ${name}:${port}: the emulator connects only to loopback addresses`);
+  }
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address, port });
+    socket.once('connect', () => {
+      socket.removeListener('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Emits a byte stream as Output messages of at most 1,024 bytes, as the agent's reads cut it. */
+function emitChunks(host: PluginHost, data: Buffer): void {
+  for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
+    host.output(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
+  }
+}
+
+/** The agent's Port plugin: basic (one destination connection) or multiplexed (smux server). */
+export class PortPlugin implements AgentPlugin {
+  private readonly smux: SmuxSession | undefined;
+  /** Multiplexed mode: each stream's destination, and what arrived for it before the dial completed. */
+  private readonly connections = new Map<number, { socket?: Socket; pending: Buffer[]; ended: boolean }>();
+  /** Basic mode: the one destination connection, and whether the next data must redial it. */
+  private basic: Socket | undefined;
+  private basicDialing: Promise<Socket | undefined> | undefined;
+  private paused = false;
+  private stopped = false;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private lastReceived = Date.now();
+
+  constructor(
+    private readonly host: PluginHost,
+    private readonly options: PortOptions,
+  ) {
+    this.smux = options.multiplexed ? new SmuxSession('server') : undefined;
+  }
+
+  start(): void {
+    if (this.smux) {
+      if (this.options.keepAlive) this.startKeepAlive();
+      return;
+    }
+    // Basic mode dials at once; a failure ends the session with the reason.
+    this.basicDialing = this.dialBasic();
+    void this.basicDialing.then((socket) => {
+      if (!socket) this.host.done(`Unable to connect to specified port: ${this.lastDialError}`);
+    });
+  }
+
+  input(payload: Buffer): boolean {
+    this.lastReceived = Date.now();
+    if (this.smux) return this.inputMux(payload);
+    return this.inputBasic(payload);
+  }
+
+  resize(): void {}
+
+  flag(value: number): void {
+    if (value === FlagValue.TerminateSession) {
+      this.stop();
+      this.host.done();
+    } else if (value === FlagValue.DisconnectToPort && !this.smux) {
+      // The client's connection closed: drop ours, and dial again on its next data.
+      this.basic?.destroy();
+      this.basic = undefined;
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.basic?.pause();
+    for (const { socket } of this.connections.values()) socket?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.basic?.resume();
+    for (const { socket } of this.connections.values()) socket?.resume();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.keepAliveTimer);
+    this.basic?.destroy();
+    for (const { socket } of this.connections.values()) socket?.destroy();
+    this.connections.clear();
+  }
+
+  // --- basic ----------------------------------------------------------------------------------
+
+  private lastDialError = '';
+
+  private async dialBasic(): Promise<Socket | undefined> {
+    try {
+      const socket = await dialLoopback(this.options.host, this.options.port);
+      if (this.stopped) {
+        socket.destroy();
+        return undefined;
+      }
+      this.basic = socket;
+      if (this.paused) socket.pause();
+      socket.on('data', (data: Buffer) => emitChunks(this.host, data));
+      socket.on('drain', () => this.host.inputDrained());
+      socket.on('close', () => {
+        if (this.basic !== socket) return;
+        this.basic = undefined;
+        // A stream session (ssh) ends with its destination; port forwarding waits for new data.
+        if (this.options.type !== 'LocalPortForwarding' && !this.stopped) this.host.done();
+      });
+      socket.on('error', () => undefined);
+      return socket;
+    } catch (error) {
+      this.lastDialError = (error as Error).message;
+      return undefined;
+    } finally {
+      this.basicDialing = undefined;
+    }
+  }
+
+  private inputBasic(payload: Buffer): boolean {
+    if (this.basic) return this.basic.write(payload);
+    // After a disconnect the agent dials again only when the client's next data arrives.
+    const dialing = this.basicDialing ?? (this.basicDialing = this.dialBasic());
+    void dialing.then((socket) => {
+      if (!socket) return;
+      if (socket.write(payload)) this.host.inputDrained();
+    });
+    return false;
+  }
+
+  // --- multiplexed ----------------------------------------------------------------------------
+
+  private inputMux(payload: Buffer): boolean {
+    const smux = this.smux!;
+    let writable = true;
+    for (const event of smux.receive(payload)) {
+      switch (event.kind) {
+        case 'open':
+          this.openStream(event.streamId);
+          break;
+        case 'data': {
+          const connection = this.connections.get(event.streamId);
+          if (!connection) break;
+          if (!connection.socket) connection.pending.push(event.data);
+          else if (!connection.socket.write(event.data)) writable = false;
+          break;
+        }
+        case 'close': {
+          // The agent's copy loop sees EOF and closes the destination after what it wrote.
+          const connection = this.connections.get(event.streamId);
+          if (connection?.socket) connection.socket.end();
+          else if (connection) connection.ended = true;
+          break;
+        }
+        case 'nop':
+          break;
+        case 'error':
+          this.stop();
+          this.host.done(`smux: ${event.error.message}`);
+          return true;
+      }
+    }
+    return writable;
+  }
+
+  private openStream(streamId: number): void {
+    const smux = this.smux!;
+    // Data may follow the SYN before the dial completes; it waits, as the agent's stream buffers it.
+    const connection: { socket?: Socket; pending: Buffer[]; ended: boolean } = { pending: [], ended: false };
+    this.connections.set(streamId, connection);
+    dialLoopback(this.options.host, this.options.port).then(
+      (socket) => {
+        if (this.stopped || this.connections.get(streamId) !== connection) {
+          socket.destroy();
+          return;
+        }
+        connection.socket = socket;
+        if (this.paused) socket.pause();
+        for (const data of connection.pending.splice(0)) socket.write(data);
+        if (connection.ended) socket.end();
+        socket.on('data', (data: Buffer) => {
+          for (const frame of smux.write(streamId, data)) emitChunks(this.host, frame);
+        });
+        socket.on('drain', () => this.host.inputDrained());
+        socket.on('close', () => {
+          this.connections.delete(streamId);
+          const fin = smux.close(streamId);
+          if (fin) emitChunks(this.host, fin);
+        });
+        socket.on('error', () => undefined);
+      },
+      () => {
+        this.connections.delete(streamId);
+        // The agent tells the client outside smux, then closes the stream (agent port_mux.go).
+        this.host.output(PayloadType.Flag, encodeFlag(FlagValue.ConnectToPortError));
+        const fin = smux.close(streamId);
+        if (fin) emitChunks(this.host, fin);
+      },
+    );
+  }
+
+  private startKeepAlive(): void {
+    this.keepAliveTimer = setInterval(() => {
+      if (Date.now() - this.lastReceived > KEEPALIVE_TIMEOUT_MS) {
+        this.stop();
+        this.host.done('smux keep-alive timed out');
+        return;
+      }
+      emitChunks(this.host, this.smux!.nop());
+    }, KEEPALIVE_INTERVAL_MS);
+    this.keepAliveTimer.unref();
+  }
+}
