@@ -35,7 +35,11 @@ export function classify(error: unknown): Rendered {
   }
   if (error instanceof SessionError) {
     const exitCode =
-      error.code === 'PROTOCOL' || error.code === 'HANDSHAKE' ? ExitCode.Protocol : ExitCode.Connection;
+      error.code === 'PROTOCOL' || error.code === 'HANDSHAKE'
+        ? ExitCode.Protocol
+        : error.code === 'LOCAL_ADDRESS'
+          ? ExitCode.Usage
+          : ExitCode.Connection;
     return { message: error.message, hint: error.hint, exitCode };
   }
   return { message: (error as Error)?.message ?? String(error), hint: undefined, exitCode: ExitCode.Failure };

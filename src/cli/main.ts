@@ -7,6 +7,7 @@ import { ExitCode } from './exit-codes.js';
 import { shellCommand, type ShellOptions } from './commands/shell.js';
 import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
+import { DEFAULT_SESSIONS, forwardCommand, type ForwardOptions } from './commands/forward.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -48,6 +49,30 @@ Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
     )
     .action((target: string, options: ShellOptions) =>
       run(() => shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('forward')
+    .description('Forward local ports to an instance, or to hosts it can reach.')
+    .argument('<target>', 'instance id (i-…) or managed instance id (mi-…)')
+    .argument('<spec...>', 'PORT | LOCAL:PORT | LOCAL:HOST:PORT; LOCAL 0 picks a free port, a path is a Unix socket')
+    .option('--bind <address>', 'local address to listen on', '127.0.0.1')
+    .option('--sessions <n>', `sessions per spec, connections spread over them (default ${DEFAULT_SESSIONS})`)
+    .option('--json', 'one JSON line per listener on stdout (for scripts)')
+    .option('--reason <text>', 'reason recorded with the sessions, for audit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx forward i-0123456789abcdef0 5432                  # localhost:5432 -> the instance's 5432
+  $ ssmx forward i-0123456789abcdef0 0:5432 --json         # any free local port, printed as JSON
+  $ ssmx forward i-0123456789abcdef0 8080:db.internal:5432 6379 ./web.sock:80
+
+Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
+2 bad spec or local port in use, 3 credentials, 4 target, 5 connection, 6 protocol.`,
+    )
+    .action((target: string, specs: string[], options: ForwardOptions) =>
+      run(() => forwardCommand(target, specs, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program

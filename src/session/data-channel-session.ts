@@ -74,6 +74,25 @@ export class DataChannelSession extends EventEmitter {
     this.apply(this.channel.send(payloadType, payload, this.now()));
   }
 
+  /**
+   * Receive-side backpressure: stop reading the data channel while a local writer is full. The
+   * agent never blocks on acknowledgements (it drops what overflows its buffer from
+   * retransmission), so ssmx never withholds them; it stops reading instead, and the agent's
+   * blocking write holds its reading of the destination.
+   */
+  pauseReceiving(): void {
+    this.transport.pause();
+  }
+
+  resumeReceiving(): void {
+    this.transport.resume();
+  }
+
+  /** Unacknowledged messages still in flight from this side. */
+  get inFlight(): number {
+    return this.channel.inFlight + this.channel.queued;
+  }
+
   /** Ends the session from this side with a reason, through the same path as any failure. */
   abort(error: SessionError): void {
     this.fail(error);

@@ -10,7 +10,9 @@ export type SessionErrorCode =
   /** Messages went unacknowledged for too long. */
   | 'TIMEOUT'
   /** ssmx itself was told to stop (SIGTERM, SIGHUP). */
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** A local address could not be used: port in use, no permission, bad socket path. */
+  | 'LOCAL_ADDRESS';
 
 export class SessionError extends Error {
   override readonly name = 'SessionError';

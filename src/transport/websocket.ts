@@ -17,6 +17,9 @@ export interface OpenOptions {
 export interface DataChannelTransport {
   send(frame: Buffer): void;
   close(): void;
+  /** Stop reading the peer (TCP then holds the sender back), and start again. */
+  pause(): void;
+  resume(): void;
   on(event: 'frame', listener: (frame: Buffer) => void): this;
   on(event: 'close', listener: (error: SessionError | undefined) => void): this;
 }
@@ -110,6 +113,14 @@ export class WebSocketTransport extends EventEmitter implements DataChannelTrans
 
   send(frame: Buffer): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   close(): void {

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createSsmClient, startSession, terminateSession, type AwsOptions } from '../../aws/ssm.js';
-import { ReportedClientVersion } from '../../protocol/version.js';
-import { DataChannelSession } from '../../session/data-channel-session.js';
+import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ssm.js';
 import { SessionError } from '../../session/errors.js';
 import { runShell } from '../../session/shell.js';
-import { WebSocketTransport } from '../../transport/websocket.js';
+import { openSession } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { signalExitCode } from '../exit-codes.js';
@@ -47,15 +44,10 @@ export async function shellCommand(target: string, options: ShellOptions, contex
   let stoppedBy: NodeJS.Signals | undefined;
   const cleanups: Array<() => void> = [];
   try {
-    const started = await startSession(client, { target, documentName: options.document, parameters, reason: options.reason });
-    sessionId = started.sessionId;
-    progress.update(`Connecting to session ${started.sessionId}`);
-    const transport = await WebSocketTransport.open(started.streamUrl, {
-      tokenValue: started.tokenValue,
-      clientId: randomUUID(),
-      clientVersion: ReportedClientVersion,
+    const { session } = await openSession(client, { target, documentName: options.document, parameters, reason: options.reason }, (started) => {
+      sessionId = started.sessionId;
+      progress.update(`Connecting to session ${started.sessionId}`);
     });
-    const session = new DataChannelSession(transport, { clientVersion: ReportedClientVersion });
     session.once('ready', () => progress.stop());
     session.once('error', () => progress.stop());
     for (const signal of stopSignals) {
@@ -81,7 +73,7 @@ export async function shellCommand(target: string, options: ShellOptions, contex
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), ms);
     promise.then(

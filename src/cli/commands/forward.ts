@@ -1,0 +1,152 @@
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Socket } from 'node:net';
+import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ssm.js';
+import { AgentGates, isVersionGreater } from '../../protocol/version.js';
+import { SessionError } from '../../session/errors.js';
+import { isLoopback, listenLocal, type Listening } from '../../session/listener.js';
+import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
+import { openSession, waitReady } from '../connect.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { UsageError } from '../errors.js';
+import { parsePortSpec, type PortSpec } from '../port-spec.js';
+import { startProgress } from '../progress.js';
+import { withTimeout } from './shell.js';
+
+export interface ForwardOptions extends GlobalOptions {
+  bind?: string;
+  sessions?: string;
+  json?: boolean;
+  reason?: string;
+}
+
+/** Sessions per spec when --sessions is not given (see BENCHMARKS.md for how it was chosen). */
+export const DEFAULT_SESSIONS = 1;
+
+interface PoolMember {
+  tunnel: Tunnel;
+  sessionId: string;
+  agentVersion: string;
+}
+
+interface Forward {
+  spec: PortSpec;
+  listening: Listening;
+  pool: PoolMember[];
+}
+
+function documentFor(spec: PortSpec, localPort: number | undefined) {
+  const parameters: Record<string, string[]> = {
+    portNumber: [String(spec.remotePort)],
+    localPortNumber: [String(localPort ?? 0)],
+  };
+  if (spec.remoteHost === undefined) return { documentName: 'AWS-StartPortForwardingSession', parameters };
+  return { documentName: 'AWS-StartPortForwardingSessionToRemoteHost', parameters: { ...parameters, host: [spec.remoteHost] } };
+}
+
+/** `ssmx forward <target> <spec…>`: listeners, each with its pool of sessions, until Ctrl-C. */
+export async function forwardCommand(target: string, specTexts: string[], options: ForwardOptions, context: CliContext): Promise<number> {
+  const specs = specTexts.map(parsePortSpec);
+  const poolSize = options.sessions === undefined ? DEFAULT_SESSIONS : Number(options.sessions);
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) throw new UsageError(`--sessions must be 1 to 64, not ${options.sessions}`);
+  const bind = options.bind ?? '127.0.0.1';
+  const say = (line: string) => !options.quiet && context.stderr.write(`${line}\n`);
+  if (!isLoopback(bind)) say(`warning: listening on ${bind}: anyone who can reach this address can use the tunnel`);
+
+  const aws: AwsOptions = { region: options.region, profile: options.profile, endpointUrl: options.endpointUrl };
+  const client = createSsmClient(aws);
+  const forwards: Forward[] = [];
+  const progress = startProgress(context.stderr, `Starting port forwarding to ${target}`, !options.quiet);
+  let failure: Error | undefined;
+  let finish: (() => void) | undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const fail = (error: Error) => {
+    failure ??= error;
+    finish?.();
+  };
+
+  try {
+    for (const spec of specs) {
+      const pool: PoolMember[] = [];
+      const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
+      const listening = await listenLocal(local, (socket: Socket) => {
+        // Each new connection goes to the session serving the fewest.
+        const member = pool.reduce<PoolMember | undefined>((best, m) => (!best || m.tunnel.load < best.tunnel.load ? m : best), undefined);
+        if (member) member.tunnel.attach(socket);
+        else socket.destroy();
+      });
+      const forward: Forward = { spec, listening, pool };
+      forwards.push(forward);
+      const { documentName, parameters } = documentFor(spec, listening.port);
+      const members = await Promise.all(
+        Array.from({ length: poolSize }, async () => {
+          const { started, session } = await openSession(client, { target, documentName, parameters, reason: options.reason });
+          pool.push({ tunnel: undefined as unknown as Tunnel, sessionId: started.sessionId, agentVersion: '' });
+          const member = pool[pool.length - 1]!;
+          const ready = await waitReady(session);
+          if (portMode(ready) === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
+          member.tunnel = createTunnel(session, ready);
+          member.agentVersion = ready.agentVersion;
+          member.tunnel.on('connect-error', () =>
+            say(`ssmx: ${target} could not connect to ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} for a connection on ${listening.address} (the agent reported ConnectToPortError)`),
+          );
+          member.tunnel.once('error', fail);
+          member.tunnel.once('closed', (closed: { output: string }) =>
+            fail(new SessionError('CONNECTION_LOST', `session ${member.sessionId} was closed by the service${closed.output ? `: ${closed.output}` : ''}`)),
+          );
+          return member;
+        }),
+      );
+      progress.stop();
+      const mode = portMode({ sessionType: 'Port', properties: { type: 'LocalPortForwarding' }, agentVersion: members[0]!.agentVersion });
+      const remote = `${target}:${spec.remoteHost ? `${spec.remoteHost}:` : ''}${spec.remotePort}`;
+      say(`forwarding ${listening.address} -> ${remote}${poolSize > 1 ? ` (${poolSize} sessions, ${mode})` : ` (${mode})`}`);
+      if (options.json) {
+        context.stdout.write(
+          `${JSON.stringify({
+            spec: spec.text,
+            local: listening.address,
+            localPort: listening.port ?? null,
+            localSocket: spec.local.kind === 'unix' ? spec.local.path : null,
+            target,
+            remoteHost: spec.remoteHost ?? null,
+            remotePort: spec.remotePort,
+            mode,
+            sessions: members.map((m) => m.sessionId),
+          })}\n`,
+        );
+      }
+    }
+
+    const onSignal = () => finish?.();
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal);
+    await finished;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
+    if (failure) throw failure;
+    return 0;
+  } catch (error) {
+    progress.stop();
+    throw error;
+  } finally {
+    await shutdown(client, forwards);
+    client.destroy();
+  }
+}
+
+/** Ends every session as the agent version requires (SPEC §8), then closes the listeners. */
+async function shutdown(client: SSMClient, forwards: Forward[]): Promise<void> {
+  const endings: Array<Promise<unknown>> = [];
+  for (const { pool, listening } of forwards) {
+    endings.push(listening.close());
+    for (const member of pool) {
+      if (member.tunnel && isVersionGreater(member.agentVersion, AgentGates.terminateSessionFlag)) {
+        member.tunnel.terminateWithFlag();
+        // Let the flag leave before the socket closes; the session ends on the agent either way.
+        endings.push(new Promise((resolve) => setImmediate(resolve)).then(() => member.tunnel.end()));
+      } else {
+        member.tunnel?.end();
+        endings.push(withTimeout(terminateSession(client, member.sessionId), 2000));
+      }
+    }
+  }
+  await Promise.all(endings);
+}
