@@ -27,6 +27,12 @@ export interface ReliableChannelOptions {
   giveUpAfter?: number;
   /** The agent sets SYN (Flags 1) on its sequence-0 message (SPEC §8); the client never does. */
   synOnFirstMessage?: boolean;
+  /**
+   * Acknowledge a duplicate again (ssmx does, so a peer that missed an ack stops resending). The
+   * real agent drops duplicates silently (agent datachannel.go, handleStreamDataMessage), whatever
+   * SPEC §6 says; the emulator follows the agent.
+   */
+  acknowledgeDuplicates?: boolean;
   newId?: () => string;
 }
 
@@ -35,7 +41,16 @@ interface Unacknowledged {
   firstSent: number;
   lastSent: number;
   resent: boolean;
+  /** This message's own timeout: the RTO when sent, doubled by each resend (up to MAX_BACKOFF). */
+  timeout: number;
 }
+
+/**
+ * The longest wait between two sends of one message. Over a WebSocket (TCP) nothing is lost
+ * inside one connection: a late ack means queueing, not loss, so resends back off as TCP's do
+ * instead of flooding a busy peer with copies of its whole window every RTO.
+ */
+const MAX_BACKOFF = 8_000;
 
 interface Pending {
   payloadType: number;
@@ -61,6 +76,7 @@ export class ReliableChannel {
   private readonly reorderCapacity: number;
   private readonly giveUpAfter: number;
   private readonly synOnFirstMessage: boolean;
+  private readonly acknowledgeDuplicates: boolean;
   private readonly newId: () => string;
 
   private nextSequenceNumber = 0;
@@ -78,6 +94,7 @@ export class ReliableChannel {
     this.reorderCapacity = options.reorderCapacity ?? ChannelDefaults.reorderCapacity;
     this.giveUpAfter = options.giveUpAfter ?? ChannelDefaults.giveUpAfter;
     this.synOnFirstMessage = options.synOnFirstMessage ?? false;
+    this.acknowledgeDuplicates = options.acknowledgeDuplicates ?? true;
     this.newId = options.newId ?? newMessageId;
   }
 
@@ -112,7 +129,8 @@ export class ReliableChannel {
     this.pending.push({ payloadType, payload });
     const events: ChannelEvent[] = [];
     this.flush(now, events);
-    if (this.pending.length > 0) this.wasBlocked = true;
+    // Whoever sees canSend turn false waits for `writable`, whether or not this message had to queue.
+    if (!this.canSend) this.wasBlocked = true;
     return events;
   }
 
@@ -142,6 +160,7 @@ export class ReliableChannel {
         break;
       case MessageType.PausePublication:
         this.paused = true;
+        this.wasBlocked = true;
         break;
       case MessageType.StartPublication:
         if (this.paused) {
@@ -169,8 +188,8 @@ export class ReliableChannel {
   nextDeadline(): number | undefined {
     if (this.paused || this.failed || this.unacknowledged.size === 0) return undefined;
     let earliest = Infinity;
-    for (const entry of this.unacknowledged.values()) earliest = Math.min(earliest, entry.lastSent);
-    return earliest + this.rto.timeout;
+    for (const entry of this.unacknowledged.values()) earliest = Math.min(earliest, entry.lastSent + entry.timeout);
+    return earliest;
   }
 
   /** After a reconnect every unacknowledged message goes out again, oldest first. */
@@ -194,7 +213,7 @@ export class ReliableChannel {
         payloadType,
         payload,
       });
-      this.unacknowledged.set(sequenceNumber, { frame, firstSent: now, lastSent: now, resent: false });
+      this.unacknowledged.set(sequenceNumber, { frame, firstSent: now, lastSent: now, resent: false, timeout: this.rto.timeout });
       events.push({ kind: 'write', frame });
     }
   }
@@ -230,7 +249,7 @@ export class ReliableChannel {
     if (sequenceNumber < this.expectedSequenceNumber) {
       // A duplicate: the peer missed our acknowledgement, so acknowledge again (the plugin does
       // not, and a lost ack then makes the agent resend forever — CLIENT.md §9.6).
-      events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+      if (this.acknowledgeDuplicates) events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
       return;
     }
     if (sequenceNumber > this.expectedSequenceNumber) {
@@ -268,13 +287,15 @@ export class ReliableChannel {
   }
 
   private retransmitDue(now: number, events: ChannelEvent[]): void {
-    const timeout = this.rto.timeout;
     for (const entry of this.unacknowledged.values()) {
       if (now - entry.firstSent >= this.giveUpAfter) {
         this.fail(events, new ChannelError('RESEND_TIMEOUT', `a message went unacknowledged for ${Math.round(this.giveUpAfter / 1000)} s`));
         return;
       }
-      if (now - entry.lastSent >= timeout) this.resend(entry, now, events);
+      if (now - entry.lastSent >= entry.timeout) {
+        this.resend(entry, now, events);
+        entry.timeout = Math.min(entry.timeout * 2, MAX_BACKOFF);
+      }
     }
   }
 

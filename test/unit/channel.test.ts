@@ -98,7 +98,25 @@ describe('sending', () => {
     channel.receive(ackFor(sent[1]!), 1100);
     const again = writes(channel.tick(1200));
     expect(again).toEqual([sent[0], sent[2]]);
-    expect(channel.nextDeadline()).toBe(1200 + channel.rto.timeout);
+    // Each resend doubles that message's own timeout (exponential backoff, as TCP does).
+    expect(channel.nextDeadline()).toBe(1200 + 400);
+    expect(writes(channel.tick(1599))).toEqual([]);
+    expect(writes(channel.tick(1600))).toEqual([sent[0], sent[2]]);
+    expect(channel.nextDeadline()).toBe(1600 + 800);
+  });
+
+  it('backoff stops growing at 8 s between resends of one message', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    channel.send(1, Buffer.from('x'), T);
+    let now = T;
+    const gaps: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const due = channel.nextDeadline()!;
+      gaps.push(due - now);
+      now = due;
+      expect(writes(channel.tick(now))).toHaveLength(1);
+    }
+    expect(gaps).toEqual([200, 400, 800, 1600, 3200, 6400, 8000, 8000]);
   });
 
   it('a retransmitted message is not sampled (Karn)', () => {
@@ -130,6 +148,15 @@ describe('sending', () => {
     expect(events.some((e) => e.kind === 'writable')).toBe(false); // still full: 'b' and 'c' in flight
     const more = channel.receive(ackFor(writes(channel.retransmitAll(T + 10))[0]!), T + 20);
     expect(more.some((e) => e.kind === 'writable')).toBe(true);
+  });
+
+  it('a send that fills the window exactly still brings a writable event once an ack frees a slot', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, windowSize: 2, newId });
+    const [a] = writes(channel.send(1, Buffer.from('a'), T));
+    writes(channel.send(1, Buffer.from('b'), T));
+    expect(channel.canSend).toBe(false);
+    expect(channel.queued).toBe(0);
+    expect(channel.receive(ackFor(a!), T + 5).some((e) => e.kind === 'writable')).toBe(true);
   });
 
   it('pause_publication stops sending and resending; start_publication resumes both', () => {
@@ -172,6 +199,16 @@ describe('receiving', () => {
     for (const s of [2, 3, 4, 6]) expect(delivered(channel.receive(agentFrame(s, `m${s}`), 1))).toEqual([]);
     expect(delivered(channel.receive(agentFrame(1, 'm1'), 1))).toEqual(['m1', 'm2', 'm3', 'm4']);
     expect(delivered(channel.receive(agentFrame(5, 'm5'), 1))).toEqual(['m5', 'm6']);
+  });
+
+  it('the agent side, as the real agent does, drops a duplicate without acknowledging it again', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.OutputStreamData, acknowledgeDuplicates: false, newId });
+    const frame = encodeAgentMessage({
+      messageType: MessageType.InputStreamData, schemaVersion: 1, createdDate: T, sequenceNumber: 0n, flags: 0n,
+      messageId: newId(), payloadType: 1, payload: Buffer.from('k'),
+    });
+    expect(writes(channel.receive(frame, T))).toHaveLength(1);
+    expect(channel.receive(frame, T)).toEqual([]);
   });
 
   it('a duplicate is acknowledged again but delivered once', () => {

@@ -48,6 +48,7 @@ export class AgentSession implements PluginHost {
     sendType: MessageType.OutputStreamData,
     synOnFirstMessage: true,
     windowSize: AGENT_WINDOW,
+    acknowledgeDuplicates: false,
   });
   private socket: WebSocket | undefined;
   private readonly queue: Array<{ payloadType: number; payload: Buffer }> = [];
