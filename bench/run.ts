@@ -12,6 +12,8 @@ import { spawn as spawnPty, type IPty } from 'node-pty';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ssmx = `${root}bin/ssmx`;
 const PROMPT = 'bench$ ';
+import { measureForwarding, measureResources, type Scenario } from './forward.js';
+
 const STARTS = 10;
 const KEYSTROKES = 1000;
 
@@ -20,8 +22,8 @@ interface Emulator {
   stop(): void;
 }
 
-async function startEmulator(): Promise<Emulator> {
-  const child = spawnChild(process.execPath, [ssmx, 'emulator', '--port', '0', '--shell', `PS1='${PROMPT}' exec bash --norc --noprofile`], {
+async function startEmulator(extra: string[] = []): Promise<Emulator> {
+  const child = spawnChild(process.execPath, [ssmx, 'emulator', '--port', '0', '--shell', `PS1='${PROMPT}' exec bash --norc --noprofile`, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
@@ -118,7 +120,7 @@ async function main() {
     const direct = await echoLatencies(local, KEYSTROKES);
     local.pty.kill();
 
-    const report = `# Benchmarks
+    let report = `# Benchmarks
 
 Measured by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores
 (${cpus()[0]?.model.trim()}), Node ${process.version}. Every figure below comes from that run; rerun
@@ -145,6 +147,51 @@ is the same echo from a local PTY with no ssmx and no network.
 | --- | --- | --- | --- |
 | through ssmx and the emulator | ${fmt(percentile(viaSsmx, 50))} ms | ${fmt(percentile(viaSsmx, 99))} ms | ${fmt(viaSsmx[viaSsmx.length - 1]!)} ms |
 | local PTY (floor) | ${fmt(percentile(direct, 50))} ms | ${fmt(percentile(direct, 99))} ms | ${fmt(direct[direct.length - 1]!)} ms |
+`;
+    const scenarios: Scenario[] = [
+      { name: 'multiplexed, 1 session, 1 connection', pacing: 'on', sessions: 1, connections: 1 },
+      { name: 'multiplexed, 1 session, 8 connections', pacing: 'on', sessions: 1, connections: 8 },
+      { name: 'multiplexed, 2 sessions, 8 connections', pacing: 'on', sessions: 2, connections: 8 },
+      { name: 'multiplexed, 4 sessions, 8 connections', pacing: 'on', sessions: 4, connections: 8 },
+      { name: 'multiplexed, 8 sessions, 8 connections', pacing: 'on', sessions: 8, connections: 8 },
+      { name: 'basic (agent 3.0.196.0), 1 session, 1 connection', agentVersion: '3.0.196.0', pacing: 'on', sessions: 1, connections: 1 },
+      { name: 'basic (agent 3.0.196.0), 1 session, 8 connections', agentVersion: '3.0.196.0', pacing: 'on', sessions: 1, connections: 8 },
+      { name: 'basic (agent 3.0.196.0), 8 sessions, 8 connections', agentVersion: '3.0.196.0', pacing: 'on', sessions: 8, connections: 8 },
+      { name: 'multiplexed, pacing off, 1 session, 1 connection', pacing: 'off', sessions: 1, connections: 1 },
+      { name: 'multiplexed, pacing off, 1 session, 8 connections', pacing: 'off', sessions: 1, connections: 8 },
+    ];
+    const rows = await measureForwarding(ssmx, (args) => startEmulator(args), scenarios, (s) =>
+      s.pacing === 'off' ? (s.connections === 1 ? 64 << 20 : 8 << 20) : s.connections === 1 ? 2 << 20 : 512 << 10,
+    );
+    const resources = await measureResources(ssmx, (args) => startEmulator(args));
+    const mb = (n: number) => (Number.isNaN(n) ? 'timed out' : (n / 1e6).toFixed(2));
+    const pct = (n: number, d: number) => (Number.isNaN(n) ? '—' : `${((100 * n) / d).toFixed(1)} %`);
+    const table = rows
+      .map(({ scenario, up, down, directUp, directDown }) =>
+        `| ${scenario.name} | ${scenario.pacing} | ${mb(down)} | ${pct(down, directDown)} | ${mb(up)} | ${pct(up, directUp)} |`,
+      )
+      .join('\n');
+    report += `
+## Port forwarding
+
+\`ssmx forward\` against the emulator's Port plugin, to a local destination that sends (download)
+or swallows (upload) a fixed amount per connection. With pacing on, the emulated agent sends
+≤1,024-byte messages with a 1 ms pause after each, as the real agent does, so one session carries
+about a megabyte a second towards the user whatever the client does; a pool of sessions
+(\`--sessions N\`) multiplies that. The ratio compares each figure with the same transfer made
+directly to the destination in the same run (MB = 10^6 bytes).
+
+| scenario | pacing | download MB/s | of direct | upload MB/s | of direct |
+| --- | --- | --- | --- | --- | --- |
+${table}
+
+Resources, one connection, pacing off, 256 MiB downloaded in ${resources.seconds.toFixed(1)} s (${resources.mbPerSecond.toFixed(2)} MB/s):
+peak RSS of the ssmx process ${resources.peakRssMib.toFixed(1)} MiB; ${resources.cpuSecondsPerGiB.toFixed(2)} CPU seconds per GiB
+(user + system, from /proc).
+
+The default \`--sessions\` is 4: throughput grew with the pool in every row above, but the pool
+opens all its sessions at start, and each is an audited AWS session with an agent worker on the
+instance even when one connection uses it.
 `;
     writeFileSync(`${root}BENCHMARKS.md`, report);
     process.stdout.write(report);

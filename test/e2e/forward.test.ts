@@ -84,9 +84,11 @@ describe.each([
     await redisRoundTrip(port);
     // Another connection afterwards, as a second client would make it.
     expect((await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'DBSIZE'])).stdout.trim()).toMatch(/^\d+$/);
-    expect(forward.stderr()).toMatch(new RegExp(`forwarding 127\\.0\\.0\\.1:${port} -> ${TARGET}:${redis.port} \\(${mode}\\)`));
+    expect(forward.stderr()).toMatch(new RegExp(`forwarding 127\\.0\\.0\\.1:${port} -> ${TARGET}:${redis.port} \\(4 sessions, ${mode}\\)`));
     expect(await forward.stop('SIGINT')).toBe(0);
-    expect(await sessionStates(emulator, forward.listeners[0]!.sessions)).toEqual(['Terminated']);
+    // The default pool: every one of its sessions is ended on the service.
+    expect(forward.listeners[0]!.sessions).toHaveLength(4);
+    expect(await sessionStates(emulator, forward.listeners[0]!.sessions)).toEqual(['Terminated', 'Terminated', 'Terminated', 'Terminated']);
   });
 });
 
@@ -99,9 +101,9 @@ describe('integrity and memory, agent pacing off (the client at full speed)', ()
     await emulator?.stop();
   });
 
-  it('64 MiB each way through 8 concurrent connections, multiplexed: SHA-256 equal on both ends', async () => {
+  it('64 MiB each way through 8 concurrent connections, multiplexed over one session: SHA-256 equal on both ends', async () => {
     const server = await startHashServer(8 << 20);
-    const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`]);
+    const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`, '--sessions', '1']);
     const port = forward.listeners[0]!.localPort!;
     const clients = await Promise.all(Array.from({ length: 8 }, () => hashClient(port, 8 << 20, 8 << 20)));
     const servers = await Promise.all(server.results);
@@ -118,7 +120,7 @@ describe('integrity and memory, agent pacing off (the client at full speed)', ()
 
   it(`a reader that stalls 5 s while 256 MiB come: ssmx stays under ${RSS_CEILING_MIB} MiB and every byte arrives`, async () => {
     const server = await startHashServer(256 << 20);
-    const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`]);
+    const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`, '--sessions', '1']);
     const rss = sampleRss(forward.child.pid!);
     const client = await hashClient(forward.listeners[0]!.localPort!, 0, 256 << 20, { stallMs: 5000 });
     const peak = rss.stop();
@@ -137,7 +139,7 @@ describe('basic mode, integrity', () => {
     const emulator = await startEmulatorProcess(['--agent-pacing', 'off', '--agent-version', '3.0.196.0']);
     try {
       const server = await startHashServer(2 << 20);
-      const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`]);
+      const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`, '--sessions', '1']);
       expect(forward.listeners[0]!.mode).toBe('basic');
       for (let i = 0; i < 3; i++) {
         const client = await hashClient(forward.listeners[0]!.localPort!, 2 << 20, 2 << 20);
