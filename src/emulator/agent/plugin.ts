@@ -6,6 +6,8 @@ export interface PluginHost {
   output(payloadType: number, payload: Buffer): void;
   /** The plugin has finished: the host drains what is queued, then closes the channel. */
   done(output?: string): void;
+  /** The client asked to end the session (TerminateSession flag): end now, without draining. */
+  terminate(): void;
   /** The destination took the last input and can take more: reading from the client resumes. */
   inputDrained(): void;
 }

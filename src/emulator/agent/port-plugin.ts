@@ -88,8 +88,9 @@ export class PortPlugin implements AgentPlugin {
 
   flag(value: number): void {
     if (value === FlagValue.TerminateSession) {
+      // The agent cancels the session at once (agent port_mux.go / port_basic.go: cancelled <- …).
       this.stop();
-      this.host.done();
+      this.host.terminate();
     } else if (value === FlagValue.DisconnectToPort && !this.smux) {
       // The client's connection closed: drop ours, and dial again on its next data.
       this.basic?.destroy();
