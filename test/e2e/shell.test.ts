@@ -57,22 +57,24 @@ describe('ssmx shell in a real terminal', () => {
   it('Ctrl-C stops a remote sleep and the session goes on; Ctrl-Z and Ctrl-\\ reach the remote too', async () => {
     const term = openShell();
     await term.waitFor(PROMPT);
-    let mark = term.output().length;
-    term.write('sleep 100\r');
-    await term.waitFor('sleep 100\r\n', { from: mark });
-    mark = term.output().length;
+    // Each command says when it runs, then becomes the sleep: the key is typed only once that
+    // process holds the terminal (a key typed earlier goes to the shell, which ignores it).
+    const runUntilReady = async (name: string, seconds: number) => {
+      const mark = term.output().length;
+      term.write(`sh -c 'echo ${name}-$((1+1)); exec sleep ${seconds}'\r`);
+      await term.waitFor(`${name}-2\r\n`, { from: mark });
+      return term.output().length;
+    };
+    let mark = await runUntilReady('int', 100);
     term.write('\x03');
     await term.waitFor(PROMPT, { from: mark });
-    mark = term.output().length;
-    term.write('sleep 101\r');
-    await term.waitFor('sleep 101\r\n', { from: mark });
-    mark = term.output().length;
+    mark = await runUntilReady('stop', 101);
     term.write('\x1a');
-    await term.waitFor(/Stopped\s+sleep 101/, { from: mark });
+    await term.waitFor(/Stopped/, { from: mark });
     mark = term.output().length;
-    term.write('fg\r');
-    await term.waitFor('sleep 101\r\n', { from: mark });
-    mark = term.output().length;
+    term.write('kill -9 %1\r');
+    await term.waitFor(PROMPT, { from: mark });
+    mark = await runUntilReady('quit', 102);
     term.write('\x1c');
     await term.waitFor(/Quit/, { from: mark });
     mark = term.output().length;

@@ -5,6 +5,21 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
  * A destination for integrity tests: on each connection it sends `download` random bytes and hashes
  * everything it receives; when the client half-closes, it records the digests and closes too.
  */
+/** Writes `bytes` random bytes to a socket, hashing them, with the socket's backpressure; then calls `done`. */
+function pumpRandom(socket: Socket, bytes: number, hash: ReturnType<typeof createHash>, done: () => void = () => undefined): void {
+  let remaining = bytes;
+  const pump = () => {
+    while (remaining > 0) {
+      const chunk = randomBytes(Math.min(remaining, 64 * 1024));
+      remaining -= chunk.length;
+      hash.update(chunk);
+      if (!socket.write(chunk)) return void socket.once('drain', pump);
+    }
+    done();
+  };
+  pump();
+}
+
 export interface HashServer {
   port: number;
   /** Per connection, in order of arrival: what it sent and what it received. */
@@ -31,16 +46,7 @@ export async function startHashServer(download: number): Promise<HashServer> {
         socket.on('error', () => undefined);
       }),
     );
-    let remaining = download;
-    const pump = () => {
-      while (remaining > 0) {
-        const chunk = randomBytes(Math.min(remaining, 64 * 1024));
-        remaining -= chunk.length;
-        sent.update(chunk);
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-    };
-    pump();
+    pumpRandom(socket, download, sent);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -60,25 +66,17 @@ export function hashClient(port: number, upload: number, expectDownload: number,
     const sent = createHash('sha256');
     const received = createHash('sha256');
     let receivedBytes = 0;
-    let remaining = upload;
-    let uploaded = upload === 0;
-    const pump = () => {
-      while (remaining > 0) {
-        const chunk = randomBytes(Math.min(remaining, 64 * 1024));
-        remaining -= chunk.length;
-        sent.update(chunk);
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-      uploaded = true;
-      finishIfDone();
-    };
+    let uploaded = false;
     const finishIfDone = () => {
       if (!uploaded || receivedBytes < expectDownload) return;
       socket.end();
       resolve({ sentSha256: sent.digest('hex'), receivedSha256: received.digest('hex'), receivedBytes });
     };
     socket.on('connect', () => {
-      pump();
+      pumpRandom(socket, upload, sent, () => {
+        uploaded = true;
+        finishIfDone();
+      });
       if (options.stallMs) {
         socket.pause();
         setTimeout(() => socket.resume(), options.stallMs);

@@ -28,8 +28,9 @@ export interface ForwardOptions extends GlobalOptions {
 export const DEFAULT_SESSIONS = 4;
 
 interface PoolMember {
-  tunnel: Tunnel;
   sessionId: string;
+  /** Set once the session is ready; a member without one is ended through the API on the way out. */
+  tunnel?: Tunnel;
   agentVersion: string;
 }
 
@@ -75,7 +76,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
       const listening = await listenLocal(local, (socket: Socket) => {
         // Each new connection goes to the session serving the fewest.
-        const member = pool.reduce<PoolMember | undefined>((best, m) => (!best || m.tunnel.load < best.tunnel.load ? m : best), undefined);
+        const ready = pool.filter((m): m is PoolMember & { tunnel: Tunnel } => m.tunnel !== undefined);
+        const member = ready.reduce<(typeof ready)[number] | undefined>((best, m) => (!best || m.tunnel.load < best.tunnel.load ? m : best), undefined);
         if (member) member.tunnel.attach(socket);
         else socket.destroy();
       });
@@ -85,17 +87,18 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const members = await Promise.all(
         Array.from({ length: poolSize }, async () => {
           const { started, session } = await openSession(client, { target, documentName, parameters, reason: options.reason });
-          pool.push({ tunnel: undefined as unknown as Tunnel, sessionId: started.sessionId, agentVersion: '' });
-          const member = pool[pool.length - 1]!;
+          const member: PoolMember = { sessionId: started.sessionId, agentVersion: '' };
+          pool.push(member);
           const ready = await waitReady(session);
           if (portMode(ready) === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
-          member.tunnel = createTunnel(session, ready);
+          const tunnel = createTunnel(session, ready);
+          member.tunnel = tunnel;
           member.agentVersion = ready.agentVersion;
-          member.tunnel.on('connect-error', () =>
+          tunnel.on('connect-error', () =>
             say(`ssmx: ${target} could not connect to ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} for a connection on ${listening.address} (the agent reported ConnectToPortError)`),
           );
-          member.tunnel.once('error', fail);
-          member.tunnel.once('closed', (closed: { output: string }) =>
+          tunnel.once('error', fail);
+          tunnel.once('closed', (closed: { output: string }) =>
             fail(new SessionError('CONNECTION_LOST', `session ${member.sessionId} was closed by the service${closed.output ? `: ${closed.output}` : ''}`)),
           );
           return member;
@@ -143,10 +146,11 @@ async function shutdown(client: SSMClient, forwards: Forward[]): Promise<void> {
   for (const { pool, listening } of forwards) {
     endings.push(listening.close());
     for (const member of pool) {
-      if (member.tunnel && isVersionGreater(member.agentVersion, AgentGates.terminateSessionFlag)) {
-        member.tunnel.terminateWithFlag();
+      const tunnel = member.tunnel;
+      if (tunnel && isVersionGreater(member.agentVersion, AgentGates.terminateSessionFlag)) {
+        tunnel.terminateWithFlag();
         // Let the flag leave before the socket closes; the session ends on the agent either way.
-        endings.push(new Promise((resolve) => setImmediate(resolve)).then(() => member.tunnel.end()));
+        endings.push(new Promise((resolve) => setImmediate(resolve)).then(() => tunnel.end()));
       } else {
         member.tunnel?.end();
         endings.push(withTimeout(terminateSession(client, member.sessionId), 2000));
