@@ -243,3 +243,32 @@ describe('basic mode with a destination down at start', () => {
     }
   });
 });
+
+describe('agent-dependent details', () => {
+  it('with an agent that runs smux keep-alive (3.1.1511.0), ssmx sends NOPs and the idle tunnel survives its 30 s timeout', async () => {
+    const emulator = await startEmulatorProcess(['--agent-version', '3.1.1511.0']);
+    try {
+      const forward = await startForward(emulator.env, [TARGET, `0:${redis.port}`, '--sessions', '1']);
+      expect(forward.listeners[0]!.mode).toBe('multiplexed');
+      // The emulated agent checks every 10 s and drops a session silent for more than 30 s.
+      await new Promise((resolve) => setTimeout(resolve, 41_000));
+      expect(forward.child.exitCode).toBeNull();
+      await redisRoundTrip(forward.listeners[0]!.localPort!);
+      expect(await forward.stop()).toBe(0);
+    } finally {
+      await emulator.stop();
+    }
+  }, 90_000);
+
+  it('--bind beyond loopback is honoured, with a warning', async () => {
+    const emulator = await startEmulatorProcess();
+    try {
+      const forward = await startForward(emulator.env, [TARGET, `0:${redis.port}`, '--sessions', '1', '--bind', '0.0.0.0']);
+      expect(forward.listeners[0]!.local).toMatch(/^0\.0\.0\.0:\d+$/);
+      expect(forward.stderr()).toMatch(/^warning: listening on 0\.0\.0\.0: anyone who can reach this address can use the tunnel/m);
+      expect(await forward.stop()).toBe(0);
+    } finally {
+      await emulator.stop();
+    }
+  });
+});

@@ -69,6 +69,10 @@ export async function forwardCommand(target: string, specTexts: string[], option
     failure ??= error;
     finish?.();
   };
+  // Before anything is printed: a script may press Ctrl-C the moment it reads a listener line.
+  const onSignal = () => finish?.();
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.once(signal, onSignal);
 
   try {
     for (const spec of specs) {
@@ -125,16 +129,14 @@ export async function forwardCommand(target: string, specTexts: string[], option
       }
     }
 
-    const onSignal = () => finish?.();
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal);
     await finished;
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
     if (failure) throw failure;
     return 0;
   } catch (error) {
     progress.stop();
     throw error;
   } finally {
+    for (const signal of signals) process.off(signal, onSignal);
     await shutdown(client, forwards);
     client.destroy();
   }
