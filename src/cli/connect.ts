@@ -42,3 +42,20 @@ export function waitReady(session: DataChannelSession): Promise<SessionReady> {
     });
   });
 }
+
+/** Waits at most `ms` for a promise; resolves undefined on timeout or failure (for best-effort work on the way out). */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  });
+}

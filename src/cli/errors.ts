@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk';
 import type { Writable } from 'node:stream';
-import { AwsError } from '../aws/errors.js';
-import { SessionError } from '../session/errors.js';
+import { AwsError, type AwsErrorKind } from '../aws/errors.js';
+import { SessionError, type SessionErrorCode } from '../session/errors.js';
 import { ExitCode } from './exit-codes.js';
 
 export class UsageError extends Error {
@@ -17,31 +17,34 @@ export interface Rendered {
   exitCode: number;
 }
 
+const awsExitCodes: Record<AwsErrorKind, number> = {
+  credentials: ExitCode.Credentials,
+  permission: ExitCode.Credentials,
+  target: ExitCode.Target,
+  usage: ExitCode.Usage,
+  throttling: ExitCode.Failure,
+  service: ExitCode.Failure,
+};
+
+const sessionExitCodes: Record<SessionErrorCode, number> = {
+  STREAM_UNREACHABLE: ExitCode.Connection,
+  CONNECTION_LOST: ExitCode.Connection,
+  TIMEOUT: ExitCode.Connection,
+  INTERRUPTED: ExitCode.Connection,
+  PROTOCOL: ExitCode.Protocol,
+  HANDSHAKE: ExitCode.Protocol,
+  LOCAL_ADDRESS: ExitCode.Usage,
+};
+
 /** One place that turns any failure into a line for a person and a status for a script. */
 export function classify(error: unknown): Rendered {
   if (error instanceof UsageError) return { message: error.message, hint: error.hint, exitCode: ExitCode.Usage };
   if (error instanceof AwsError) {
-    const exitCode =
-      error.kind === 'credentials' || error.kind === 'permission'
-        ? ExitCode.Credentials
-        : error.kind === 'target'
-          ? ExitCode.Target
-          : error.kind === 'usage'
-            ? ExitCode.Usage
-            : error.kind === 'service' && error.message.startsWith('cannot reach')
-              ? ExitCode.Connection
-              : ExitCode.Failure;
-    return { message: error.message, hint: error.hint, exitCode };
+    // An endpoint that cannot be reached is a connection failure, whatever the SDK called it.
+    const unreachable = error.kind === 'service' && error.message.startsWith('cannot reach');
+    return { message: error.message, hint: error.hint, exitCode: unreachable ? ExitCode.Connection : awsExitCodes[error.kind] };
   }
-  if (error instanceof SessionError) {
-    const exitCode =
-      error.code === 'PROTOCOL' || error.code === 'HANDSHAKE'
-        ? ExitCode.Protocol
-        : error.code === 'LOCAL_ADDRESS'
-          ? ExitCode.Usage
-          : ExitCode.Connection;
-    return { message: error.message, hint: error.hint, exitCode };
-  }
+  if (error instanceof SessionError) return { message: error.message, hint: error.hint, exitCode: sessionExitCodes[error.code] };
   return { message: (error as Error)?.message ?? String(error), hint: undefined, exitCode: ExitCode.Failure };
 }
 

@@ -17,7 +17,6 @@ export interface ApiContext {
   sessions: SessionStore;
   /** The ws:// URL of the data channel for a session, or a dead one for the unreachable fault. */
   streamUrl(sessionId: string, unreachable: boolean): string;
-  accessKeyId: string;
 }
 
 type Handler = (input: Record<string, unknown>, context: ApiContext) => unknown;

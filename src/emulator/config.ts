@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Failure modes a test can give an instance, to prove the client fails cleanly. */
 export const Faults = ['unreachable-stream', 'close-websocket', 'malformed-frame'] as const;
@@ -59,15 +59,8 @@ export function defaultConfig(): EmulatorConfig {
 
 function defaultShell(): string[] {
   // The agent runs `sh` (bash on Amazon Linux); bash, where there is one, behaves the same.
-  for (const candidate of ['/bin/bash', '/usr/bin/bash']) {
-    try {
-      readFileSync(candidate, { flag: 'r' }).length;
-      return [candidate];
-    } catch {
-      // not there
-    }
-  }
-  return ['/bin/sh'];
+  const bash = ['/bin/bash', '/usr/bin/bash'].find((candidate) => existsSync(candidate));
+  return [bash ?? '/bin/sh'];
 }
 
 /** An instance from the command line: `i-abc`, `i-abc=web-1`, or `i-abc=web-1:close-websocket`. */

@@ -90,7 +90,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     );
     if (!signature.ok) throw new ApiError(signature.code, signature.message, 403);
     if (service !== 'AmazonSSM') throw new ApiError('UnknownOperationException', `Unknown service ${service}.`);
-    const context: ApiContext = { config, sessions, streamUrl, accessKeyId: signature.accessKeyId };
+    const context: ApiContext = { config, sessions, streamUrl };
     const result = callSsm(operation, body, context);
     sendJson(response, 200, result);
   }

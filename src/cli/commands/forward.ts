@@ -4,13 +4,12 @@ import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ss
 import { AgentGates, isVersionGreater } from '../../protocol/version.js';
 import { SessionError } from '../../session/errors.js';
 import { isLoopback, listenLocal, type Listening } from '../../session/listener.js';
-import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
-import { openSession, waitReady } from '../connect.js';
+import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
+import { openSession, waitReady, withTimeout } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parsePortSpec, type PortSpec } from '../port-spec.js';
 import { startProgress } from '../progress.js';
-import { withTimeout } from './shell.js';
 
 export interface ForwardOptions extends GlobalOptions {
   bind?: string;
@@ -32,6 +31,7 @@ interface PoolMember {
   /** Set once the session is ready; a member without one is ended through the API on the way out. */
   tunnel?: Tunnel;
   agentVersion: string;
+  mode?: PortMode;
 }
 
 interface Forward {
@@ -94,7 +94,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
           const member: PoolMember = { sessionId: started.sessionId, agentVersion: '' };
           pool.push(member);
           const ready = await waitReady(session);
-          if (portMode(ready) === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
+          member.mode = portMode(ready);
+          if (member.mode === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
           const tunnel = createTunnel(session, ready);
           member.tunnel = tunnel;
           member.agentVersion = ready.agentVersion;
@@ -109,7 +110,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
         }),
       );
       progress.stop();
-      const mode = portMode({ sessionType: 'Port', properties: { type: 'LocalPortForwarding' }, agentVersion: members[0]!.agentVersion });
+      const mode = members[0]!.mode;
       const remote = `${target}:${spec.remoteHost ? `${spec.remoteHost}:` : ''}${spec.remotePort}`;
       say(`forwarding ${listening.address} -> ${remote}${poolSize > 1 ? ` (${poolSize} sessions, ${mode})` : ` (${mode})`}`);
       if (options.json) {

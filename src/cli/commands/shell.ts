@@ -1,7 +1,7 @@
 import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ssm.js';
 import { SessionError } from '../../session/errors.js';
 import { runShell } from '../../session/shell.js';
-import { openSession } from '../connect.js';
+import { openSession, withTimeout } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { signalExitCode } from '../exit-codes.js';
@@ -71,20 +71,4 @@ export async function shellCommand(target: string, options: ShellOptions, contex
     for (const cleanup of cleanups) cleanup();
     client.destroy();
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      },
-    );
-  });
 }
