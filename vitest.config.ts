@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end tests spawn real processes and PTYs; two cores are all CI has.
     maxWorkers: 2,
+    // The SDK clients tests create in-process would print its notice about Node 20 on every file.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -14,6 +14,8 @@ export type ChannelEvent =
   | { kind: 'channel-closed'; closed: ChannelClosed }
   /** The window has room again after being full (or the remote resumed publication). */
   | { kind: 'writable' }
+  /** Everything sent so far has been acknowledged, and nothing waits to be sent. */
+  | { kind: 'acknowledged' }
   | { kind: 'failed'; error: ChannelError };
 
 export interface ReliableChannelOptions {
@@ -238,6 +240,7 @@ export class ReliableChannel {
     if (!entry.resent) this.rto.sample(now - entry.firstSent);
     this.flush(now, events);
     this.notifyIfWritable(events);
+    if (this.unacknowledged.size === 0 && this.pending.length === 0) events.push({ kind: 'acknowledged' });
   }
 
   private onStreamData(message: AgentMessage, now: number, events: ChannelEvent[]): void {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { startSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
-import { ReportedClientVersion } from '../protocol/version.js';
-import type { ChannelClosed } from '../protocol/payloads.js';
+import { startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
+import { FlagValue, PayloadType } from '../protocol/constants.js';
+import { AgentGates, isVersionGreater, ReportedClientVersion } from '../protocol/version.js';
+import { encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
 import { DataChannelSession, type SessionReady } from '../session/data-channel-session.js';
 import { SessionError } from '../session/errors.js';
 import { WebSocketTransport } from '../transport/websocket.js';
@@ -19,16 +20,41 @@ export interface OpenedSession {
 export async function openSession(client: SSMClient, input: StartSessionInput, onStarted?: (started: StartedSession) => void): Promise<OpenedSession> {
   const started = await startSession(client, input);
   onStarted?.(started);
+  return { started, session: await openDataChannel(started) };
+}
+
+/** The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode). */
+export async function openDataChannel(started: StartedSession): Promise<DataChannelSession> {
   const transport = await WebSocketTransport.open(started.streamUrl, {
     tokenValue: started.tokenValue,
     clientId,
     clientVersion: ReportedClientVersion,
   });
-  return { started, session: new DataChannelSession(transport, { clientVersion: ReportedClientVersion }) };
+  return new DataChannelSession(transport, { clientVersion: ReportedClientVersion });
 }
 
-/** Resolves when the session is ready (after the handshake, if any), rejects if it fails first. */
-export function waitReady(session: DataChannelSession): Promise<SessionReady> {
+/**
+ * Ends a session from this side as the agent version allows (SPEC §8): the TerminateSession flag
+ * for agents after 2.3.722.0, the TerminateSession API otherwise, or when the channel is not ready.
+ */
+export async function endSession(client: SSMClient, sessionId: string, session: DataChannelSession | undefined, agentVersion: string | undefined): Promise<void> {
+  if (session?.isReady && agentVersion && isVersionGreater(agentVersion, AgentGates.terminateSessionFlag)) {
+    session.send(PayloadType.Flag, encodeFlag(FlagValue.TerminateSession));
+    // Let the flag leave before the socket closes.
+    await new Promise((resolve) => setImmediate(resolve));
+    session.end();
+    return;
+  }
+  session?.end();
+  await withTimeout(terminateSession(client, sessionId), 2000);
+}
+
+/**
+ * Resolves when the session is ready (after the handshake, if any), rejects if it fails first.
+ * `attach` runs inside the `ready` event, so the listeners it adds see the output and the close
+ * that may come in the same read as the handshake's end; awaiting first would miss them.
+ */
+export function waitReady<T = SessionReady>(session: DataChannelSession, attach?: (ready: SessionReady) => T): Promise<T> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     const onClosed = (closed: ChannelClosed) =>
@@ -38,7 +64,12 @@ export function waitReady(session: DataChannelSession): Promise<SessionReady> {
     session.once('ready', (ready: SessionReady) => {
       session.off('error', onError);
       session.off('closed', onClosed);
-      resolve(ready);
+      try {
+        resolve(attach ? attach(ready) : (ready as T));
+      } catch (error) {
+        session.end();
+        reject(error);
+      }
     });
   });
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { useColor } from './context.js';
@@ -8,6 +9,10 @@ import { shellCommand, type ShellOptions } from './commands/shell.js';
 import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
 import { DEFAULT_SESSIONS, forwardCommand, type ForwardOptions } from './commands/forward.js';
+import { proxyCommand, type ProxyOptions } from './commands/proxy.js';
+import { sshCommand, sshConfigCommand, type SshConfigOptions } from './commands/ssh.js';
+import { PLUGIN_NAME, pluginCommand } from './commands/plugin.js';
+import { installPluginCommand, type InstallPluginOptions } from './commands/install-plugin.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -76,6 +81,91 @@ Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
     );
 
   program
+    .command('proxy')
+    .description('Join an ssh session to stdin/stdout, as ssh\'s ProxyCommand (AWS-StartSSHSession).')
+    .argument('<target>', 'instance id (i-…, mi-…), or a Name tag (a trailing .ssmx is dropped)')
+    .argument('[port]', 'port on the instance', '22')
+    .option('--reason <text>', 'reason recorded with the session, for audit')
+    .addHelpText(
+      'after',
+      `
+Nothing but the connection's bytes goes to stdout; errors go to stderr. When
+stdin ends, the bytes already sent are delivered, then the connection to the
+port is closed and the session ends (the data channel has no half-close).
+
+Examples (in ~/.ssh/config, or see ssmx ssh-config):
+  Host i-* mi-*
+      ProxyCommand ssmx proxy %h %p
+  $ ssh -o ProxyCommand='ssmx proxy %h %p' ec2-user@i-0123456789abcdef0
+  $ scp -o ProxyCommand='ssmx proxy %h %p' backup.tgz ec2-user@web-1:/tmp/
+
+Exit status: 0 when the connection ends; 2 usage, 3 credentials, 4 target,
+5 connection, 6 protocol; 128+N when stopped by signal N (ssh sends SIGHUP).`,
+    )
+    .action((target: string, port: string, options: ProxyOptions) =>
+      run(() => proxyCommand(target, port, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('ssh-config')
+    .description('Print Host blocks for ~/.ssh/config that route ssh through ssmx.')
+    .option('--user <name>', 'login name to put in the blocks (e.g. ec2-user)')
+    .addHelpText(
+      'after',
+      `
+The ProxyCommand lines carry --region, --profile and --endpoint-url when given.
+
+Example:
+  $ ssmx --profile prod ssh-config --user ec2-user >> ~/.ssh/config
+  $ ssh i-0123456789abcdef0            # by instance id
+  $ ssh web-1.ssmx                     # by Name tag`,
+    )
+    .action((options: SshConfigOptions) => run(async () => sshConfigCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+
+  program
+    .command('ssh')
+    .description('Run the system ssh through a session, with no change to ~/.ssh/config.')
+    .argument('<destination>', '[user@]target: an instance id or a Name tag')
+    .argument('[ssh-args...]', 'more ssh arguments and the remote command, after --')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx ssh ec2-user@i-0123456789abcdef0
+  $ ssmx ssh ec2-user@web-1 -- -L 8080:localhost:80 -i ~/.ssh/web.pem
+  $ ssmx ssh ec2-user@web-1 -- uptime
+
+Exit status: ssh's own (the remote command's, or 255 for an ssh failure).`,
+    )
+    .action((destination: string, sshArgs: string[], _options: unknown) =>
+      run(() => sshCommand(destination, sshArgs, program.opts<GlobalOptions>(), context)),
+    );
+
+  program
+    .command('plugin')
+    .description(`Act as ${PLUGIN_NAME} (the AWS CLI's argument contract); also when run under that name.`)
+    .argument('[args...]', '<response-json|AWS_SSM_START_SESSION_RESPONSE…> <region> StartSession <profile> <parameters-json> <endpoint>')
+    .addHelpText(
+      'after',
+      `
+The AWS CLI runs ${PLUGIN_NAME} for aws ssm start-session and aws ecs
+execute-command. Install ssmx under that name with ssmx install-plugin, and it
+runs those sessions (shell, port forwarding, ssh) with ssmx's engine. It exits
+non-zero on failure, unlike the original.
+
+  $ ssmx plugin --version
+  $ ssmx install-plugin && aws ssm start-session --target i-0123456789abcdef0`,
+    )
+    .action((args: string[]) => run(() => pluginCommand(args, context)));
+
+  program
+    .command('install-plugin')
+    .description(`Put a ${PLUGIN_NAME} launcher for ssmx on the PATH, for the AWS CLI.`)
+    .argument('[dir]', 'directory to put it in (default: ~/.local/bin; on Windows %LOCALAPPDATA%\\ssmx\\bin)')
+    .option('--force', 'replace a file of that name that is not ssmx\'s launcher')
+    .action((dir: string | undefined, options: InstallPluginOptions) => run(() => installPluginCommand(dir, options, context)));
+
+  program
     .command('emulator')
     .description('Run the bundled emulator of the Session Manager service and agent, on loopback.')
     .option('--port <port>', 'port to listen on; 0 picks a free one', '0')
@@ -105,6 +195,8 @@ Examples:
   return program;
 }
 
+const isHelp = (args: string[]) => args.length === 1 && (args[0] === '--help' || args[0] === '-h');
+
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[], context?: Partial<CliContext>): Promise<number> {
   const ctx: CliContext = {
@@ -113,6 +205,17 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     stderr: context?.stderr ?? process.stderr,
     env: context?.env ?? process.env,
   };
+  // Drop-in mode: run as session-manager-plugin (a link or launcher of that name), or `ssmx plugin`,
+  // the arguments are the AWS CLI's, exactly; commander must not read them as options.
+  const invokedAs = basename(argv[1] ?? '').replace(/\.(c?js|mjs|cmd|exe)$/i, '');
+  const pluginArgs = invokedAs === PLUGIN_NAME ? argv.slice(2) : argv[2] === 'plugin' && !isHelp(argv.slice(3)) ? argv.slice(3) : undefined;
+  if (pluginArgs) {
+    try {
+      return await pluginCommand(pluginArgs, ctx);
+    } catch (error) {
+      return renderError(error, ctx.stderr, useColor(ctx, {}));
+    }
+  }
   let work: (() => Promise<number>) | undefined;
   const program = buildProgram(ctx, (next) => {
     work = next;

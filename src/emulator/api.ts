@@ -89,9 +89,28 @@ const terminateSession: Handler = (input, context) => {
 
 const describeInstanceInformation: Handler = (input, context) => {
   const filters = Array.isArray(input.Filters) ? (input.Filters as Array<{ Key?: string; Values?: string[] }>) : [];
-  const ids = filters.find((filter) => filter.Key === 'InstanceIds')?.Values;
+  // The service's string filters (InstanceInformationStringFilter); an instance's name is its Name tag.
+  const valueOf: Record<string, (instance: EmulatorConfig['instances'][number]) => string | undefined> = {
+    InstanceIds: (instance) => instance.id,
+    PingStatus: (instance) => instance.pingStatus,
+    PlatformTypes: (instance) => instance.platformType,
+    ResourceType: () => 'EC2Instance',
+    'tag:Name': (instance) => instance.name || undefined,
+    'tag-key': (instance) => (instance.name ? 'Name' : undefined),
+  };
+  const valueFor = (key: string) => valueOf[key] ?? (key.startsWith('tag:') && key.length > 4 ? () => undefined : undefined);
+  for (const filter of filters) {
+    if (!filter.Key || !valueFor(filter.Key)) throw new ApiError('InvalidFilterKey', `The filter key ${String(filter.Key)} is not valid.`);
+    if (!Array.isArray(filter.Values) || filter.Values.length === 0) {
+      throw new ApiError('InvalidInstanceInformationFilterValue', `The filter ${filter.Key} needs at least one value.`);
+    }
+  }
+  const matches = (instance: EmulatorConfig['instances'][number], filter: { Key?: string; Values?: string[] }) => {
+    const value = valueFor(filter.Key!)!(instance);
+    return value !== undefined && filter.Values!.includes(value);
+  };
   const list = context.config.instances
-    .filter((instance) => !ids || ids.includes(instance.id))
+    .filter((instance) => filters.every((filter) => matches(instance, filter)))
     .map((instance) => ({
       InstanceId: instance.id,
       PingStatus: instance.pingStatus,

@@ -31,7 +31,11 @@ type State = 'awaiting-first-message' | 'handshaking' | 'ready' | 'ended';
 /**
  * One session's data channel on the client: feeds frames from the transport into the reliable
  * channel, answers the handshake, and only then lets the session's own data flow. Events:
- * `ready`, `output` (payloadType, payload), `customer-message`, `writable`, `closed`, `error`.
+ * `ready`, `output` (payloadType, payload), `customer-message`, `writable`, `acknowledged`
+ * (everything sent has been acknowledged), `closed`, `error`.
+ *
+ * Output that arrives with the handshake's end is emitted right after `ready`, in the same turn:
+ * whoever consumes it attaches its listeners in a `ready` listener, not after awaiting a promise.
  */
 export class DataChannelSession extends EventEmitter {
   private readonly channel: ReliableChannel;
@@ -117,6 +121,9 @@ export class DataChannelSession extends EventEmitter {
           break;
         case 'writable':
           if (this.state === 'ready') this.emit('writable');
+          break;
+        case 'acknowledged':
+          if (this.state === 'ready') this.emit('acknowledged');
           break;
         case 'channel-closed':
           this.end();

@@ -41,7 +41,8 @@ const signalBytes: Array<[NodeJS.Signals, number]> = [
 
 /**
  * Joins a shell-type session to the local terminal (SPEC §7) until the channel closes. Nothing is
- * sent before the session is ready; stdin is read only while the channel can take more.
+ * sent before the session is ready; stdin is read only while the channel can take more. Call it
+ * before the session is ready, or from a `ready` listener.
  */
 export function runShell(session: DataChannelSession, io: ShellIo): Promise<ShellOutcome> {
   const { stdin, stdout, stderr } = io;
@@ -116,7 +117,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
     session.once('closed', (closed: ChannelClosed) => finish({ ok: { closed, exitCode } }));
     session.once('error', (error: SessionError) => finish({ error }));
 
-    session.once('ready', () => {
+    const start = () => {
       if (isTty(stdin)) restoreTerminal = enterRawMode(stdin);
       sendSizeIfChanged();
       if (isTty(stdout)) {
@@ -135,6 +136,9 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
         armEot();
       });
       stdin.resume();
-    });
+    };
+    // Called before `ready` (ssmx shell), or from a `ready` listener once the session type is known.
+    if (session.isReady) start();
+    else session.once('ready', start);
   });
 }

@@ -159,6 +159,18 @@ describe('sending', () => {
     expect(channel.receive(ackFor(a!), T + 5).some((e) => e.kind === 'writable')).toBe(true);
   });
 
+  it('reports acknowledged once every message sent (and queued) has been acknowledged, not before', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, windowSize: 1, newId });
+    const [a] = writes(channel.send(1, Buffer.from('a'), T));
+    writes(channel.send(1, Buffer.from('b'), T)); // queued behind a full window
+    const afterA = channel.receive(ackFor(a!), T + 5);
+    expect(afterA.some((e) => e.kind === 'acknowledged')).toBe(false); // 'b' has only just gone out
+    const [b] = writes(afterA);
+    const afterB = channel.receive(ackFor(b!), T + 10);
+    expect(afterB.some((e) => e.kind === 'acknowledged')).toBe(true);
+    expect(channel.receive(ackFor(b!), T + 11).some((e) => e.kind === 'acknowledged')).toBe(false); // a late duplicate ack
+  });
+
   it('pause_publication stops sending and resending; start_publication resumes both', () => {
     const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
     const publication = (type: string) => encodeAgentMessage({

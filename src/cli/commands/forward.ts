@@ -93,19 +93,20 @@ export async function forwardCommand(target: string, specTexts: string[], option
           const { started, session } = await openSession(client, { target, documentName, parameters, reason: options.reason });
           const member: PoolMember = { sessionId: started.sessionId, agentVersion: '' };
           pool.push(member);
-          const ready = await waitReady(session);
-          member.mode = portMode(ready);
-          if (member.mode === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
-          const tunnel = createTunnel(session, ready);
-          member.tunnel = tunnel;
-          member.agentVersion = ready.agentVersion;
-          tunnel.on('connect-error', () =>
-            say(`ssmx: ${target} could not connect to ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} for a connection on ${listening.address} (the agent reported ConnectToPortError)`),
-          );
-          tunnel.once('error', fail);
-          tunnel.once('closed', (closed: { output: string }) =>
-            fail(new SessionError('CONNECTION_LOST', `session ${member.sessionId} was closed by the service${closed.output ? `: ${closed.output}` : ''}`)),
-          );
+          member.tunnel = await waitReady(session, (ready) => {
+            member.mode = portMode(ready);
+            member.agentVersion = ready.agentVersion;
+            if (member.mode === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
+            const tunnel = createTunnel(session, ready);
+            tunnel.on('connect-error', () =>
+              say(`ssmx: ${target} could not connect to ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} for a connection on ${listening.address} (the agent reported ConnectToPortError)`),
+            );
+            tunnel.once('error', fail);
+            tunnel.once('closed', (closed: { output: string }) =>
+              fail(new SessionError('CONNECTION_LOST', `session ${member.sessionId} was closed by the service${closed.output ? `: ${closed.output}` : ''}`)),
+            );
+            return tunnel;
+          });
           return member;
         }),
       );

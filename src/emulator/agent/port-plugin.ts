@@ -92,9 +92,16 @@ export class PortPlugin implements AgentPlugin {
       this.stop();
       this.host.terminate();
     } else if (value === FlagValue.DisconnectToPort && !this.smux) {
-      // The client's connection closed: drop ours, and dial again on its next data.
-      this.basic?.destroy();
-      this.basic = undefined;
+      // The agent's writes to the destination block, so when it reads this flag everything sent
+      // before it has reached the destination's socket; only then does it close the connection.
+      const socket = this.basic;
+      if (socket) {
+        socket.end();
+        socket.once('finish', () => socket.destroy());
+      }
+      // A stream session (ssh) ends when that close fails the agent's read (agent port_basic.go:
+      // Stop, then handleSSHDPortError); port forwarding dials again on the client's next data.
+      if (this.options.type === 'LocalPortForwarding') this.basic = undefined;
     }
   }
 

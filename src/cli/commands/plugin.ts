@@ -1,0 +1,160 @@
+import type { Socket } from 'node:net';
+import { createSsmClient, type StartedSession } from '../../aws/ssm.js';
+import { SessionType } from '../../protocol/constants.js';
+import { stringField } from '../../protocol/json.js';
+import type { ChannelClosed } from '../../protocol/payloads.js';
+import { ReportedClientVersion } from '../../protocol/version.js';
+import type { DataChannelSession, SessionReady } from '../../session/data-channel-session.js';
+import { SessionError } from '../../session/errors.js';
+import { listenLocal, type LocalEnd } from '../../session/listener.js';
+import { runShell } from '../../session/shell.js';
+import { runStream } from '../../session/stream.js';
+import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
+import { endSession, openDataChannel, waitReady } from '../connect.js';
+import type { CliContext } from '../context.js';
+import { signalExitCode } from '../exit-codes.js';
+import { parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
+
+/** The program name the AWS CLI runs. */
+export const PLUGIN_NAME = 'session-manager-plugin';
+
+type Start = Extract<PluginInvocation, { kind: 'start' }>;
+
+/** What a session turned out to be, once the agent said (handshake) or the shell spoke. */
+type Running = { kind: 'shell' | 'stream'; done: Promise<{ closed?: ChannelClosed; exitCode?: number | undefined }> } | { kind: 'port'; tunnel: Tunnel; ready: SessionReady; ended: Promise<ChannelClosed> };
+
+/**
+ * ssmx as `session-manager-plugin`: the official plugin's argument contract and its stdout lines
+ * (CLIENT.md §1), ssmx's engine underneath. Unlike the original it exits non-zero on failure, and
+ * an unreachable stream URL fails within the connect timeout instead of hanging.
+ */
+export async function pluginCommand(args: string[], context: CliContext): Promise<number> {
+  const invocation = parsePluginArgs(args, context.env);
+  if (invocation.kind === 'installed') {
+    context.stdout.write(`\nssmx is installed as ${PLUGIN_NAME}. Use the AWS CLI to start a session (aws ssm start-session, aws ecs execute-command).\n\n`);
+    return 0;
+  }
+  if (invocation.kind === 'version') {
+    // Only the dotted number: the AWS CLI compares it to decide how to pass the response.
+    context.stdout.write(`${ReportedClientVersion}\n`);
+    return 0;
+  }
+  if (invocation.responseEnvName) {
+    // The response holds the session token: it is not left for child processes (the remote shell's
+    // local helpers, an editor) to inherit.
+    delete context.env[invocation.responseEnvName];
+    if (context.env !== process.env) delete process.env[invocation.responseEnvName];
+  }
+  return runStartSession(invocation, context);
+}
+
+async function runStartSession(invocation: Start, context: CliContext): Promise<number> {
+  const { response } = invocation;
+  const client = createSsmClient({ region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl });
+  const say = (text: string) => context.stdout.write(text);
+  let session: DataChannelSession | undefined;
+  let agentVersion: string | undefined;
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  const onSignals = (signals: NodeJS.Signals[]) => {
+    for (const signal of signals) {
+      const handler = () => stop?.(signal);
+      process.on(signal, handler);
+      handlers.push([signal, handler]);
+    }
+  };
+  onSignals(['SIGTERM', 'SIGHUP']);
+
+  try {
+    session = await openDataChannel(response);
+    const opened = session;
+    const running = await waitReady<Running>(opened, (ready) => {
+      agentVersion = ready.agentVersion;
+      if (ready.sessionType === SessionType.Port) {
+        if (portMode(ready) === 'stream') {
+          // ssh reads this stdout as its connection: nothing but the stream goes there.
+          return { kind: 'stream', done: runStream(opened, { stdin: context.stdin, stdout: context.stdout }) };
+        }
+        const tunnel = createTunnel(opened, ready);
+        const ended = new Promise<ChannelClosed>((resolve, reject) => {
+          tunnel.once('closed', resolve);
+          tunnel.once('error', reject);
+        });
+        ended.catch(() => undefined);
+        return { kind: 'port', tunnel, ready, ended };
+      }
+      say(`\nStarting session with SessionId: ${response.sessionId}\n`);
+      return { kind: 'shell', done: runShell(opened, { stdin: context.stdin, stdout: context.stdout, stderr: context.stderr }) };
+    });
+
+    if (running.kind === 'port') {
+      say(`\nStarting session with SessionId: ${response.sessionId}\n`);
+      onSignals(['SIGINT', 'SIGQUIT', 'SIGTSTP']);
+      return await forwardPort(running, response, context, stopped, async () => {
+        say('Terminate signal received, exiting.\n');
+        await endSession(client, response.sessionId, opened, agentVersion);
+      });
+    }
+    if (running.kind === 'stream') onSignals(['SIGINT']);
+    const outcome = await Promise.race([running.done, stopped.then((signal) => ({ signal }))]);
+    if ('signal' in outcome) {
+      await endSession(client, response.sessionId, opened, agentVersion);
+      return signalExitCode(outcome.signal);
+    }
+    if (running.kind === 'shell') say(exitLine(response.sessionId, outcome.closed));
+    return outcome.exitCode ?? 0;
+  } catch (error) {
+    await endSession(client, response.sessionId, session, agentVersion);
+    throw error;
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    client.destroy();
+  }
+}
+
+function exitLine(sessionId: string, closed: ChannelClosed | undefined): string {
+  return closed?.output ? `\n\nSessionId: ${sessionId} : ${closed.output}\n\n` : `\n\nExiting session with sessionId: ${sessionId}.\n\n`;
+}
+
+/** A port forwarding session (one session, started by the AWS CLI): listen where the document says. */
+async function forwardPort(
+  { tunnel, ready, ended }: Extract<Running, { kind: 'port' }>,
+  response: StartedSession,
+  context: CliContext,
+  stopped: Promise<NodeJS.Signals>,
+  terminate: () => Promise<void>,
+): Promise<number> {
+  const say = (text: string) => context.stdout.write(text);
+  const multiplexed = portMode(ready) === 'multiplexed';
+  const unixSocket = stringField(ready.properties, 'localUnixSocket');
+  const portText = stringField(ready.properties, 'localPortNumber') ?? '';
+  const port = portText === '' ? 0 : Number(portText);
+  if (!unixSocket && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    tunnel.end();
+    throw new SessionError('PROTOCOL', `the session's localPortNumber "${portText}" is not a port`);
+  }
+  const local: LocalEnd = unixSocket ? { kind: 'unix', path: unixSocket } : { kind: 'tcp', host: '127.0.0.1', port };
+  let accepted = 0;
+  const listening = await listenLocal(local, (socket: Socket) => {
+    accepted += 1;
+    if (!multiplexed) say(`Connection accepted for session ${response.sessionId}.\n`);
+    else if (accepted === 1) say(`\nConnection accepted for session [${response.sessionId}]\n`);
+    tunnel.attach(socket);
+  });
+  try {
+    const where = unixSocket ? `Unix socket ${unixSocket}` : `Port ${listening.port}`;
+    say(multiplexed ? `${where} opened for sessionId ${response.sessionId}.\nWaiting for connections...\n` : `${where} opened for sessionId ${response.sessionId}.\n`);
+    tunnel.on('connect-error', () => context.stderr.write('ssmx: the agent could not connect to the destination port for a connection (ConnectToPortError)\n'));
+    const outcome = await Promise.race([ended.then((closed) => ({ closed })), stopped.then((signal) => ({ signal }))]);
+    if ('signal' in outcome) {
+      await terminate();
+      say(exitLine(response.sessionId, undefined));
+      return 0;
+    }
+    say(exitLine(response.sessionId, outcome.closed));
+    return 0;
+  } finally {
+    await listening.close();
+  }
+}

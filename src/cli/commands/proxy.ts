@@ -1,0 +1,90 @@
+import { createSsmClient, type AwsOptions } from '../../aws/ssm.js';
+import { resolveTarget } from '../../aws/targets.js';
+import type { DataChannelSession } from '../../session/data-channel-session.js';
+import { SessionError } from '../../session/errors.js';
+import { runStream } from '../../session/stream.js';
+import { portMode } from '../../session/tunnel.js';
+import { endSession, openSession, waitReady } from '../connect.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { UsageError } from '../errors.js';
+import { signalExitCode } from '../exit-codes.js';
+
+export interface ProxyOptions extends GlobalOptions {
+  reason?: string;
+}
+
+/** ssh config aliases: `Host *.ssmx` lets `ssh web-1.ssmx` reach the instance whose Name tag is web-1. */
+export const ALIAS_SUFFIX = '.ssmx';
+
+export const SSH_DOCUMENT = 'AWS-StartSSHSession';
+
+export function parseRemotePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`port must be 1 to 65535, not "${text}"`, 'as a ProxyCommand: ssmx proxy %h %p');
+  }
+  return port;
+}
+
+/** The signals that end a proxy: ssh sends SIGHUP to its ProxyCommand when it exits. */
+const stopSignals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT'];
+
+/**
+ * `ssmx proxy <target> [port]`: an AWS-StartSSHSession session joined to stdin/stdout, for ssh's
+ * ProxyCommand. Nothing but the stream ever goes to stdout; there is no spinner (ssh shares the
+ * terminal), only errors on stderr.
+ */
+export async function proxyCommand(target: string, portText: string | undefined, options: ProxyOptions, context: CliContext): Promise<number> {
+  const port = parseRemotePort(portText ?? '22');
+  const name = target.endsWith(ALIAS_SUFFIX) ? target.slice(0, -ALIAS_SUFFIX.length) : target;
+  if (!name) throw new UsageError('no target given', 'ssmx proxy i-0123456789abcdef0 22');
+  const aws: AwsOptions = { region: options.region, profile: options.profile, endpointUrl: options.endpointUrl };
+  const client = createSsmClient(aws);
+  let sessionId: string | undefined;
+  let session: DataChannelSession | undefined;
+  let agentVersion: string | undefined;
+  let stoppedBy: NodeJS.Signals | undefined;
+  let interrupt: ((signal: NodeJS.Signals) => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    interrupt = (signal) => {
+      stoppedBy = signal;
+      reject(new SessionError('INTERRUPTED', `stopped by ${signal}`));
+    };
+  });
+  interrupted.catch(() => undefined);
+  const handlers = stopSignals.map((signal) => {
+    const handler = () => interrupt?.(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+
+  try {
+    const work = (async () => {
+      const instanceId = await resolveTarget(client, name);
+      const opened = await openSession(client, { target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason }, (started) => {
+        sessionId = started.sessionId;
+      });
+      session = opened.session;
+      const stream = await waitReady(opened.session, (ready) => {
+        agentVersion = ready.agentVersion;
+        if (portMode(ready) !== 'stream') {
+          throw new SessionError('PROTOCOL', `the agent offered ${ready.sessionType} ${String(ready.properties.type ?? '')} for ${SSH_DOCUMENT}, not a stream`);
+        }
+        return runStream(opened.session, { stdin: context.stdin, stdout: context.stdout });
+      });
+      return stream;
+    })();
+    const outcome = await Promise.race([work, interrupted]);
+    // The agent ends a stream session silently when the destination closes; a reason means it failed.
+    if (outcome.closed?.output) throw new SessionError('CONNECTION_LOST', `the session on ${name} ended: ${outcome.closed.output}`);
+    return 0;
+  } catch (error) {
+    // A session that did not end by itself is ended here, so nothing lingers on the instance.
+    if (sessionId !== undefined) await endSession(client, sessionId, session, agentVersion);
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    throw error;
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    client.destroy();
+  }
+}

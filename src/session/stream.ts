@@ -1,0 +1,94 @@
+import type { Readable, Writable } from 'node:stream';
+import { FlagValue, PayloadType, StreamDataPayloadSize } from '../protocol/constants.js';
+import { encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
+import type { DataChannelSession } from './data-channel-session.js';
+import type { SessionError } from './errors.js';
+
+export interface StreamIo {
+  stdin: Readable;
+  stdout: Writable;
+}
+
+export interface StreamOutcome {
+  /** The agent's channel_closed, or undefined when ssmx stopped waiting for it after stdin's end. */
+  closed: ChannelClosed | undefined;
+}
+
+/** Bytes stdout may hold unwritten before ssmx stops reading the data channel (as for tunnels). */
+export const STDOUT_BUDGET = 4 * 1024 * 1024;
+
+/**
+ * After stdin's end has been delivered and the agent told to close the destination, how long to
+ * wait for its channel_closed before giving up on it.
+ */
+export const CLOSE_WAIT_MS = 5000;
+
+/**
+ * Joins a stream session (AWS-StartSSHSession: a Port session without a `type`, SPEC §8) to
+ * stdin/stdout as raw bytes, for ssh's ProxyCommand. Call it from a `ready` listener.
+ *
+ * The data channel has no half-close. When stdin ends, ssmx waits until the agent has acknowledged
+ * every byte, then sends DisconnectToPort: the agent closes its connection to the destination
+ * (which so sees the end of its input) and, for a stream session, ends the session. Output the
+ * destination sent before that still arrives; the outcome resolves at channel_closed.
+ */
+export function runStream(session: DataChannelSession, io: StreamIo): Promise<StreamOutcome> {
+  const { stdin, stdout } = io;
+  let receivePaused = false;
+  let closeTimer: NodeJS.Timeout | undefined;
+
+  return new Promise<StreamOutcome>((resolve, reject) => {
+    const finish = (outcome: { ok: StreamOutcome } | { error: SessionError }) => {
+      clearTimeout(closeTimer);
+      stdin.off('data', onInput);
+      stdin.pause();
+      stdout.off('drain', onDrain);
+      if ('ok' in outcome) resolve(outcome.ok);
+      else reject(outcome.error);
+    };
+
+    const onDrain = () => {
+      if (receivePaused && stdout.writableLength <= STDOUT_BUDGET / 2) {
+        receivePaused = false;
+        session.resumeReceiving();
+      }
+    };
+
+    const onInput = (chunk: Buffer | string) => {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
+        session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
+      }
+      if (!session.canSend) stdin.pause();
+    };
+
+    const disconnect = () => {
+      if (!session.isReady) return;
+      session.send(PayloadType.Flag, encodeFlag(FlagValue.DisconnectToPort));
+      closeTimer = setTimeout(() => {
+        session.end();
+        finish({ ok: { closed: undefined } });
+      }, CLOSE_WAIT_MS);
+    };
+
+    session.on('output', (payloadType: number, payload: Buffer) => {
+      if (payloadType !== PayloadType.Output) return;
+      stdout.write(payload);
+      if (!receivePaused && stdout.writableLength > STDOUT_BUDGET) {
+        receivePaused = true;
+        session.pauseReceiving();
+      }
+    });
+    stdout.on('drain', onDrain);
+    session.on('writable', () => stdin.resume());
+    session.once('closed', (closed: ChannelClosed) => finish({ ok: { closed } }));
+    session.once('error', (error: SessionError) => finish({ error }));
+
+    stdin.on('data', onInput);
+    stdin.once('end', () => {
+      if (session.inFlight === 0) disconnect();
+      else session.once('acknowledged', disconnect);
+    });
+    stdin.resume();
+  });
+}

@@ -1,0 +1,243 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { startSshd, type Sshd } from '../support/sshd.js';
+
+const TARGET = 'i-0123456789abcdef0';
+const proxyCommand = `${process.execPath} ${ssmxBin} proxy %h %p`;
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a program to its end; `input` is written to stdin, then stdin is closed (unless `keepStdinOpen`). */
+function runProgram(command: string, args: string[], options: { env: NodeJS.ProcessEnv; input?: Buffer | string; keepStdinOpen?: boolean; timeoutMs?: number }): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => out.push(data));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.stdin.on('error', () => undefined);
+    if (options.input !== undefined) child.stdin.write(options.input);
+    if (!options.keepStdinOpen) child.stdin.end();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish in ${options.timeoutMs ?? 30_000} ms; stderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+let emulator: EmulatorProcess;
+let sshd: Sshd;
+let dir: string;
+
+beforeAll(async () => {
+  // Pacing off: these tests are about integrity and endings; throughput is measured by npm run bench.
+  [emulator, sshd] = await Promise.all([startEmulatorProcess(['--agent-pacing', 'off']), startSshd()]);
+  dir = mkdtempSync(join(tmpdir(), 'ssmx-ssh-'));
+});
+afterAll(async () => {
+  await Promise.all([emulator?.stop(), sshd?.stop()]);
+});
+
+const ssh = (args: string[], input?: Buffer | string) =>
+  runProgram('ssh', ['-o', `ProxyCommand=${proxyCommand}`, ...sshd.clientOptions, '-p', String(sshd.port), `${sshd.user}@${TARGET}`, ...args], {
+    env: emulator.env,
+    ...(input !== undefined ? { input } : {}),
+  });
+
+async function activeSessions(): Promise<string[]> {
+  const { info } = emulator;
+  const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+  const active = await ssm.send(new DescribeSessionsCommand({ State: 'Active' }));
+  ssm.destroy();
+  return (active.Sessions ?? []).filter((s) => s.DocumentName === 'AWS-StartSSHSession').map((s) => s.SessionId!);
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
+
+describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
+  it("ssh runs a command: 'echo ok' prints ok", async () => {
+    const result = await ssh(['echo ok']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.toString()).toBe('ok\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('the remote exit status reaches ssh: exit 7 makes ssh exit 7', async () => {
+    const result = await ssh(['exit 7']);
+    expect(result.code).toBe(7);
+  });
+
+  it('binary-safe both ways: 1 MiB of random bytes through cat comes back equal', async () => {
+    const data = randomBytes(1 << 20);
+    const result = await ssh(['cat'], data);
+    expect(result.code).toBe(0);
+    expect(sha256(result.stdout)).toBe(sha256(data));
+  });
+
+  it('scp of a 32 MiB random file, there and back, keeps its SHA-256', async () => {
+    const original = join(dir, 'random.bin');
+    const back = join(dir, 'random.back');
+    writeFileSync(original, randomBytes(32 << 20));
+    const remote = join(dir, 'random.remote');
+    const scp = (from: string, to: string) =>
+      runProgram('scp', ['-q', '-o', `ProxyCommand=${proxyCommand}`, ...sshd.clientOptions, '-P', String(sshd.port), from, to], { env: emulator.env, timeoutMs: 120_000 });
+    const up = await scp(original, `${sshd.user}@${TARGET}:${remote}`);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    const down = await scp(`${sshd.user}@${TARGET}:${remote}`, back);
+    expect(down.code).toBe(0);
+    expect(sha256(readFileSync(back))).toBe(sha256(readFileSync(original)));
+  }, 240_000);
+
+  it('ssmx exits when ssh does, and leaves no session active', async () => {
+    const pidFile = join(dir, 'proxy.pid');
+    // The ProxyCommand records its pid, then becomes ssmx.
+    const recording = `sh -c 'echo $$ > ${pidFile}; exec ${process.execPath} ${ssmxBin} proxy %h %p'`;
+    const result = await runProgram(
+      'ssh',
+      ['-o', `ProxyCommand=${recording}`, ...sshd.clientOptions, '-p', String(sshd.port), `${sshd.user}@${TARGET}`, 'true'],
+      { env: emulator.env },
+    );
+    expect(result.code).toBe(0);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(await waitFor(() => !alive(), 3000)).toBe(true);
+    expect(await waitFor(async () => (await activeSessions()).length === 0, 3000)).toBe(true);
+  });
+
+  it('ssmx ssh runs the system ssh with the proxy set', async () => {
+    const result = await runProgram(process.execPath, [ssmxBin, 'ssh', `${sshd.user}@${TARGET}`, '--', ...sshd.clientOptions, '-p', String(sshd.port), 'echo via-ssmx-ssh; exit 3'], { env: emulator.env });
+    expect(result.stdout.toString()).toBe('via-ssmx-ssh\n');
+    expect(result.code).toBe(3);
+  });
+
+  it('ssmx ssh-config gives a config that works as printed, by id and by Name tag alias', async () => {
+    const printed = await runProgram(process.execPath, [ssmxBin, '--region', emulator.info.region, 'ssh-config', '--user', sshd.user], { env: emulator.env });
+    expect(printed.code).toBe(0);
+    const text = printed.stdout.toString();
+    expect(text).toMatch(/^Host i-\* mi-\*$/m);
+    expect(text).toMatch(/^Host \*\.ssmx$/m);
+    expect(text).toMatch(new RegExp(`ProxyCommand .*--region ${emulator.info.region} proxy %h %p`));
+    const config = join(dir, 'ssh_config');
+    writeFileSync(config, text);
+    const options = sshd.clientOptions.filter((_, i, all) => all[i] !== '-F' && all[i - 1] !== '-F');
+    for (const host of [TARGET, `${emulator.info.instances[0]!.name}.ssmx`]) {
+      const result = await runProgram('ssh', ['-F', config, ...options, '-p', String(sshd.port), host, 'echo ok'], { env: emulator.env });
+      expect(result.stderr).toBe('');
+      expect(result.stdout.toString()).toBe('ok\n');
+    }
+  });
+});
+
+/** A destination that greets, records all it receives and whether its input ended, and optionally hangs up. */
+async function startRecorder(options: { greeting: string; hangUpAfterGreeting?: boolean }) {
+  const connections: Array<{ received: Buffer[]; ended: Promise<'end' | 'reset'> }> = [];
+  const server: Server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+    const received: Buffer[] = [];
+    const ended = new Promise<'end' | 'reset'>((resolve) => {
+      socket.once('end', () => {
+        resolve('end');
+        socket.end();
+      });
+      socket.once('close', () => resolve('reset'));
+    });
+    connections.push({ received, ended });
+    socket.on('data', (data: Buffer) => received.push(data));
+    socket.on('error', () => undefined);
+    socket.write(options.greeting);
+    if (options.hangUpAfterGreeting) socket.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
+  return { port: (server.address() as AddressInfo).port, connections, close };
+}
+
+describe('ssmx proxy as a byte stream', () => {
+  it('stdout carries only the stream; stdin EOF reaches the destination after every byte', async () => {
+    const recorder = await startRecorder({ greeting: 'hello\n' });
+    const data = randomBytes(3 << 20);
+    const result = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(recorder.port)], { env: emulator.env, input: data });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toBe('hello\n');
+    const [connection] = recorder.connections;
+    expect(await connection!.ended).toBe('end');
+    expect(sha256(Buffer.concat(connection!.received))).toBe(sha256(data));
+    await recorder.close();
+  });
+
+  it('ends when the destination closes, though stdin stays open', async () => {
+    const recorder = await startRecorder({ greeting: 'bye\n', hangUpAfterGreeting: true });
+    const result = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(recorder.port)], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
+    expect(result.stdout.toString()).toBe('bye\n');
+    expect(result.code).toBe(0);
+    await recorder.close();
+  });
+
+  it('a Name tag as the target, and its .ssmx alias form', async () => {
+    const recorder = await startRecorder({ greeting: 'named\n', hangUpAfterGreeting: true });
+    const name = emulator.info.instances[0]!.name;
+    for (const target of [name, `${name}.ssmx`]) {
+      const result = await runProgram(process.execPath, [ssmxBin, 'proxy', target, String(recorder.port)], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
+      expect(result.stdout.toString()).toBe('named\n');
+      expect(result.code).toBe(0);
+    }
+    await recorder.close();
+  });
+
+  it('fails clearly, with nothing on stdout: unknown name (4), bad port (2), refused destination (5)', async () => {
+    const unknown = await runProgram(process.execPath, [ssmxBin, 'proxy', 'no-such-host', '22'], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toMatch(/no managed instance is named no-such-host/);
+    expect(unknown.stdout.length).toBe(0);
+
+    const badPort = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, '70000'], { env: emulator.env, timeoutMs: 10_000 });
+    expect(badPort.code).toBe(2);
+    expect(badPort.stdout.length).toBe(0);
+
+    const closed = await startRecorder({ greeting: '' });
+    const port = closed.port;
+    await closed.close();
+    const refused = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(port)], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Unable to connect to specified port/);
+    expect(refused.stdout.length).toBe(0);
+  });
+});
