@@ -155,6 +155,9 @@ async function forwardPort(
     say(exitLine(response.sessionId, outcome.closed));
     return 0;
   } finally {
+    // The session is over: local connections go too (a half-closed one would keep the listener's
+    // close waiting, with nothing left to wake it).
+    tunnel.end();
     await listening.close();
   }
 }
