@@ -63,6 +63,17 @@ describe('the emulator as the real SDK sees it', () => {
     ]);
   });
 
+  it('DescribeInstanceInformation filters by Name tag, id and ping status, and refuses unknown filter keys', async () => {
+    const ids = async (filters: Array<{ Key: string; Values: string[] }>) =>
+      (await ssm.send(new DescribeInstanceInformationCommand({ Filters: filters }))).InstanceInformationList?.map((i) => i.InstanceId);
+    expect(await ids([{ Key: 'tag:Name', Values: ['web-1'] }])).toEqual(['i-0aaaaaaaaaaaaaaa1']);
+    expect(await ids([{ Key: 'tag:Name', Values: ['nope'] }])).toEqual([]);
+    expect(await ids([{ Key: 'tag:Owner', Values: ['x'] }])).toEqual([]);
+    expect(await ids([{ Key: 'InstanceIds', Values: ['i-0123456789abcdef0'] }, { Key: 'PingStatus', Values: ['Online'] }])).toEqual(['i-0123456789abcdef0']);
+    const refused = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'Tag Key', Values: ['x'] }] })).then(() => undefined, (error: Error) => error.name);
+    expect(refused).toBe('InvalidFilterKey');
+  });
+
   it('StartSession, ResumeSession and TerminateSession keep the token and session state as the service does', async () => {
     const started = await ssm.send(new StartSessionCommand({ Target: 'i-0aaaaaaaaaaaaaaa1', Reason: 'audit me' }));
     expect(started.SessionId).toMatch(/^ssmx-emulator-[0-9a-f]{17}$/);

@@ -1,38 +1,12 @@
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { MessageType, PayloadType } from '../../src/protocol/constants.js';
-import { ProtocolError } from '../../src/protocol/errors.js';
-import { decodeAgentMessage, encodeAgentMessage, type DecodedAgentMessage } from '../../src/protocol/message.js';
+import { PayloadType } from '../../src/protocol/constants.js';
+import { encodeAgentMessage } from '../../src/protocol/message.js';
 import { decodeHandshakeResponse, encodeHandshakeRequest } from '../../src/protocol/payloads.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { answerHandshake } from '../../src/session/handshake.js';
 import type { SessionError } from '../../src/session/errors.js';
 import { loadVectors } from '../support/vectors.js';
-
-const T = 1_732_800_000_000;
-
-class FakeTransport extends EventEmitter {
-  sent: DecodedAgentMessage[] = [];
-  closed = false;
-  send(frame: Buffer) {
-    const m = decodeAgentMessage(frame);
-    if (m instanceof ProtocolError) throw m;
-    this.sent.push(m);
-  }
-  close() {
-    this.closed = true;
-  }
-  deliver(sequenceNumber: number, payloadType: number, payload: Buffer | string) {
-    this.emit('frame', encodeAgentMessage({
-      messageType: MessageType.OutputStreamData, schemaVersion: 1, createdDate: T, sequenceNumber: BigInt(sequenceNumber),
-      flags: sequenceNumber === 0 ? 1n : 0n, messageId: `00000000-0000-4000-8000-${String(sequenceNumber).padStart(12, '0')}`,
-      payloadType, payload: Buffer.from(payload),
-    }));
-  }
-  data() {
-    return this.sent.filter((m) => m.messageType === 'input_stream_data');
-  }
-}
+import { FakeTransport, T } from '../support/fake-transport.js';
 
 function makeSession() {
   const transport = new FakeTransport();

@@ -1,0 +1,78 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { FlagValue, PayloadType } from '../../src/protocol/constants.js';
+import { encodeHandshakeRequest } from '../../src/protocol/payloads.js';
+import { DataChannelSession } from '../../src/session/data-channel-session.js';
+import { runStream, type StreamOutcome } from '../../src/session/stream.js';
+import { portMode } from '../../src/session/tunnel.js';
+import { FakeTransport, T } from '../support/fake-transport.js';
+
+/** An AWS-StartSSHSession handshake (a Port session whose properties have no `type`), then complete. */
+function sshSession() {
+  const transport = new FakeTransport();
+  const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0', now: () => T });
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const written: Buffer[] = [];
+  stdout.on('data', (data: Buffer) => written.push(data));
+  let outcome: Promise<StreamOutcome> | undefined;
+  session.once('ready', (ready) => {
+    expect(portMode(ready)).toBe('stream');
+    outcome = runStream(session, { stdin, stdout });
+  });
+  transport.deliver(0, PayloadType.HandshakeRequest, encodeHandshakeRequest({
+    agentVersion: '3.3.1142.0',
+    requestedClientActions: [{ actionType: 'SessionType', actionParameters: { SessionType: 'Port', Properties: { portNumber: '22' } } }],
+  }));
+  return { transport, session, stdin, stdout, written, outcome: () => outcome! };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('stream sessions (ssh ProxyCommand) on the wire', () => {
+  it('output that comes with HandshakeComplete reaches stdout exactly, nothing added', async () => {
+    const s = sshSession();
+    s.transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
+    s.transport.deliver(2, PayloadType.Output, 'SSH-2.0-OpenSSH_9.2\r\n');
+    s.transport.deliver(3, PayloadType.Output, Buffer.from([0x00, 0xff, 0x0a, 0x0d]));
+    await tick();
+    expect(Buffer.concat(s.written)).toEqual(Buffer.concat([Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'), Buffer.from([0x00, 0xff, 0x0a, 0x0d])]));
+  });
+
+  it('stdin goes out as Output messages of at most 1,024 bytes; at its end, DisconnectToPort follows the last ack', async () => {
+    const s = sshSession();
+    s.transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
+    const input = Buffer.alloc(2500, 0xab);
+    s.stdin.write(input);
+    s.stdin.end();
+    await tick();
+    // Sequence 0 is the HandshakeResponse; the input follows in 1,024-byte pieces.
+    const data = s.transport.data().filter((m) => m.payloadType === PayloadType.Output);
+    expect(data.map((m) => [Number(m.sequenceNumber), m.payload.length])).toEqual([[1, 1024], [2, 1024], [3, 452]]);
+    expect(Buffer.concat(data.map((m) => m.payload))).toEqual(input);
+    // Nothing ends the connection while input is unacknowledged.
+    expect(s.transport.data().some((m) => m.payloadType === PayloadType.Flag)).toBe(false);
+    for (const message of s.transport.data()) s.transport.acknowledge(message);
+    const flags = s.transport.data().filter((m) => m.payloadType === PayloadType.Flag);
+    expect(flags).toHaveLength(1);
+    expect(flags[0]!.payload).toEqual(Buffer.from([0, 0, 0, FlagValue.DisconnectToPort]));
+    expect(Number(flags[0]!.sequenceNumber)).toBe(4);
+    // The agent ends the session when the destination's connection closes.
+    s.transport.channelClosed();
+    await expect(s.outcome()).resolves.toMatchObject({ closed: { output: '' } });
+  });
+
+  it('stdout that does not keep up stops the reading of the data channel, and its drain resumes it', async () => {
+    const s = sshSession();
+    s.transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
+    s.stdout.pause();
+    s.stdout.removeAllListeners('data');
+    const chunk = Buffer.alloc(1024, 1);
+    for (let i = 0; i < 4200; i++) s.transport.deliver(2 + i, PayloadType.Output, chunk);
+    expect(s.transport.paused).toBe(true);
+    s.stdout.resume();
+    await tick();
+    await tick();
+    expect(s.transport.paused).toBe(false);
+  });
+});
