@@ -37,7 +37,7 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
   program
     .command('shell')
     .description('Open an interactive shell on a managed instance.')
-    .argument('<target>', 'instance id (i-…) or managed instance id (mi-…)')
+    .argument('<target>', 'instance id (i-…, mi-…), or the Name tag of a managed instance')
     .option('--document <name>', 'session document (default: the account\'s shell document)')
     .option('--parameters <json>', 'document parameters as JSON, e.g. \'{"command":["top"]}\'')
     .option('--reason <text>', 'reason recorded with the session, for audit')
@@ -59,7 +59,7 @@ Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
   program
     .command('forward')
     .description('Forward local ports to an instance, or to hosts it can reach.')
-    .argument('<target>', 'instance id (i-…) or managed instance id (mi-…)')
+    .argument('<target>', 'instance id (i-…, mi-…), or the Name tag of a managed instance')
     .argument('<spec...>', 'PORT | LOCAL:PORT | LOCAL:HOST:PORT; LOCAL 0 picks a free port, a path is a Unix socket')
     .option('--bind <address>', 'local address to listen on', '127.0.0.1')
     .option('--sessions <n>', `sessions per spec, connections spread over them (default ${DEFAULT_SESSIONS})`)

@@ -1,6 +1,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Socket } from 'node:net';
 import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ssm.js';
+import { resolveTarget } from '../../aws/targets.js';
 import { AgentGates, isVersionGreater } from '../../protocol/version.js';
 import { SessionError } from '../../session/errors.js';
 import { isLoopback, listenLocal, type Listening } from '../../session/listener.js';
@@ -75,6 +76,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   for (const signal of signals) process.once(signal, onSignal);
 
   try {
+    const instanceId = await resolveTarget(client, target);
     for (const spec of specs) {
       const pool: PoolMember[] = [];
       const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
@@ -90,7 +92,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const { documentName, parameters } = documentFor(spec, listening.port);
       const members = await Promise.all(
         Array.from({ length: poolSize }, async () => {
-          const { started, session } = await openSession(client, { target, documentName, parameters, reason: options.reason });
+          const { started, session } = await openSession(client, { target: instanceId, documentName, parameters, reason: options.reason });
           const member: PoolMember = { sessionId: started.sessionId, agentVersion: '' };
           pool.push(member);
           member.tunnel = await waitReady(session, (ready) => {

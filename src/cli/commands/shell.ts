@@ -1,4 +1,5 @@
 import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ssm.js';
+import { resolveTarget } from '../../aws/targets.js';
 import { SessionError } from '../../session/errors.js';
 import { runShell } from '../../session/shell.js';
 import { openSession, withTimeout } from '../connect.js';
@@ -44,7 +45,8 @@ export async function shellCommand(target: string, options: ShellOptions, contex
   let stoppedBy: NodeJS.Signals | undefined;
   const cleanups: Array<() => void> = [];
   try {
-    const { session } = await openSession(client, { target, documentName: options.document, parameters, reason: options.reason }, (started) => {
+    const instanceId = await resolveTarget(client, target);
+    const { session } = await openSession(client, { target: instanceId, documentName: options.document, parameters, reason: options.reason }, (started) => {
       sessionId = started.sessionId;
       progress.update(`Connecting to session ${started.sessionId}`);
     });
