@@ -30,6 +30,9 @@ export function toAwsError(error: unknown, operation: string): AwsError {
   const e = error as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const code = e.Code ?? e.name ?? 'Error';
   const message = (e.message ?? String(error)).replace(/\s+/g, ' ').trim();
+  if (/sso/i.test(message) && /token|expired|login/i.test(message)) {
+    return new AwsError('credentials', code, `the SSO session has no valid token: ${message}`, 'run `aws sso login` (with --profile for that profile), then try again');
+  }
   if (code === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     return new AwsError(
       'credentials',
@@ -38,11 +41,21 @@ export function toAwsError(error: unknown, operation: string): AwsError {
       'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws sso login` for an SSO profile',
     );
   }
+  if (code === 'ExpiredTokenException' || code === 'ExpiredToken') {
+    return new AwsError('credentials', code, `the credentials have expired (${operation}: ${message})`, 'get fresh ones: `aws sso login` for an SSO profile, or a new session token');
+  }
   if (credentialCodes.has(code)) {
     return new AwsError('credentials', code, `${operation} was refused: ${message}`, 'check the access key, secret and session token in use (and the clock of this machine)');
   }
-  if (code === 'AccessDeniedException' || code === 'AccessDenied') {
-    return new AwsError('permission', code, `${operation} is not allowed: ${message}`, `the IAM identity needs ssm:${operation} on the target`);
+  if (code === 'AccessDeniedException' || code === 'AccessDenied' || code === 'UnauthorizedOperation') {
+    const action = /perform: ([\w-]+:\w+)/.exec(message)?.[1];
+    const resource = /on resource: (\S+)/.exec(message)?.[1];
+    return new AwsError(
+      'permission',
+      code,
+      `${operation} is not allowed: ${message}`,
+      action ? `the IAM identity needs ${action}${resource ? ` on ${resource}` : ''}` : `the IAM identity needs permission for ${operation}`,
+    );
   }
   if (code === 'TargetNotConnected') {
     return new AwsError(
@@ -52,8 +65,17 @@ export function toAwsError(error: unknown, operation: string): AwsError {
       'the SSM agent on the target is not running or cannot reach Session Manager (agent stopped, no route to ssmmessages, or instance profile missing)',
     );
   }
-  if (code === 'InvalidDocument' || code === 'InvalidTarget' || code === 'DoesNotExistException' || code === 'InvalidInstanceId') {
+  if (code === 'InvalidDocument') {
+    return new AwsError('target', code, message, 'ssmx list shows the instances; aws ssm list-documents --filters Key=DocumentType,Values=Session the session documents');
+  }
+  if (code === 'InvalidTarget' || code === 'DoesNotExistException' || code === 'InvalidInstanceId' || code === 'ClusterNotFoundException') {
     return new AwsError('target', code, message);
+  }
+  if (code === 'TargetNotConnectedException') {
+    return new AwsError('target', code, message, 'the ECS task needs enableExecuteCommand, a running SSM agent in the container, and a route to ssmmessages');
+  }
+  if (code === 'InvalidParameterException') {
+    return new AwsError(/not found|does not exist/i.test(message) ? 'target' : 'usage', code, message);
   }
   if (code === 'ValidationException' || code === 'InvalidParameters' || code === 'SerializationException') {
     return new AwsError('usage', code, message);
@@ -61,7 +83,7 @@ export function toAwsError(error: unknown, operation: string): AwsError {
   if (code === 'ThrottlingException' || code === 'TooManyRequestsException') {
     return new AwsError('throttling', code, `${operation} was throttled: ${message}`, 'try again in a moment');
   }
-  if (/Region is missing/i.test(message)) {
+  if (/Region is missing|Region not accepted: region="" /i.test(message)) {
     return new AwsError('usage', 'RegionMissing', 'no AWS region is set', 'pass --region, set AWS_REGION, or set a region in the profile');
   }
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(message)) {

@@ -1,12 +1,9 @@
 import { SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
-export interface AwsOptions {
-  region?: string | undefined;
-  profile?: string | undefined;
-  endpointUrl?: string | undefined;
-}
+export type { AwsOptions } from './client-config.js';
+export { resolveEndpoint } from './client-config.js';
 
 export interface StartedSession {
   sessionId: string;
@@ -21,23 +18,8 @@ export interface StartSessionInput {
   reason?: string | undefined;
 }
 
-/** The SSM endpoint: the flag, then AWS_ENDPOINT_URL_SSM, then AWS_ENDPOINT_URL, else the SDK's. */
-export function resolveEndpoint(options: AwsOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return options.endpointUrl || env.AWS_ENDPOINT_URL_SSM || env.AWS_ENDPOINT_URL || undefined;
-}
-
 export function createSsmClient(options: AwsOptions): SSMClient {
-  // The SDK warns on every run that its 2027 releases will need Node 22; ssmx pins its SDK, and a
-  // user of a shell should not see that notice on every session.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const endpoint = resolveEndpoint(options);
-  return new SSMClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    credentials: fromNodeProviderChain(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: 3,
-  });
+  return traceClient(new SSMClient(clientConfig(options, 'ssm')), options, 'ssm');
 }
 
 export async function startSession(client: SSMClient, input: StartSessionInput): Promise<StartedSession> {

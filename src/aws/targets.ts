@@ -1,4 +1,6 @@
-import { DescribeInstanceInformationCommand, type InstanceInformation, type SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client, Filter } from '@aws-sdk/client-ec2';
+import { DescribeInstanceInformationCommand, type InstanceInformation, type InstanceInformationStringFilter, type SSMClient } from '@aws-sdk/client-ssm';
+import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
 /** Targets StartSession takes as they are: EC2 and managed instance ids, ECS container targets. */
@@ -6,40 +8,146 @@ const directTarget = /^(?:i-[0-9a-f]{8,17}|mi-[0-9a-f]{17}|ecs:\S+)$/;
 
 export const isDirectTarget = (target: string): boolean => directTarget.test(target);
 
+export type TargetSpec = { kind: 'id'; id: string } | { kind: 'tag'; key: string; value: string } | { kind: 'name'; name: string };
+
+/** `i-…`/`mi-…`/`ecs:…` as they are, `tag:Key=Value`, or else a Name tag. */
+export function parseTargetSpec(text: string): TargetSpec {
+  if (isDirectTarget(text)) return { kind: 'id', id: text };
+  const tag = /^tag:([^=]+)=(.*)$/.exec(text);
+  if (tag) return { kind: 'tag', key: tag[1]!, value: tag[2]! };
+  return { kind: 'name', name: text };
+}
+
+/** A managed instance as a person picks it. */
+export interface ManagedInstance {
+  id: string;
+  name: string;
+  ipAddress: string;
+  platform: string;
+  agentVersion: string;
+  pingStatus: string;
+}
+
 /**
- * A target as given: an instance id passes through; anything else is a Name tag, looked up among
- * the managed instances (DescribeInstanceInformation with a `tag:Name` filter). Exactly one
- * online instance must carry it.
+ * The EC2 client is loaded only when a lookup needs it: it is the SDK's largest, and a `forward`
+ * to an instance id would otherwise carry tens of megabytes it never uses.
  */
-export async function resolveTarget(client: SSMClient, target: string): Promise<string> {
-  if (isDirectTarget(target)) return target;
+export async function createEc2Client(options: AwsOptions): Promise<EC2Client> {
+  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  return traceClient(new EC2Client(clientConfig(options, 'ec2')), options, 'ec2');
+}
+
+async function describeInstanceInformation(ssm: SSMClient, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
   const found: InstanceInformation[] = [];
   try {
     let nextToken: string | undefined;
     do {
-      const page = await client.send(
-        new DescribeInstanceInformationCommand({ Filters: [{ Key: 'tag:Name', Values: [target] }], NextToken: nextToken, MaxResults: 50 }),
-      );
+      const page = await ssm.send(new DescribeInstanceInformationCommand({ ...(filters.length ? { Filters: filters } : {}), NextToken: nextToken, MaxResults: 50 }));
       found.push(...(page.InstanceInformationList ?? []));
       nextToken = page.NextToken;
     } while (nextToken);
   } catch (error) {
     throw toAwsError(error, 'DescribeInstanceInformation');
   }
-  const online = found.filter((instance) => instance.PingStatus === 'Online');
-  if (online.length === 1) return online[0]!.InstanceId!;
+  return found;
+}
+
+/**
+ * EC2 instances (running) with their Name tags and private addresses. An identity that may not call
+ * DescribeInstances still gets SSM's view: that failure only loses names.
+ */
+async function describeEc2(ec2Client: () => Promise<EC2Client>, filters: Filter[], debug?: (line: string) => void): Promise<Map<string, { name: string; ip: string }>> {
+  const out = new Map<string, { name: string; ip: string }>();
+  const [ec2, { DescribeInstancesCommand }] = await Promise.all([ec2Client(), import('@aws-sdk/client-ec2')]);
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await ec2.send(new DescribeInstancesCommand({ Filters: [...filters, { Name: 'instance-state-name', Values: ['running'] }], NextToken: nextToken }));
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) {
+          if (!instance.InstanceId) continue;
+          const name = instance.Tags?.find((tag) => tag.Key === 'Name')?.Value ?? '';
+          out.set(instance.InstanceId, { name, ip: instance.PrivateIpAddress ?? '' });
+        }
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    const failure = toAwsError(error, 'DescribeInstances');
+    if (failure.kind !== 'permission' && failure.code !== 'UnauthorizedOperation') throw failure;
+    debug?.(`ec2 DescribeInstances refused (${failure.code}); names come from SSM alone`);
+  }
+  return out;
+}
+
+function toManaged(info: InstanceInformation, ec2: Map<string, { name: string; ip: string }>): ManagedInstance {
+  const fromEc2 = ec2.get(info.InstanceId ?? '');
+  return {
+    id: info.InstanceId ?? '',
+    name: fromEc2?.name || info.Name || info.ComputerName || '',
+    ipAddress: fromEc2?.ip || info.IPAddress || '',
+    platform: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(' ') || info.PlatformType || '',
+    agentVersion: info.AgentVersion ?? '',
+    pingStatus: info.PingStatus ?? '',
+  };
+}
+
+export interface TargetClients {
+  ssm: SSMClient;
+  /** Made on first use only (see createEc2Client). */
+  ec2: () => Promise<EC2Client>;
+  debug?: ((line: string) => void) | undefined;
+}
+
+/** The managed instances carrying a tag (the Name tag for a name), through EC2 and SSM both. */
+export async function findByTag(clients: TargetClients, key: string, value: string): Promise<ManagedInstance[]> {
+  const [byEc2, bySsm] = await Promise.all([
+    describeEc2(clients.ec2, [{ Name: `tag:${key}`, Values: [value] }], clients.debug),
+    describeInstanceInformation(clients.ssm, [{ Key: `tag:${key}`, Values: [value] }]),
+  ]);
+  const ids = new Set([...byEc2.keys(), ...bySsm.map((info) => info.InstanceId!)]);
+  if (ids.size === 0) return [];
+  const missing = [...ids].filter((id) => !bySsm.some((info) => info.InstanceId === id));
+  const managed = missing.length ? [...bySsm, ...(await describeInstanceInformation(clients.ssm, [{ Key: 'InstanceIds', Values: missing }]))] : bySsm;
+  return managed.filter((info) => ids.has(info.InstanceId!)).map((info) => toManaged(info, byEc2));
+}
+
+/** Every managed instance, with names and addresses from EC2 where it has them (`ssmx list`, the picker). */
+export async function listManagedInstances(clients: TargetClients): Promise<ManagedInstance[]> {
+  const infos = await describeInstanceInformation(clients.ssm, []);
+  const ec2Ids = infos.map((info) => info.InstanceId!).filter((id) => id.startsWith('i-'));
+  const byEc2 = ec2Ids.length ? await describeEc2(clients.ec2, [{ Name: 'instance-id', Values: ec2Ids }], clients.debug) : new Map();
+  return infos.map((info) => toManaged(info, byEc2));
+}
+
+/** Chooses among several instances; on a terminal this is the picker. */
+export type Chooser = (instances: ManagedInstance[], question: string) => Promise<ManagedInstance>;
+
+/**
+ * A target as given, made an instance id: ids pass through; a Name tag or `tag:Key=Value` must
+ * match exactly one online managed instance, or `choose` picks among several (on a terminal).
+ */
+export async function resolveTarget(clients: TargetClients, target: string, choose?: Chooser): Promise<string> {
+  const spec = parseTargetSpec(target);
+  if (spec.kind === 'id') return spec.id;
+  const [key, value] = spec.kind === 'tag' ? [spec.key, spec.value] : ['Name', spec.name];
+  const described = spec.kind === 'tag' ? `tagged ${key}=${value}` : `named ${value}`;
+  const found = await findByTag(clients, key, value);
+  const online = found.filter((instance) => instance.pingStatus === 'Online');
+  if (online.length === 1) return online[0]!.id;
   if (online.length > 1) {
-    const ids = online.map((instance) => instance.InstanceId).join(', ');
-    throw new AwsError('target', 'AmbiguousTarget', `${online.length} online managed instances are named ${target}: ${ids}`, 'give the instance id instead');
+    if (choose) return (await choose(online, `${online.length} instances are ${described}; pick one`)).id;
+    const ids = online.map((instance) => instance.id).join(', ');
+    throw new AwsError('target', 'AmbiguousTarget', `${online.length} online managed instances are ${described}: ${ids}`, 'give the instance id instead');
   }
   if (found.length > 0) {
-    const states = found.map((instance) => `${instance.InstanceId} (${instance.PingStatus})`).join(', ');
-    throw new AwsError('target', 'TargetNotConnected', `no managed instance named ${target} is online: ${states}`, 'the SSM agent on it is not connected to Session Manager');
+    const states = found.map((instance) => `${instance.id} (${instance.pingStatus})`).join(', ');
+    throw new AwsError('target', 'TargetNotConnected', `no managed instance ${described} is online: ${states}`, 'the SSM agent on it is not connected to Session Manager');
   }
   throw new AwsError(
     'target',
     'UnknownTarget',
-    `no managed instance is named ${target}`,
-    'give an instance id (i-…, mi-…) or the value of a Name tag of an instance registered with Systems Manager',
+    spec.kind === 'tag' ? `no managed instance is ${described}` : `no managed instance is named ${value}`,
+    'give an instance id (i-…, mi-…), a Name tag, or tag:Key=Value of an instance registered with Systems Manager (ssmx list shows them)',
   );
 }

@@ -14,6 +14,8 @@ export interface GlobalOptions {
   endpointUrl?: string;
   quiet?: boolean;
   color?: boolean;
+  verbose?: boolean;
+  debug?: boolean;
 }
 
 /** Colour only for a terminal, and never when NO_COLOR is set or --no-color given. */

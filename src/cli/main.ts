@@ -13,6 +13,10 @@ import { proxyCommand, type ProxyOptions } from './commands/proxy.js';
 import { sshCommand, sshConfigCommand, type SshConfigOptions } from './commands/ssh.js';
 import { PLUGIN_NAME, pluginCommand } from './commands/plugin.js';
 import { installPluginCommand, type InstallPluginOptions } from './commands/install-plugin.js';
+import { listCommand, type ListOptions } from './commands/list.js';
+import { execCommand, type ExecOptions } from './commands/exec.js';
+import { RUN_DOCUMENT, runCommand, setupCommand, type RunOptions, type SetupOptions } from './commands/run.js';
+import { completionCommand } from './commands/completion.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,8 +28,10 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .version(packageJson.version, '-V, --version')
     .option('--region <region>', 'AWS region (default: AWS_REGION, then the profile)')
     .option('--profile <name>', 'AWS profile from the shared config (default: AWS_PROFILE)')
-    .option('--endpoint-url <url>', 'SSM endpoint (default: AWS_ENDPOINT_URL_SSM, then AWS_ENDPOINT_URL)')
+    .option('--endpoint-url <url>', 'endpoint of the AWS APIs (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL)')
     .option('-q, --quiet', 'no progress or status lines on stderr')
+    .option('-v, --verbose', 'say on stderr what ssmx does (target lookups, aliases)')
+    .option('--debug', 'like --verbose, and every AWS call and answer, with tokens, keys and signatures redacted')
     .option('--no-color', 'no colour in messages (also NO_COLOR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -34,10 +40,11 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     })
     .exitOverride();
 
+  const TARGET_HELP = 'i-…, mi-…, a Name tag, tag:Key=Value, or an alias from the config file';
   program
     .command('shell')
     .description('Open an interactive shell on a managed instance.')
-    .argument('<target>', 'instance id (i-…, mi-…), or the Name tag of a managed instance')
+    .argument('[target]', `${TARGET_HELP}; none on a terminal: pick one`)
     .option('--document <name>', 'session document (default: the account\'s shell document)')
     .option('--parameters <json>', 'document parameters as JSON, e.g. \'{"command":["top"]}\'')
     .option('--reason <text>', 'reason recorded with the session, for audit')
@@ -46,21 +53,22 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
       `
 Examples:
   $ ssmx shell i-0123456789abcdef0
-  $ echo 'uname -a' | ssmx shell i-0123456789abcdef0 --quiet
+  $ ssmx shell web-1                       # by Name tag; several: a picker
+  $ echo 'uname -a' | ssmx shell tag:Env=staging --quiet
   $ ssmx shell i-0123456789abcdef0 --document AWS-StartInteractiveCommand --parameters '{"command":["top"]}'
 
 Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
 4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N.`,
     )
-    .action((target: string, options: ShellOptions) =>
+    .action((target: string | undefined, options: ShellOptions) =>
       run(() => shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
     .command('forward')
     .description('Forward local ports to an instance, or to hosts it can reach.')
-    .argument('<target>', 'instance id (i-…, mi-…), or the Name tag of a managed instance')
-    .argument('<spec...>', 'PORT | LOCAL:PORT | LOCAL:HOST:PORT; LOCAL 0 picks a free port, a path is a Unix socket')
+    .argument('<target>', TARGET_HELP)
+    .argument('[spec...]', 'PORT | LOCAL:PORT | LOCAL:HOST:PORT; LOCAL 0 picks a free port, a path is a Unix socket (default: the alias\'s)')
     .option('--bind <address>', 'local address to listen on', '127.0.0.1')
     .option('--sessions <n>', `sessions per spec, connections spread over them (default ${DEFAULT_SESSIONS})`)
     .option('--json', 'one JSON line per listener on stdout (for scripts)')
@@ -81,6 +89,92 @@ Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
     );
 
   program
+    .command('list')
+    .alias('ls')
+    .description('List the managed instances: name, id, IP, platform, agent version, ping status.')
+    .option('--filter <text>', 'tag:Key=Value, or a name or id (part of it, or a glob with * and ?)')
+    .option('--json', 'a JSON array on stdout, for scripts')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx list
+  $ ssmx ls --filter 'web-*'
+  $ ssmx list --filter tag:Env=prod --json | jq -r '.[].id'`,
+    )
+    .action((options: ListOptions) => run(() => listCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+
+  program
+    .command('exec')
+    .description('Open a shell (or run a command) in an ECS container, through ECS Exec.')
+    .argument('<cluster>', 'cluster name or ARN')
+    .argument('<task>', 'task id or ARN')
+    .argument('[command...]', 'command to run, after -- (default /bin/sh)')
+    .option('--container <name>', 'container, when the task has several')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx exec prod 0123456789abcdef0123456789abcdef
+  $ ssmx exec prod 0123456789abcdef0123456789abcdef --container app -- bash -l
+  $ ssmx exec arn:aws:ecs:eu-west-1:123456789012:cluster/prod 0123… -- cat /etc/os-release
+
+Exit status: the command's where the agent reports it, else 0; errors as for shell.`,
+    )
+    .action((cluster: string, task: string, command: string[], options: ExecOptions) =>
+      run(() => execCommand(cluster, task, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('run')
+    .description('Run one command; its stdout, stderr and exit status become ssmx\'s.')
+    .argument('<target>', TARGET_HELP)
+    .argument('[command...]', 'the command, after --')
+    .option('--reason <text>', 'reason recorded with the session, for audit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx run web-1 -- uname -a
+  $ ssmx run i-0123456789abcdef0 -- 'df -h / | tail -1'
+  $ ssmx run tag:Role=db -- systemctl is-active postgresql || echo down
+
+Stdout and stderr stay apart and the remote exit status is ssmx's when the
+account has the ${RUN_DOCUMENT} session document (ssmx setup creates it);
+without it, ssmx says so, output comes combined and the status is 0.`,
+    )
+    .action((target: string, command: string[], options: RunOptions) =>
+      run(() => runCommand(target, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('setup')
+    .description(`Create the ${RUN_DOCUMENT} session document that ssmx run uses.`)
+    .option('--print', 'print the document instead of creating it')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx setup --print          # read it first
+  $ ssmx --profile prod --region eu-west-1 setup`,
+    )
+    .action((options: SetupOptions) => run(() => setupCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+
+  program
+    .command('completion')
+    .description('Print a shell completion script.')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ source <(ssmx completion bash)               # in ~/.bashrc
+  $ source <(ssmx completion zsh)                # in ~/.zshrc
+  $ ssmx completion fish > ~/.config/fish/completions/ssmx.fish`,
+    )
+    .action((shell: string) => run(async () => completionCommand(shell, program, context)));
+
+  program
     .command('proxy')
     .description('Join an ssh session to stdin/stdout, as ssh\'s ProxyCommand (AWS-StartSSHSession).')
     .argument('<target>', 'instance id (i-…, mi-…), or a Name tag (a trailing .ssmx is dropped)')
@@ -93,8 +187,8 @@ Nothing but the connection's bytes goes to stdout; errors go to stderr. When
 stdin ends, the bytes already sent are delivered, then the connection to the
 port is closed and the session ends (the data channel has no half-close).
 
-Examples (in ~/.ssh/config, or see ssmx ssh-config):
-  Host i-* mi-*
+Examples:
+  Host i-* mi-*                           # in ~/.ssh/config (or see ssmx ssh-config)
       ProxyCommand ssmx proxy %h %p
   $ ssh -o ProxyCommand='ssmx proxy %h %p' ec2-user@i-0123456789abcdef0
   $ scp -o ProxyCommand='ssmx proxy %h %p' backup.tgz ec2-user@web-1:/tmp/
@@ -163,6 +257,13 @@ non-zero on failure, unlike the original.
     .description(`Put a ${PLUGIN_NAME} launcher for ssmx on the PATH, for the AWS CLI.`)
     .argument('[dir]', 'directory to put it in (default: ~/.local/bin; on Windows %LOCALAPPDATA%\\ssmx\\bin)')
     .option('--force', 'replace a file of that name that is not ssmx\'s launcher')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx install-plugin                      # ~/.local/bin/session-manager-plugin
+  $ sudo ssmx install-plugin /usr/local/bin --force   # in place of the official one`,
+    )
     .action((dir: string | undefined, options: InstallPluginOptions) => run(() => installPluginCommand(dir, options, context)));
 
   program
@@ -190,6 +291,12 @@ Examples:
   program
     .command('demo')
     .description('Start the bundled emulator and open a shell through it: ssmx end to end, no AWS account needed.')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ ssmx demo          # then type commands; exit ends the demo`,
+    )
     .action(() => run(() => demoCommand(context)));
 
   return program;

@@ -1,5 +1,6 @@
 import type { EmulatorConfig } from './config.js';
-import { findDocument, DEFAULT_DOCUMENT } from './documents.js';
+import { createDocument, findDocument, sessionDocumentFrom, DEFAULT_DOCUMENT } from './documents.js';
+import { tagsOf } from './ec2.js';
 import type { SessionStore } from './sessions.js';
 
 export class ApiError extends Error {
@@ -90,25 +91,23 @@ const terminateSession: Handler = (input, context) => {
 const describeInstanceInformation: Handler = (input, context) => {
   const filters = Array.isArray(input.Filters) ? (input.Filters as Array<{ Key?: string; Values?: string[] }>) : [];
   // The service's string filters (InstanceInformationStringFilter); an instance's name is its Name tag.
-  const valueOf: Record<string, (instance: EmulatorConfig['instances'][number]) => string | undefined> = {
-    InstanceIds: (instance) => instance.id,
-    PingStatus: (instance) => instance.pingStatus,
-    PlatformTypes: (instance) => instance.platformType,
-    ResourceType: () => 'EC2Instance',
-    'tag:Name': (instance) => instance.name || undefined,
-    'tag-key': (instance) => (instance.name ? 'Name' : undefined),
+  type Instance = EmulatorConfig['instances'][number];
+  const valueOf: Record<string, (instance: Instance) => string[]> = {
+    InstanceIds: (instance) => [instance.id],
+    PingStatus: (instance) => [instance.pingStatus],
+    PlatformTypes: (instance) => [instance.platformType],
+    ResourceType: (instance) => [instance.id.startsWith('mi-') ? 'ManagedInstance' : 'EC2Instance'],
+    'tag-key': (instance) => Object.keys(tagsOf(instance)),
   };
-  const valueFor = (key: string) => valueOf[key] ?? (key.startsWith('tag:') && key.length > 4 ? () => undefined : undefined);
+  const valueFor = (key: string): ((instance: Instance) => string[]) | undefined =>
+    valueOf[key] ?? (key.startsWith('tag:') && key.length > 4 ? (instance) => [tagsOf(instance)[key.slice(4)]].filter((v): v is string => v !== undefined) : undefined);
   for (const filter of filters) {
     if (!filter.Key || !valueFor(filter.Key)) throw new ApiError('InvalidFilterKey', `The filter key ${String(filter.Key)} is not valid.`);
     if (!Array.isArray(filter.Values) || filter.Values.length === 0) {
       throw new ApiError('InvalidInstanceInformationFilterValue', `The filter ${filter.Key} needs at least one value.`);
     }
   }
-  const matches = (instance: EmulatorConfig['instances'][number], filter: { Key?: string; Values?: string[] }) => {
-    const value = valueFor(filter.Key!)!(instance);
-    return value !== undefined && filter.Values!.includes(value);
-  };
+  const matches = (instance: Instance, filter: { Key?: string; Values?: string[] }) => valueFor(filter.Key!)!(instance).some((value) => filter.Values!.includes(value));
   const list = context.config.instances
     .filter((instance) => filters.every((filter) => matches(instance, filter)))
     .map((instance) => ({
@@ -119,7 +118,7 @@ const describeInstanceInformation: Handler = (input, context) => {
       IsLatestVersion: true,
       PlatformType: instance.platformType,
       PlatformName: instance.platformName,
-      ResourceType: 'EC2Instance',
+      ResourceType: instance.id.startsWith('mi-') ? 'ManagedInstance' : 'EC2Instance',
       IPAddress: instance.ipAddress,
       ComputerName: instance.name || instance.id,
     }));
@@ -147,7 +146,24 @@ const describeSessions: Handler = (input, context) => {
   return { Sessions: sessions };
 };
 
+const createDocumentHandler: Handler = (input) => {
+  const name = requireString(input, 'Name', 'name');
+  const content = requireString(input, 'Content', 'content');
+  if (input.DocumentType !== 'Session') throw new ApiError('InvalidDocumentType', 'This emulator stores Session documents only.');
+  let document;
+  try {
+    document = sessionDocumentFrom(name, content);
+  } catch (error) {
+    throw new ApiError('InvalidDocumentContent', `The content of ${name} is not valid: ${(error as Error).message}`);
+  }
+  if (!createDocument(document)) throw new ApiError('DocumentAlreadyExists', 'The specified document already exists.');
+  return {
+    DocumentDescription: { Name: name, DocumentType: 'Session', DocumentFormat: 'JSON', SchemaVersion: '1.0', Status: 'Active', DocumentVersion: '1', CreatedDate: Date.now() / 1000 },
+  };
+};
+
 const handlers: Record<string, Handler> = {
+  CreateDocument: createDocumentHandler,
   DescribeSessions: describeSessions,
   StartSession: startSession,
   ResumeSession: resumeSession,
@@ -155,10 +171,8 @@ const handlers: Record<string, Handler> = {
   DescribeInstanceInformation: describeInstanceInformation,
 };
 
-/** Runs one `AmazonSSM.<Operation>` call; throws ApiError for AWS-shaped failures. */
-export function callSsm(operation: string, body: Buffer, context: ApiContext): unknown {
-  const handler = handlers[operation];
-  if (!handler) throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
+/** A JSON 1.1 request body: an object, or a SerializationException. */
+export function parseJsonBody(body: Buffer): Record<string, unknown> {
   let input: unknown;
   try {
     input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
@@ -168,5 +182,12 @@ export function callSsm(operation: string, body: Buffer, context: ApiContext): u
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ApiError('SerializationException', 'The request body must be a JSON object.');
   }
-  return handler(input as Record<string, unknown>, context);
+  return input as Record<string, unknown>;
+}
+
+/** Runs one `AmazonSSM.<Operation>` call; throws ApiError for AWS-shaped failures. */
+export function callSsm(operation: string, input: Record<string, unknown>, context: ApiContext): unknown {
+  const handler = handlers[operation];
+  if (!handler) throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
+  return handler(input, context);
 }

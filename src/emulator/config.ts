@@ -14,6 +14,26 @@ export interface InstanceConfig {
   /** The version its agent announces; the emulator-wide one when absent. */
   agentVersion?: string;
   fault?: Fault;
+  /** Tags besides Name (which is `name`), for `tag:Key=Value` targets and filters. */
+  tags?: Record<string, string>;
+}
+
+/** An ECS task the emulator's ExecuteCommand serves, with its containers. */
+export interface EcsTaskConfig {
+  cluster: string;
+  taskId: string;
+  containers: Array<{ name: string; runtimeId: string }>;
+}
+
+/** Another principal the emulator knows, for credential and permission tests. */
+export interface PrincipalConfig {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Every call signed with it is refused with ExpiredTokenException. */
+  expired?: boolean;
+  /** Actions refused with AccessDeniedException, as `ssm:StartSession`. */
+  deny?: string[];
 }
 
 export interface EmulatorConfig {
@@ -30,7 +50,19 @@ export interface EmulatorConfig {
   /** A session whose client is gone is ended after this long, as the service's idle timeout does. */
   idleTimeoutMs: number;
   instances: InstanceConfig[];
+  ecsTasks: EcsTaskConfig[];
+  principals: PrincipalConfig[];
+  /** STS AssumeRole with an MFA serial number accepts only this code. */
+  mfaCode: string;
+  /** The next this many API calls are answered with ThrottlingException. */
+  throttle: number;
 }
+
+export const DEFAULT_ECS_TASK: EcsTaskConfig = {
+  cluster: 'demo',
+  taskId: '0123456789abcdef0123456789abcdef',
+  containers: [{ name: 'app', runtimeId: '0123456789abcdef0123456789abcdef-1234567890' }],
+};
 
 export const DEFAULT_INSTANCE: InstanceConfig = {
   id: 'i-0123456789abcdef0',
@@ -54,6 +86,10 @@ export function defaultConfig(): EmulatorConfig {
     shell: defaultShell(),
     idleTimeoutMs: 20 * 60_000,
     instances: [{ ...DEFAULT_INSTANCE }],
+    ecsTasks: [structuredClone(DEFAULT_ECS_TASK)],
+    principals: [],
+    mfaCode: '123456',
+    throttle: 0,
   };
 }
 

@@ -51,6 +51,45 @@ const documents: SessionDocument[] = [
 
 export const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';
 
+/** Session documents created in the account (CreateDocument). */
+const custom = new Map<string, SessionDocument>();
+
 export function findDocument(name: string | undefined): SessionDocument | undefined {
-  return documents.find((document) => document.name === (name ?? DEFAULT_DOCUMENT));
+  const wanted = name ?? DEFAULT_DOCUMENT;
+  return documents.find((document) => document.name === wanted) ?? custom.get(wanted);
+}
+
+const SESSION_TYPES: string[] = [SessionType.StandardStream, SessionType.InteractiveCommands, SessionType.NonInteractiveCommands, SessionType.Port];
+
+/**
+ * A Session document from its JSON content (schemaVersion 1.0): its sessionType, and properties in
+ * which `{{ name }}` takes the StartSession parameter (or the document's default). Throws a
+ * message for content the service would refuse.
+ */
+export function sessionDocumentFrom(name: string, content: string): SessionDocument {
+  let parsed: { schemaVersion?: unknown; sessionType?: unknown; parameters?: Record<string, { default?: unknown }>; properties?: unknown };
+  try {
+    parsed = JSON.parse(content);
+  } catch (error) {
+    throw new Error(`the content is not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed.schemaVersion !== '1.0') throw new Error('schemaVersion must be "1.0"');
+  if (typeof parsed.sessionType !== 'string' || !SESSION_TYPES.includes(parsed.sessionType)) {
+    throw new Error(`sessionType must be one of ${SESSION_TYPES.join(', ')}`);
+  }
+  const defaults = Object.fromEntries(Object.entries(parsed.parameters ?? {}).map(([key, spec]) => [key, spec?.default === undefined ? '' : String(spec.default)]));
+  const template = JSON.stringify(parsed.properties ?? {});
+  return {
+    name,
+    sessionType: parsed.sessionType,
+    properties: (p) =>
+      JSON.parse(template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => JSON.stringify(p[key]?.join(' ') ?? defaults[key] ?? '').slice(1, -1))) as Record<string, unknown>,
+  };
+}
+
+/** Adds a document; false when one of that name exists. */
+export function createDocument(document: SessionDocument): boolean {
+  if (findDocument(document.name)) return false;
+  custom.set(document.name, document);
+  return true;
 }

@@ -5,8 +5,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeOpenDataChannel } from '../protocol/payloads.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { AgentSession } from './agent/agent-session.js';
-import { ApiError, callSsm, type ApiContext } from './api.js';
-import type { EmulatorConfig } from './config.js';
+import { ApiError, callSsm, parseJsonBody, type ApiContext } from './api.js';
+import type { EmulatorConfig, PrincipalConfig } from './config.js';
+import { describeInstances, ec2ErrorXml } from './ec2.js';
+import { executeCommand } from './ecs.js';
+import { parseForm } from './query.js';
+import { assumeRole, stsErrorXml } from './sts.js';
 import { SessionStore } from './sessions.js';
 import { verifySigV4 } from './sigv4.js';
 
@@ -72,33 +76,85 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   const streamUrl = (sessionId: string, unreachable: boolean) =>
     `ws://${config.host}:${unreachable ? deadPort : port}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
 
-  async function handleApi(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const body = await readBody(request);
-    const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || typeof target !== 'string') {
-      throw new ApiError('UnknownOperationException', 'Expected a POST with an X-Amz-Target header.', 404);
+  type Protocol = 'json' | 'ec2' | 'sts';
+  const protocolOf = (service: string | undefined): Protocol => (service === 'ec2' ? 'ec2' : service === 'sts' ? 'sts' : 'json');
+
+  /** The principal a request is signed as: the configured one, an extra one, or STS-issued. */
+  const principalFor = (accessKeyId: string): PrincipalConfig | undefined =>
+    accessKeyId === config.accessKeyId ? { accessKeyId, secretAccessKey: config.secretAccessKey } : config.principals.find((p) => p.accessKeyId === accessKeyId);
+
+  function authorize(principal: PrincipalConfig, sessionToken: string | undefined, action: string, resource: string): void {
+    if (principal.sessionToken !== undefined && principal.sessionToken !== sessionToken) {
+      throw new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.', 403);
     }
-    const [service, operation = ''] = target.split('.', 2);
+    if (principal.expired) throw new ApiError('ExpiredTokenException', 'The security token included in the request is expired', 403);
+    if (principal.deny?.includes(action)) {
+      throw new ApiError(
+        'AccessDeniedException',
+        `User: arn:aws:iam::123456789012:user/ssmx-test is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+      );
+    }
+    if (config.throttle > 0) {
+      config.throttle -= 1;
+      throw new ApiError('ThrottlingException', 'Rate exceeded');
+    }
+  }
+
+  async function handleApi(request: IncomingMessage, response: ServerResponse, protocol: (p: Protocol) => void): Promise<void> {
+    const body = await readBody(request);
+    // The service is the one the request was signed for (SSM and ECS speak JSON, EC2 and STS the query protocol).
+    const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([a-z0-9-]+)\//.exec(String(request.headers.authorization ?? ''));
+    const service = scope?.[1] ?? 'ssm';
+    protocol(protocolOf(service));
+    if (request.method !== 'POST') throw new ApiError('UnknownOperationException', 'Expected a POST.', 404);
+    if (!['ssm', 'ec2', 'ecs', 'sts'].includes(service)) throw new ApiError('UnknownOperationException', `This emulator does not serve ${service}.`, 400);
     const signature = verifySigV4(
       { method: request.method, url: request.url ?? '/', headers: request.headers, body },
-      {
-        region: config.region,
-        service: 'ssm',
-        now: Date.now(),
-        secretFor: (id) => (id === config.accessKeyId ? config.secretAccessKey : undefined),
-      },
+      { region: config.region, service, now: Date.now(), secretFor: (id) => principalFor(id)?.secretAccessKey },
     );
     if (!signature.ok) throw new ApiError(signature.code, signature.message, 403);
-    if (service !== 'AmazonSSM') throw new ApiError('UnknownOperationException', `Unknown service ${service}.`);
+    const principal = principalFor(signature.accessKeyId)!;
+    const token = request.headers['x-amz-security-token'];
+    const sessionToken = typeof token === 'string' ? token : undefined;
+
+    if (service === 'ec2' || service === 'sts') {
+      const action = parseForm(body).get('Action') ?? '';
+      authorize(principal, sessionToken, `${service}:${action}`, '*');
+      let xml: string;
+      if (service === 'ec2' && action === 'DescribeInstances') xml = describeInstances(body, config);
+      else if (service === 'sts' && action === 'AssumeRole') xml = assumeRole(body, config);
+      else throw new ApiError(service === 'ec2' ? 'InvalidAction' : 'InvalidAction', `The action ${action} is not valid for this web service.`);
+      response.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(xml) });
+      response.end(xml);
+      return;
+    }
+
+    const target = request.headers['x-amz-target'];
+    if (typeof target !== 'string') throw new ApiError('UnknownOperationException', 'Expected an X-Amz-Target header.', 404);
+    const [prefix, operation = ''] = target.split('.', 2);
+    const expected = service === 'ecs' ? 'AmazonEC2ContainerServiceV20141113' : 'AmazonSSM';
+    if (prefix !== expected) throw new ApiError('UnknownOperationException', `Unknown service ${prefix}.`);
+    const input = parseJsonBody(body);
+    const resource =
+      typeof input.Target === 'string' ? `arn:aws:ssm:${config.region}:123456789012:instance/${input.Target}` : service === 'ecs' ? `arn:aws:ecs:${config.region}:123456789012:task/*` : '*';
+    authorize(principal, sessionToken, `${service}:${operation}`, resource);
     const context: ApiContext = { config, sessions, streamUrl };
-    const result = callSsm(operation, body, context);
-    sendJson(response, 200, result);
+    if (service === 'ecs') {
+      if (operation !== 'ExecuteCommand') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
+      sendJson(response, 200, executeCommand(input, context));
+      return;
+    }
+    sendJson(response, 200, callSsm(operation, input, context));
   }
 
   const server: Server = createServer((request, response) => {
-    handleApi(request, response).catch((error: unknown) => {
-      if (error instanceof ApiError) sendError(response, error);
-      else sendError(response, new ApiError('InternalServerError', (error as Error).message, 500));
+    let protocol: Protocol = 'json';
+    handleApi(request, response, (p) => (protocol = p)).catch((error: unknown) => {
+      const apiError = error instanceof ApiError ? error : new ApiError('InternalServerError', (error as Error).message, 500);
+      if (protocol === 'json') return sendError(response, apiError);
+      const xml = protocol === 'ec2' ? ec2ErrorXml(apiError) : stsErrorXml(apiError);
+      response.writeHead(apiError.status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(xml) });
+      response.end(xml);
     });
   });
   server.on('connection', (socket) => {

@@ -10,6 +10,11 @@ export interface ShellIo {
   stdin: Readable | ReadStream;
   stdout: Writable | WriteStream;
   stderr: Writable;
+  /**
+   * False for a command with no terminal (ssmx run): the local terminal stays as it is, no size is
+   * sent, keyboard signals stay local, and the end of stdin sends no EOT.
+   */
+  terminal?: boolean;
 }
 
 export interface ShellOutcome {
@@ -45,7 +50,10 @@ const signalBytes: Array<[NodeJS.Signals, number]> = [
  * before the session is ready, or from a `ready` listener.
  */
 export function runShell(session: DataChannelSession, io: ShellIo): Promise<ShellOutcome> {
-  const { stdin, stdout, stderr } = io;
+  const { stdin, stderr } = io;
+  const terminal = io.terminal ?? true;
+  const stdout = io.stdout;
+  const ttyOut = terminal && isTty(stdout);
   let restoreTerminal = () => {};
   let exitCode: number | undefined;
   let lastOutputByte = 0x0a;
@@ -54,6 +62,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
   let eotTimer: NodeJS.Timeout | undefined;
   const armEot = () => {
     clearTimeout(eotTimer);
+    if (!terminal) return;
     eotTimer = setTimeout(() => session.isReady && session.send(PayloadType.Output, EOT), EOT_AFTER_QUIET_MS);
   };
   cleanups.push(() => clearTimeout(eotTimer));
@@ -82,7 +91,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
     let sentCols = 0;
     let sentRows = 0;
     const sendSizeIfChanged = () => {
-      if (!isTty(stdout)) return;
+      if (!ttyOut) return;
       // getWindowSize() answers from a cache that only the SIGWINCH handler refreshes; the stream's
       // own refresh asks the terminal (one ioctl). It is internal to Node, so it is optional here.
       (stdout as unknown as { _refreshSize?: () => void })._refreshSize?.();
@@ -118,13 +127,13 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
     session.once('error', (error: SessionError) => finish({ error }));
 
     const start = () => {
-      if (isTty(stdin)) restoreTerminal = enterRawMode(stdin);
+      if (terminal && isTty(stdin)) restoreTerminal = enterRawMode(stdin);
       sendSizeIfChanged();
-      if (isTty(stdout)) {
+      if (ttyOut) {
         stdout.on('resize', sendSizeIfChanged);
         cleanups.push(() => stdout.off('resize', sendSizeIfChanged));
       }
-      for (const [signal, byte] of signalBytes) {
+      for (const [signal, byte] of terminal ? signalBytes : []) {
         const forward = () => session.isReady && session.send(PayloadType.Output, Buffer.from([byte]));
         process.on(signal, forward);
         cleanups.push(() => process.off(signal, forward));

@@ -7,6 +7,7 @@ import { DescribeSessionsCommand, SSMClient, StartSessionCommand, type StartSess
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { freePort } from '../support/redis.js';
+import { runProgram } from '../support/run.js';
 
 const TARGET = 'i-0123456789abcdef0';
 const UNREACHABLE = 'i-0000000000000dead';
@@ -37,31 +38,8 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env ?? emulator.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not finish; stdout ${stdout}; stderr ${stderr}`));
-    }, options.timeoutMs ?? 20_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (file: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) =>
+  runProgram(file, args, { env: options.env ?? emulator.env, input: options.input ?? '', timeoutMs: 20_000 });
 
 async function startSession(input: Partial<StartSessionCommandInput> = {}) {
   const response = await ssm.send(new StartSessionCommand({ Target: TARGET, ...input }));

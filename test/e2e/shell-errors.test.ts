@@ -65,13 +65,13 @@ describe('ssmx shell fails fast and clearly', () => {
     });
   }
 
-  it('a bad command line is a usage error (exit 2)', async () => {
+  it('no target and no terminal to pick on is a usage error (exit 2)', async () => {
     const child = spawn(process.execPath, [ssmxBin, 'shell'], { env: emulator.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
-    expect(stderr).toMatch(/missing required argument 'target'/);
+    expect(stderr).toMatch(/no target given/);
   });
 });
 

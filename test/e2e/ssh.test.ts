@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -7,40 +6,11 @@ import { join } from 'node:path';
 import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { runProgram } from '../support/run.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 
 const TARGET = 'i-0123456789abcdef0';
 const proxyCommand = `${process.execPath} ${ssmxBin} proxy %h %p`;
-
-interface Ran {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-/** Runs a program to its end; `input` is written to stdin, then stdin is closed (unless `keepStdinOpen`). */
-function runProgram(command: string, args: string[], options: { env: NodeJS.ProcessEnv; input?: Buffer | string; keepStdinOpen?: boolean; timeoutMs?: number }): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => out.push(data));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    child.stdin.on('error', () => undefined);
-    if (options.input !== undefined) child.stdin.write(options.input);
-    if (!options.keepStdinOpen) child.stdin.end();
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish in ${options.timeoutMs ?? 30_000} ms; stderr: ${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr });
-    });
-  });
-}
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -84,7 +54,7 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
   it("ssh runs a command: 'echo ok' prints ok", async () => {
     const result = await ssh(['echo ok']);
     expect(result.stderr).toBe('');
-    expect(result.stdout.toString()).toBe('ok\n');
+    expect(result.stdout).toBe('ok\n');
     expect(result.code).toBe(0);
   });
 
@@ -97,7 +67,7 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
     const data = randomBytes(1 << 20);
     const result = await ssh(['cat'], data);
     expect(result.code).toBe(0);
-    expect(sha256(result.stdout)).toBe(sha256(data));
+    expect(sha256(result.stdoutBytes)).toBe(sha256(data));
   });
 
   it('scp of a 32 MiB random file, there and back, keeps its SHA-256', async () => {
@@ -140,7 +110,7 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
 
   it('ssmx ssh runs the system ssh with the proxy set', async () => {
     const result = await runProgram(process.execPath, [ssmxBin, 'ssh', `${sshd.user}@${TARGET}`, '--', ...sshd.clientOptions, '-p', String(sshd.port), 'echo via-ssmx-ssh; exit 3'], { env: emulator.env });
-    expect(result.stdout.toString()).toBe('via-ssmx-ssh\n');
+    expect(result.stdout).toBe('via-ssmx-ssh\n');
     expect(result.code).toBe(3);
   });
 
@@ -157,7 +127,7 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
     for (const host of [TARGET, `${emulator.info.instances[0]!.name}.ssmx`]) {
       const result = await runProgram('ssh', ['-F', config, ...options, '-p', String(sshd.port), host, 'echo ok'], { env: emulator.env });
       expect(result.stderr).toBe('');
-      expect(result.stdout.toString()).toBe('ok\n');
+      expect(result.stdout).toBe('ok\n');
     }
   });
 });
@@ -196,7 +166,7 @@ describe('ssmx proxy as a byte stream', () => {
     const result = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(recorder.port)], { env: emulator.env, input: data });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout.toString()).toBe('hello\n');
+    expect(result.stdout).toBe('hello\n');
     const [connection] = recorder.connections;
     expect(await connection!.ended).toBe('end');
     expect(sha256(Buffer.concat(connection!.received))).toBe(sha256(data));
@@ -206,7 +176,7 @@ describe('ssmx proxy as a byte stream', () => {
   it('ends when the destination closes, though stdin stays open', async () => {
     const recorder = await startRecorder({ greeting: 'bye\n', hangUpAfterGreeting: true });
     const result = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(recorder.port)], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
-    expect(result.stdout.toString()).toBe('bye\n');
+    expect(result.stdout).toBe('bye\n');
     expect(result.code).toBe(0);
     await recorder.close();
   });
@@ -216,7 +186,7 @@ describe('ssmx proxy as a byte stream', () => {
     const name = emulator.info.instances[0]!.name;
     for (const target of [name, `${name}.ssmx`]) {
       const result = await runProgram(process.execPath, [ssmxBin, 'proxy', target, String(recorder.port)], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
-      expect(result.stdout.toString()).toBe('named\n');
+      expect(result.stdout).toBe('named\n');
       expect(result.code).toBe(0);
     }
     await recorder.close();
@@ -226,11 +196,11 @@ describe('ssmx proxy as a byte stream', () => {
     const unknown = await runProgram(process.execPath, [ssmxBin, 'proxy', 'no-such-host', '22'], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/no managed instance is named no-such-host/);
-    expect(unknown.stdout.length).toBe(0);
+    expect(unknown.stdoutBytes.length).toBe(0);
 
     const badPort = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, '70000'], { env: emulator.env, timeoutMs: 10_000 });
     expect(badPort.code).toBe(2);
-    expect(badPort.stdout.length).toBe(0);
+    expect(badPort.stdoutBytes.length).toBe(0);
 
     const closed = await startRecorder({ greeting: '' });
     const port = closed.port;
@@ -238,6 +208,6 @@ describe('ssmx proxy as a byte stream', () => {
     const refused = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(port)], { env: emulator.env, keepStdinOpen: true, timeoutMs: 10_000 });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/Unable to connect to specified port/);
-    expect(refused.stdout.length).toBe(0);
+    expect(refused.stdoutBytes.length).toBe(0);
   });
 });

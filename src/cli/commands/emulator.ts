@@ -54,6 +54,7 @@ export function emulatorBanner(config: EmulatorConfig, running: RunningEmulator)
     accessKeyId: config.accessKeyId,
     secretAccessKey: config.secretAccessKey,
     instances: config.instances.map((instance) => ({ id: instance.id, name: instance.name })),
+    ecsTasks: config.ecsTasks.map((task) => ({ cluster: task.cluster, taskId: task.taskId, containers: task.containers.map((c) => c.name) })),
   });
 }
 

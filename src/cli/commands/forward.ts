@@ -1,7 +1,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Socket } from 'node:net';
-import { createSsmClient, terminateSession, type AwsOptions } from '../../aws/ssm.js';
-import { resolveTarget } from '../../aws/targets.js';
+import { terminateSession } from '../../aws/ssm.js';
+import { awsFor } from '../aws-context.js';
 import { AgentGates, isVersionGreater } from '../../protocol/version.js';
 import { SessionError } from '../../session/errors.js';
 import { isLoopback, listenLocal, type Listening } from '../../session/listener.js';
@@ -52,15 +52,26 @@ function documentFor(spec: PortSpec, localPort: number | undefined) {
 
 /** `ssmx forward <target> <spec…>`: listeners, each with its pool of sessions, until Ctrl-C. */
 export async function forwardCommand(target: string, specTexts: string[], options: ForwardOptions, context: CliContext): Promise<number> {
-  const specs = specTexts.map(parsePortSpec);
+  const aws = awsFor(options, context, target);
+  const given = specTexts.length > 0 ? specTexts : (aws.alias?.forward ?? []);
+  if (given.length === 0) {
+    aws.destroy();
+    throw new UsageError('no port spec given', 'for example: ssmx forward i-0123456789abcdef0 5432 (or an alias with "forward" specs in the config file)');
+  }
+  let specs: PortSpec[];
+  try {
+    specs = given.map(parsePortSpec);
+  } catch (error) {
+    aws.destroy();
+    throw error;
+  }
   const poolSize = options.sessions === undefined ? DEFAULT_SESSIONS : Number(options.sessions);
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) throw new UsageError(`--sessions must be 1 to 64, not ${options.sessions}`);
   const bind = options.bind ?? '127.0.0.1';
   const say = (line: string) => !options.quiet && context.stderr.write(`${line}\n`);
   if (!isLoopback(bind)) say(`warning: listening on ${bind}: anyone who can reach this address can use the tunnel`);
 
-  const aws: AwsOptions = { region: options.region, profile: options.profile, endpointUrl: options.endpointUrl };
-  const client = createSsmClient(aws);
+  const client = aws.ssm;
   const forwards: Forward[] = [];
   const progress = startProgress(context.stderr, `Starting port forwarding to ${target}`, !options.quiet);
   let failure: Error | undefined;
@@ -76,7 +87,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   for (const signal of signals) process.once(signal, onSignal);
 
   try {
-    const instanceId = await resolveTarget(client, target);
+    const instanceId = await aws.resolve(target);
     for (const spec of specs) {
       const pool: PoolMember[] = [];
       const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
@@ -142,7 +153,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
     await shutdown(client, forwards);
-    client.destroy();
+    aws.destroy();
   }
 }
 

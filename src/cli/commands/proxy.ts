@@ -1,5 +1,4 @@
-import { createSsmClient, type AwsOptions } from '../../aws/ssm.js';
-import { resolveTarget } from '../../aws/targets.js';
+import { awsFor } from '../aws-context.js';
 import type { DataChannelSession } from '../../session/data-channel-session.js';
 import { SessionError } from '../../session/errors.js';
 import { runStream } from '../../session/stream.js';
@@ -38,8 +37,8 @@ export async function proxyCommand(target: string, portText: string | undefined,
   const port = parseRemotePort(portText ?? '22');
   const name = target.endsWith(ALIAS_SUFFIX) ? target.slice(0, -ALIAS_SUFFIX.length) : target;
   if (!name) throw new UsageError('no target given', 'ssmx proxy i-0123456789abcdef0 22');
-  const aws: AwsOptions = { region: options.region, profile: options.profile, endpointUrl: options.endpointUrl };
-  const client = createSsmClient(aws);
+  const aws = awsFor(options, context, name);
+  const client = aws.ssm;
   let sessionId: string | undefined;
   let session: DataChannelSession | undefined;
   let agentVersion: string | undefined;
@@ -60,7 +59,7 @@ export async function proxyCommand(target: string, portText: string | undefined,
 
   try {
     const work = (async () => {
-      const instanceId = await resolveTarget(client, name);
+      const instanceId = await aws.resolve(name);
       const opened = await openSession(client, { target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason }, (started) => {
         sessionId = started.sessionId;
       });
@@ -85,6 +84,6 @@ export async function proxyCommand(target: string, portText: string | undefined,
     throw error;
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
-    client.destroy();
+    aws.destroy();
   }
 }

@@ -7,6 +7,9 @@ import type { AgentPlugin, PluginHost } from './plugin.js';
 /** The agent waits this long before its first read of the PTY (agent shell.go, writePump). */
 export const INITIAL_READ_WAIT_MS = 1000;
 
+/** After the program exits, how long output may still trail in from the PTY. */
+const EXIT_SETTLE_MS = 50;
+
 /**
  * Standard_Stream and InteractiveCommands: a real shell (or the document's command) in a real
  * PTY. Keystrokes go in unchanged; output comes out in ≤1024-byte UTF-8-whole messages.
@@ -34,18 +37,32 @@ export class ShellPlugin implements AgentPlugin {
       env,
       encoding: null,
     } as Parameters<typeof spawnPty>[2]);
-    this.pty.pause();
+    // The agent's first read comes a second in; what the program writes before waits, as it
+    // would in the PTY's buffer, and is delivered then, even when the program has already exited.
+    const early: Buffer[] = [];
+    let exited = false;
+    const finish = () => {
+      for (const chunk of this.chunker.flush()) this.host.output(PayloadType.Output, chunk);
+      this.host.done();
+    };
+    const emit = (data: Buffer) => {
+      for (const chunk of this.chunker.push(data)) this.host.output(PayloadType.Output, chunk);
+    };
     this.pty.onData((data) => {
-      for (const chunk of this.chunker.push(Buffer.from(data as unknown as Uint8Array))) this.host.output(PayloadType.Output, chunk);
+      const bytes = Buffer.from(data as unknown as Uint8Array);
+      if (this.waiting) early.push(bytes);
+      else emit(bytes);
     });
     this.pty.onExit(() => {
-      for (const chunk of this.chunker.flush()) this.host.output(PayloadType.Output, chunk);
+      exited = true;
       this.pty = undefined;
-      this.host.done();
+      // node-pty may report the exit before the last of the output: let that arrive first.
+      if (!this.waiting) setTimeout(finish, EXIT_SETTLE_MS);
     });
     this.waitTimer = setTimeout(() => {
       this.waiting = false;
-      if (!this.pausedByHost) this.pty?.resume();
+      for (const bytes of early.splice(0)) emit(bytes);
+      if (exited) setTimeout(finish, EXIT_SETTLE_MS);
     }, INITIAL_READ_WAIT_MS);
   }
 
@@ -68,7 +85,7 @@ export class ShellPlugin implements AgentPlugin {
 
   resume(): void {
     this.pausedByHost = false;
-    if (!this.waiting) this.pty?.resume();
+    this.pty?.resume();
   }
 
   stop(): void {

@@ -1,0 +1,96 @@
+import { createInterface } from 'node:readline';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { AwsOptions } from '../aws/client-config.js';
+import { createSsmClient } from '../aws/ssm.js';
+import { createEc2Client, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
+import { loadSsmxConfig, type Alias } from './config-file.js';
+import { useColor, type CliContext, type GlobalOptions } from './context.js';
+import { UsageError } from './errors.js';
+import { canPick, pick } from './picker.js';
+import { formatTable } from './table.js';
+
+export interface CommandAws {
+  options: AwsOptions;
+  ssm: SSMClient;
+  /** The target made an instance id: alias, Name tag, tag:Key=Value, or the picker when none. */
+  resolve(target: string | undefined): Promise<string>;
+  targets(): TargetClients;
+  /** The alias the target named, if it named one. */
+  alias: Alias | undefined;
+  say(line: string): void;
+  destroy(): void;
+}
+
+export const instanceRow = (i: ManagedInstance) => [i.name || '-', i.id, i.ipAddress || '-', i.platform || '-', i.agentVersion || '-', i.pingStatus];
+export const INSTANCE_HEADER = ['NAME', 'ID', 'IP', 'PLATFORM', 'AGENT', 'PING'];
+
+/** Debug lines on stderr, for --verbose and --debug. */
+export function debugWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
+  if (!options.debug && !options.verbose) return undefined;
+  return (line) => context.stderr.write(`ssmx: debug: ${line}\n`);
+}
+
+/**
+ * The AWS side of a command: options from flags, then the alias the target names, then the config
+ * file; clients made once; the MFA prompt and the target picker on a terminal.
+ */
+export function awsFor(options: GlobalOptions, context: CliContext, target?: string): CommandAws {
+  const config = loadSsmxConfig(context.env);
+  const alias = target !== undefined ? config.aliases[target] : undefined;
+  const debug = debugWriter(options, context);
+  const aws: AwsOptions = {
+    region: options.region ?? alias?.region ?? config.region,
+    profile: options.profile ?? alias?.profile ?? config.profile,
+    endpointUrl: options.endpointUrl ?? config.endpointUrl,
+    mfaCodeProvider: (serial) => askMfaCode(serial, context),
+    debug: options.debug ? debug : undefined,
+  };
+  if (alias) debug?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
+  const ssm = createSsmClient(aws);
+  let ec2: Promise<EC2Client> | undefined;
+  const targets = (): TargetClients => ({ ssm, ec2: () => (ec2 ??= createEc2Client(aws)), debug });
+  const color = useColor(context, options);
+  const io = { stdin: context.stdin, stderr: context.stderr, color };
+  const choose = async (instances: ManagedInstance[], question: string) => {
+    const rows = formatTable([INSTANCE_HEADER, ...instances.map(instanceRow)]);
+    return instances[await pick(rows.slice(1), question, rows[0], io)]!;
+  };
+  return {
+    options: aws,
+    ssm,
+    alias,
+    targets,
+    say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
+    async resolve(given) {
+      const wanted = alias?.target ?? given;
+      if (wanted === undefined) {
+        if (!canPick(context)) throw new UsageError('no target given', 'give an instance id, a Name tag or tag:Key=Value (ssmx list shows them)');
+        const all = await listManagedInstances(targets());
+        if (all.length === 0) throw new UsageError('no managed instances to pick from in this account and region', 'check --profile and --region');
+        return (await choose(all, 'Pick an instance')).id;
+      }
+      const id = await resolveTarget(targets(), wanted, canPick(context) ? choose : undefined);
+      if (id !== wanted) debug?.(`${wanted} is ${id}`);
+      return id;
+    },
+    destroy() {
+      ssm.destroy();
+      void ec2?.then((client) => client.destroy());
+    },
+  };
+}
+
+/** The code of an MFA device, asked for on the terminal (assume-role profiles with mfa_serial). */
+async function askMfaCode(serial: string, context: CliContext): Promise<string> {
+  if (!(context.stdin as { isTTY?: boolean }).isTTY) {
+    throw new UsageError(`the profile needs an MFA code for ${serial}, and there is no terminal to ask on`, 'run ssmx at a terminal, or use credentials that need no MFA code');
+  }
+  const rl = createInterface({ input: context.stdin, output: context.stderr, terminal: true });
+  try {
+    const code = await new Promise<string>((resolve) => rl.question(`MFA code for ${serial}: `, resolve));
+    return code.trim();
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,109 @@
+import { PassThrough } from 'node:stream';
+import { CreateDocumentCommand } from '@aws-sdk/client-ssm';
+import { AwsError, toAwsError } from '../../aws/errors.js';
+import { SessionError } from '../../session/errors.js';
+import { runShell } from '../../session/shell.js';
+import { awsFor } from '../aws-context.js';
+import { endSession, openSession } from '../connect.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { UsageError } from '../errors.js';
+import { signalExitCode } from '../exit-codes.js';
+import { commandLine } from './exec.js';
+
+/** The session document `ssmx run` uses, created by `ssmx setup`. */
+export const RUN_DOCUMENT = 'SSMX-RunCommand';
+
+const shellConfig = { commands: '{{ command }}', runAsElevated: false, separateOutputStream: true, stdOutSeparatorPrefix: '', stdErrSeparatorPrefix: '' };
+
+/**
+ * A NonInteractiveCommands session document whose agent keeps stdout and stderr apart and reports
+ * the exit status (StdErr and ExitCode messages, SPEC §7).
+ */
+export const RUN_DOCUMENT_CONTENT = {
+  schemaVersion: '1.0',
+  description: 'ssmx run: one command, its stdout, stderr and exit status kept apart',
+  sessionType: 'NonInteractiveCommands',
+  parameters: { command: { type: 'String', description: 'The command line to run' } },
+  properties: { linux: shellConfig, macos: shellConfig },
+};
+
+/** The fallback without RUN_DOCUMENT: output combined, no exit status from the agent. */
+const FALLBACK_DOCUMENT = 'AWS-StartNonInteractiveCommand';
+
+export interface RunOptions extends GlobalOptions {
+  reason?: string;
+}
+
+/** `ssmx run <target> -- command…`: stdout to stdout, stderr to stderr, the remote status as ssmx's. */
+export async function runCommand(target: string, words: string[], options: RunOptions, context: CliContext): Promise<number> {
+  if (words.length === 0) throw new UsageError('no command given', "ssmx run i-0123456789abcdef0 -- uname -a");
+  const command = commandLine(words);
+  const aws = awsFor(options, context, target);
+  let sessionId: string | undefined;
+  let agentVersion: string | undefined;
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let stoppedBy: NodeJS.Signals | undefined;
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  try {
+    const instanceId = await aws.resolve(target);
+    const start = (documentName: string) => openSession(aws.ssm, { target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason });
+    let opened;
+    try {
+      opened = await start(RUN_DOCUMENT);
+    } catch (error) {
+      if (!(error instanceof AwsError && error.code === 'InvalidDocument')) throw error;
+      aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`);
+      opened = await start(FALLBACK_DOCUMENT);
+    }
+    const { session } = opened;
+    sessionId = opened.started.sessionId;
+    session.once('ready', (ready) => (agentVersion = ready.agentVersion));
+    for (const signal of signals) {
+      const stop = () => {
+        stoppedBy = signal;
+        session.abort(new SessionError('INTERRUPTED', `stopped by ${signal}`));
+      };
+      process.on(signal, stop);
+      handlers.push([signal, stop]);
+    }
+    // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
+    // nothing is read from ours.
+    const outcome = await runShell(session, { stdin: new PassThrough().end(), stdout: context.stdout, stderr: context.stderr, terminal: false });
+    if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
+    return outcome.exitCode ?? 0;
+  } catch (error) {
+    if (sessionId !== undefined) await endSession(aws.ssm, sessionId, undefined, agentVersion);
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    throw error;
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    aws.destroy();
+  }
+}
+
+export interface SetupOptions extends GlobalOptions {
+  print?: boolean;
+}
+
+/** `ssmx setup`: creates the session document `ssmx run` needs (or prints it with --print). */
+export async function setupCommand(options: SetupOptions, context: CliContext): Promise<number> {
+  const content = JSON.stringify(RUN_DOCUMENT_CONTENT, null, 2);
+  if (options.print) {
+    context.stdout.write(`${content}\n`);
+    return 0;
+  }
+  const aws = awsFor(options, context);
+  try {
+    await aws.ssm.send(new CreateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentType: 'Session', DocumentFormat: 'JSON' }));
+    context.stdout.write(`created the session document ${RUN_DOCUMENT}: ssmx run now keeps stdout, stderr and the exit status apart\n`);
+    return 0;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'DocumentAlreadyExists') {
+      context.stdout.write(`the session document ${RUN_DOCUMENT} already exists; nothing to do\n`);
+      return 0;
+    }
+    throw toAwsError(error, 'CreateDocument');
+  } finally {
+    aws.destroy();
+  }
+}
