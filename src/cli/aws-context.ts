@@ -3,11 +3,12 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsOptions } from '../aws/client-config.js';
 import { createSsmClient } from '../aws/ssm.js';
-import { createEc2Client, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
+import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
 import { loadSsmxConfig, type Alias } from './config-file.js';
 import { useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
 import { canPick, pick } from './picker.js';
+import { startProgress, stopAllProgress } from './progress.js';
 import { formatTable } from './table.js';
 
 export interface CommandAws {
@@ -64,15 +65,26 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
     async resolve(given) {
       const wanted = alias?.target ?? given;
-      if (wanted === undefined) {
-        if (!canPick(context)) throw new UsageError('no target given', 'give an instance id, a Name tag or tag:Key=Value (ssmx list shows them)');
-        const all = await listManagedInstances(targets());
-        if (all.length === 0) throw new UsageError('no managed instances to pick from in this account and region', 'check --profile and --region');
-        return (await choose(all, 'Pick an instance')).id;
+      if (wanted !== undefined && isDirectTarget(wanted)) return wanted;
+      // A spinner while AWS is asked; it makes way for the picker, which shares the terminal.
+      const progress = startProgress(context.stderr, wanted === undefined ? 'Listing managed instances' : `Looking up ${wanted}`, !options.quiet);
+      const pickAfterProgress = async (instances: ManagedInstance[], question: string) => {
+        progress.stop();
+        return choose(instances, question);
+      };
+      try {
+        if (wanted === undefined) {
+          if (!canPick(context)) throw new UsageError('no target given', 'give an instance id, a Name tag or tag:Key=Value (ssmx list shows them)');
+          const all = await listManagedInstances(targets());
+          if (all.length === 0) throw new UsageError('no managed instances to pick from in this account and region', 'check --profile and --region');
+          return (await pickAfterProgress(all, 'Pick an instance')).id;
+        }
+        const id = await resolveTarget(targets(), wanted, canPick(context) ? pickAfterProgress : undefined);
+        debug?.(`${wanted} is ${id}`);
+        return id;
+      } finally {
+        progress.stop();
       }
-      const id = await resolveTarget(targets(), wanted, canPick(context) ? choose : undefined);
-      if (id !== wanted) debug?.(`${wanted} is ${id}`);
-      return id;
     },
     destroy() {
       ssm.destroy();
@@ -86,6 +98,7 @@ async function askMfaCode(serial: string, context: CliContext): Promise<string> 
   if (!(context.stdin as { isTTY?: boolean }).isTTY) {
     throw new UsageError(`the profile needs an MFA code for ${serial}, and there is no terminal to ask on`, 'run ssmx at a terminal, or use credentials that need no MFA code');
   }
+  stopAllProgress();
   const rl = createInterface({ input: context.stdin, output: context.stderr, terminal: true });
   try {
     const code = await new Promise<string>((resolve) => rl.question(`MFA code for ${serial}: `, resolve));

@@ -1,5 +1,5 @@
 import type { EmulatorConfig } from './config.js';
-import { createDocument, findDocument, sessionDocumentFrom, DEFAULT_DOCUMENT } from './documents.js';
+import { DEFAULT_DOCUMENT, sessionDocumentFrom, type DocumentStore } from './documents.js';
 import { tagsOf } from './ec2.js';
 import type { SessionStore } from './sessions.js';
 
@@ -16,6 +16,7 @@ export class ApiError extends Error {
 export interface ApiContext {
   config: EmulatorConfig;
   sessions: SessionStore;
+  documents: DocumentStore;
   /** The ws:// URL of the data channel for a session, or a dead one for the unreachable fault. */
   streamUrl(sessionId: string, unreachable: boolean): string;
 }
@@ -53,7 +54,7 @@ const startSession: Handler = (input, context) => {
     throw new ApiError('TargetNotConnected', `${target} is not connected.`);
   }
   const documentName = input.DocumentName === undefined ? DEFAULT_DOCUMENT : String(input.DocumentName);
-  const document = findDocument(documentName);
+  const document = context.documents.find(documentName);
   if (!document) throw new ApiError('InvalidDocument', `Document with name ${documentName} does not exist.`);
   const record = context.sessions.create({
     target: instance,
@@ -146,7 +147,7 @@ const describeSessions: Handler = (input, context) => {
   return { Sessions: sessions };
 };
 
-const createDocumentHandler: Handler = (input) => {
+const createDocumentHandler: Handler = (input, context) => {
   const name = requireString(input, 'Name', 'name');
   const content = requireString(input, 'Content', 'content');
   if (input.DocumentType !== 'Session') throw new ApiError('InvalidDocumentType', 'This emulator stores Session documents only.');
@@ -156,7 +157,7 @@ const createDocumentHandler: Handler = (input) => {
   } catch (error) {
     throw new ApiError('InvalidDocumentContent', `The content of ${name} is not valid: ${(error as Error).message}`);
   }
-  if (!createDocument(document)) throw new ApiError('DocumentAlreadyExists', 'The specified document already exists.');
+  if (!context.documents.create(document)) throw new ApiError('DocumentAlreadyExists', 'The specified document already exists.');
   return {
     DocumentDescription: { Name: name, DocumentType: 'Session', DocumentFormat: 'JSON', SchemaVersion: '1.0', Status: 'Active', DocumentVersion: '1', CreatedDate: Date.now() / 1000 },
   };

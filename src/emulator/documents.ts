@@ -51,12 +51,21 @@ const documents: SessionDocument[] = [
 
 export const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';
 
-/** Session documents created in the account (CreateDocument). */
-const custom = new Map<string, SessionDocument>();
+/** The AWS-owned session documents, and those created in this emulator's account (CreateDocument). */
+export class DocumentStore {
+  private readonly custom = new Map<string, SessionDocument>();
 
-export function findDocument(name: string | undefined): SessionDocument | undefined {
-  const wanted = name ?? DEFAULT_DOCUMENT;
-  return documents.find((document) => document.name === wanted) ?? custom.get(wanted);
+  find(name: string | undefined): SessionDocument | undefined {
+    const wanted = name ?? DEFAULT_DOCUMENT;
+    return documents.find((document) => document.name === wanted) ?? this.custom.get(wanted);
+  }
+
+  /** Adds a document; false when one of that name exists. */
+  create(document: SessionDocument): boolean {
+    if (this.find(document.name)) return false;
+    this.custom.set(document.name, document);
+    return true;
+  }
 }
 
 const SESSION_TYPES: string[] = [SessionType.StandardStream, SessionType.InteractiveCommands, SessionType.NonInteractiveCommands, SessionType.Port];
@@ -87,9 +96,3 @@ export function sessionDocumentFrom(name: string, content: string): SessionDocum
   };
 }
 
-/** Adds a document; false when one of that name exists. */
-export function createDocument(document: SessionDocument): boolean {
-  if (findDocument(document.name)) return false;
-  custom.set(document.name, document);
-  return true;
-}

@@ -1,6 +1,5 @@
 import { ApiError, type ApiContext } from './api.js';
 import { DEFAULT_INSTANCE } from './config.js';
-import { findDocument } from './documents.js';
 
 const lastPart = (value: string) => value.split('/').pop() ?? value;
 
@@ -29,7 +28,7 @@ export function executeCommand(input: Record<string, unknown>, context: ApiConte
   const target = `ecs:${cluster}_${taskId}_${container.runtimeId}`;
   const record = context.sessions.create({
     target: { ...DEFAULT_INSTANCE, id: target, name: container.name },
-    document: findDocument('AWS-StartInteractiveCommand')!,
+    document: context.documents.find('AWS-StartInteractiveCommand')!,
     parameters: { command: [command] },
     reason: undefined,
     owner: 'ecs-execute-command',

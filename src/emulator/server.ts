@@ -7,6 +7,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { AgentSession } from './agent/agent-session.js';
 import { ApiError, callSsm, parseJsonBody, type ApiContext } from './api.js';
 import type { EmulatorConfig, PrincipalConfig } from './config.js';
+import { DocumentStore } from './documents.js';
 import { describeInstances, ec2ErrorXml } from './ec2.js';
 import { executeCommand } from './ecs.js';
 import { parseForm } from './query.js';
@@ -61,6 +62,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 /** Starts the emulated service: the SSM JSON API and the data-channel gateway on one port. */
 export async function startEmulator(config: EmulatorConfig): Promise<RunningEmulator> {
   const sessions = new SessionStore();
+  const documents = new DocumentStore();
   const agents = new Map<string, AgentSession>();
   const sockets = new Set<Socket>();
   // A port that refuses connections, for the unreachable-stream fault.
@@ -138,7 +140,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const resource =
       typeof input.Target === 'string' ? `arn:aws:ssm:${config.region}:123456789012:instance/${input.Target}` : service === 'ecs' ? `arn:aws:ecs:${config.region}:123456789012:task/*` : '*';
     authorize(principal, sessionToken, `${service}:${operation}`, resource);
-    const context: ApiContext = { config, sessions, streamUrl };
+    const context: ApiContext = { config, sessions, documents, streamUrl };
     if (service === 'ecs') {
       if (operation !== 'ExecuteCommand') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
       sendJson(response, 200, executeCommand(input, context));
