@@ -4,6 +4,8 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsOptions } from '../aws/client-config.js';
 import { createSsmClient } from '../aws/ssm.js';
 import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
+import { DEFAULT_RECONNECT_TIMEOUT_MS } from '../session/data-channel-session.js';
+import type { ResumeOptions } from './connect.js';
 import { loadSsmxConfig, type Alias } from './config-file.js';
 import { useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
@@ -20,7 +22,30 @@ export interface CommandAws {
   /** The alias the target named, if it named one. */
   alias: Alias | undefined;
   say(line: string): void;
+  /** How a dropped data channel is reopened, and the notices about it. */
+  resume: ResumeOptions;
   destroy(): void;
+}
+
+/** --reconnect-timeout in seconds, as milliseconds. */
+export function reconnectTimeoutMs(options: GlobalOptions): number {
+  if (options.reconnectTimeout === undefined) return DEFAULT_RECONNECT_TIMEOUT_MS;
+  const seconds = Number(options.reconnectTimeout);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new UsageError(`--reconnect-timeout must be 0 to 86400 seconds, not ${options.reconnectTimeout}`, '0 turns reconnecting off');
+  }
+  return seconds * 1000;
+}
+
+/** Reconnect notices go on a line of their own, also in a raw terminal (no output processing). */
+export function resumeOptions(options: GlobalOptions, context: CliContext): ResumeOptions {
+  const tty = Boolean((context.stderr as { isTTY?: boolean }).isTTY);
+  return {
+    reconnectTimeoutMs: reconnectTimeoutMs(options),
+    notice: (line) => {
+      if (!options.quiet) context.stderr.write(tty ? `\r\n${line}\r\n` : `${line}\n`);
+    },
+  };
 }
 
 export const instanceRow = (i: ManagedInstance) => [i.name || '-', i.id, i.ipAddress || '-', i.platform || '-', i.agentVersion || '-', i.pingStatus];
@@ -37,6 +62,7 @@ export function debugWriter(options: GlobalOptions, context: CliContext): ((line
  * file; clients made once; the MFA prompt and the target picker on a terminal.
  */
 export function awsFor(options: GlobalOptions, context: CliContext, target?: string): CommandAws {
+  const resume = resumeOptions(options, context);
   const config = loadSsmxConfig(context.env);
   const alias = target !== undefined ? config.aliases[target] : undefined;
   const debug = debugWriter(options, context);
@@ -63,6 +89,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     alias,
     targets,
     say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
+    resume,
     async resolve(given) {
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { ResumeSessionCommand } from '@aws-sdk/client-ssm';
+import { toAwsError } from '../aws/errors.js';
 import { startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
 import { FlagValue, PayloadType } from '../protocol/constants.js';
 import { AgentGates, isVersionGreater, ReportedClientVersion } from '../protocol/version.js';
@@ -16,21 +18,67 @@ export interface OpenedSession {
   session: DataChannelSession;
 }
 
-/** StartSession, then the data channel on its StreamUrl: the path every command takes. */
-export async function openSession(client: SSMClient, input: StartSessionInput, onStarted?: (started: StartedSession) => void): Promise<OpenedSession> {
-  const started = await startSession(client, input);
-  onStarted?.(started);
-  return { started, session: await openDataChannel(started) };
+export interface ResumeOptions {
+  /** How long to keep trying to reopen a dropped data channel. */
+  reconnectTimeoutMs: number;
+  /** One line for the person when the link drops and when it is back. */
+  notice?: (line: string) => void;
 }
 
-/** The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode). */
-export async function openDataChannel(started: StartedSession): Promise<DataChannelSession> {
-  const transport = await WebSocketTransport.open(started.streamUrl, {
-    tokenValue: started.tokenValue,
-    clientId,
+/** StartSession, then the data channel on its StreamUrl: the path every command takes. */
+export async function openSession(
+  client: SSMClient,
+  input: StartSessionInput,
+  onStarted?: (started: StartedSession) => void,
+  resume?: ResumeOptions,
+): Promise<OpenedSession> {
+  const started = await startSession(client, input);
+  onStarted?.(started);
+  return { started, session: await openDataChannel(started, resume ? { client, ...resume } : undefined) };
+}
+
+function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocketTransport> {
+  return WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion });
+}
+
+/**
+ * Reopens a dropped data channel as the plugin does (CLIENT.md §8.2): ResumeSession for a new
+ * token, then the StreamUrl it returns (the plugin's own; the original when none). No token means
+ * the service has ended the session.
+ */
+function resumer(client: SSMClient, started: StartedSession): () => Promise<WebSocketTransport> {
+  return async () => {
+    let output;
+    try {
+      output = await client.send(new ResumeSessionCommand({ SessionId: started.sessionId }));
+    } catch (error) {
+      const failure = toAwsError(error, 'ResumeSession');
+      if (failure.kind === 'target' || failure.kind === 'credentials' || failure.kind === 'permission') {
+        throw new SessionError('ENDED_BY_SERVICE', `the session ${started.sessionId} cannot be resumed: ${failure.message}`, failure.hint);
+      }
+      throw failure;
+    }
+    if (!output.TokenValue) throw new SessionError('ENDED_BY_SERVICE', `the session ${started.sessionId} has ended on the service (it timed out, or was terminated)`);
+    return openTransport(output.StreamUrl ?? started.streamUrl, output.TokenValue);
+  };
+}
+
+/**
+ * The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode).
+ * With `resume`, a dropped link is reopened through ResumeSession, with a notice each way.
+ */
+export async function openDataChannel(started: StartedSession, resume?: ResumeOptions & { client: SSMClient }): Promise<DataChannelSession> {
+  const transport = await openTransport(started.streamUrl, started.tokenValue);
+  const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
+    ...(resume && resume.reconnectTimeoutMs > 0 ? { reconnect: resumer(resume.client, started), reconnectTimeoutMs: resume.reconnectTimeoutMs } : {}),
   });
-  return new DataChannelSession(transport, { clientVersion: ReportedClientVersion });
+  if (resume?.notice) {
+    const notice = resume.notice;
+    session.on('reconnecting', (reason: Error) => notice(`ssmx: the connection dropped (${reason.message}); reconnecting…`));
+    session.on('resumed', (ms: number) => notice(`ssmx: reconnected after ${(ms / 1000).toFixed(1)} s`));
+  }
+  return session;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface GlobalOptions {
   color?: boolean;
   verbose?: boolean;
   debug?: boolean;
+  /** Seconds to keep reopening a dropped data channel. */
+  reconnectTimeout?: string;
 }
 
 /** Colour only for a terminal, and never when NO_COLOR is set or --no-color given. */

@@ -34,6 +34,7 @@ const sessionExitCodes: Record<SessionErrorCode, number> = {
   PROTOCOL: ExitCode.Protocol,
   HANDSHAKE: ExitCode.Protocol,
   LOCAL_ADDRESS: ExitCode.Usage,
+  ENDED_BY_SERVICE: ExitCode.Connection,
 };
 
 /** One place that turns any failure into a line for a person and a status for a script. */

@@ -32,6 +32,7 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('-q, --quiet', 'no progress or status lines on stderr')
     .option('-v, --verbose', 'say on stderr what ssmx does (target lookups, aliases)')
     .option('--debug', 'like --verbose, and every AWS call and answer, with tokens, keys and signatures redacted')
+    .option('--reconnect-timeout <seconds>', 'how long to keep reopening a dropped connection (ResumeSession)', '180')
     .option('--no-color', 'no colour in messages (also NO_COLOR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -276,6 +277,7 @@ Examples:
     .option('--config <file>', 'JSON file with instances and settings')
     .option('--instance <id[=name][:fault]>', 'an instance to serve (repeatable)', collect)
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
+    .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')
     .addHelpText(
       'after',
       `

@@ -56,6 +56,11 @@ export interface EmulatorConfig {
   mfaCode: string;
   /** The next this many API calls are answered with ThrottlingException. */
   throttle: number;
+  /**
+   * The http:// base clients reach the emulator by, when something stands between (a test's
+   * fault proxy): StreamUrls then point there. Its own address when unset.
+   */
+  publicEndpoint?: string;
 }
 
 export const DEFAULT_ECS_TASK: EcsTaskConfig = {

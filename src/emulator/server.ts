@@ -75,8 +75,10 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   })();
 
   let port = config.port;
-  const streamUrl = (sessionId: string, unreachable: boolean) =>
-    `ws://${config.host}:${unreachable ? deadPort : port}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
+  const streamUrl = (sessionId: string, unreachable: boolean) => {
+    const base = unreachable ? `ws://${config.host}:${deadPort}` : config.publicEndpoint ? config.publicEndpoint.replace(/^http/, 'ws').replace(/\/$/, '') : `ws://${config.host}:${port}`;
+    return `${base}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
+  };
 
   type Protocol = 'json' | 'ec2' | 'sts';
   const protocolOf = (service: string | undefined): Protocol => (service === 'ec2' ? 'ec2' : service === 'sts' ? 'sts' : 'json');

@@ -24,7 +24,21 @@ export interface DataChannelSessionOptions {
   clientVersion: string;
   windowSize?: number;
   now?: () => number;
+  /**
+   * Opens the data channel again after it dropped (ResumeSession, then a new WebSocket). It
+   * rejects with an ENDED_BY_SERVICE error when the service has ended the session; any other
+   * rejection is retried, with capped exponential backoff and jitter, for `reconnectTimeoutMs`.
+   */
+  reconnect?: () => Promise<DataChannelTransport>;
+  reconnectTimeoutMs?: number;
 }
+
+/** The first pause before a reconnect attempt, the cap of its doubling, and the default window. */
+const RECONNECT_FIRST_DELAY_MS = 100;
+const RECONNECT_MAX_DELAY_MS = 5000;
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 180_000;
+/** A connection that lived less than this before it dropped does not restart the reconnect window. */
+const STABLE_CONNECTION_MS = 1000;
 
 type State = 'awaiting-first-message' | 'handshaking' | 'ready' | 'ended';
 
@@ -44,9 +58,17 @@ export class DataChannelSession extends EventEmitter {
   private retransmitTimer: NodeJS.Timeout | undefined;
   /** Stream data that arrived before the session was ready: kept, never dropped. */
   private readonly early: Array<{ payloadType: number; payload: Buffer }> = [];
+  private transport: DataChannelTransport;
+  /** False while the data channel is down and being reopened; writes then wait for the resend. */
+  private connected = true;
+  private connectedAt = 0;
+  private receivePaused = false;
+  /** When the present reconnect window closes. */
+  private reconnectDeadline: number | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly transport: DataChannelTransport,
+    transport: DataChannelTransport,
     private readonly options: DataChannelSessionOptions,
   ) {
     super();
@@ -55,12 +77,69 @@ export class DataChannelSession extends EventEmitter {
       sendType: MessageType.InputStreamData,
       ...(options.windowSize !== undefined ? { windowSize: options.windowSize } : {}),
     });
-    transport.on('frame', (frame) => this.apply(this.channel.receive(frame, this.now())));
-    transport.on('close', (error) => {
-      if (this.state === 'ended') return;
+    this.transport = transport;
+    this.attach(transport);
+  }
+
+  private attach(transport: DataChannelTransport): void {
+    this.connectedAt = this.now();
+    transport.on('frame', (frame) => {
+      if (transport === this.transport) this.apply(this.channel.receive(frame, this.now()));
+    });
+    const onClose = (error: SessionError | undefined) => {
+      if (transport !== this.transport || this.state === 'ended') return;
+      // A session that was running is resumed; one that never got going fails as it is.
+      if (this.options.reconnect && this.state === 'ready') return this.reconnect(error);
       this.end();
       this.emit('error', error ?? new SessionError('CONNECTION_LOST', 'the data channel closed'));
-    });
+    };
+    transport.on('close', onClose);
+    // A link can go between its opening and this: that close was emitted to no one.
+    if (transport.isClosed) queueMicrotask(() => onClose(new SessionError('CONNECTION_LOST', 'the data channel closed as it opened')));
+  }
+
+  /**
+   * The data channel dropped: reopen it (ResumeSession, new token, new WebSocket) and resend what
+   * was not acknowledged; sequence numbers, buffers and the handshake's outcome carry over.
+   * Events: `reconnecting` (the reason), `resumed` (ms it took).
+   */
+  private reconnect(reason: SessionError | undefined): void {
+    const lostAt = this.now();
+    this.connected = false;
+    clearTimeout(this.retransmitTimer);
+    this.retransmitTimer = undefined;
+    const timeout = this.options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+    // A link that keeps dropping at once does not earn a fresh window each time.
+    if (this.reconnectDeadline === undefined || lostAt - this.connectedAt >= STABLE_CONNECTION_MS) this.reconnectDeadline = lostAt + timeout;
+    this.emit('reconnecting', reason ?? new SessionError('CONNECTION_LOST', 'the data channel closed'));
+    let attempt = 0;
+    const tryOnce = async () => {
+      this.reconnectTimer = undefined;
+      if (this.state === 'ended') return;
+      try {
+        const transport = await this.options.reconnect!();
+        // The session may have been ended (Ctrl-C, a signal) while the call was out.
+        if (this.isEnded) return transport.close();
+        this.transport = transport;
+        this.connected = true;
+        this.attach(transport);
+        if (this.receivePaused) transport.pause();
+        this.apply(this.channel.retransmitAll(this.now()));
+        this.emit('resumed', this.now() - lostAt);
+      } catch (error) {
+        const failure = error instanceof SessionError ? error : new SessionError('CONNECTION_LOST', (error as Error).message);
+        if (failure.code === 'ENDED_BY_SERVICE') return this.fail(failure);
+        if (this.now() >= this.reconnectDeadline!) {
+          return this.fail(
+            new SessionError('CONNECTION_LOST', `the connection was lost and could not be restored within ${Math.round(timeout / 1000)} s: ${failure.message}`, 'check the network; --reconnect-timeout sets how long ssmx keeps trying'),
+          );
+        }
+        const backoff = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_FIRST_DELAY_MS * 2 ** attempt++);
+        const delay = Math.min(backoff * (0.5 + Math.random() / 2), Math.max(0, this.reconnectDeadline! - this.now()));
+        this.reconnectTimer = setTimeout(() => void tryOnce(), delay);
+      }
+    };
+    void tryOnce();
   }
 
   /** True when a send goes out now; otherwise wait for `writable`. */
@@ -70,6 +149,10 @@ export class DataChannelSession extends EventEmitter {
 
   get isReady(): boolean {
     return this.state === 'ready';
+  }
+
+  get isEnded(): boolean {
+    return this.state === 'ended';
   }
 
   /** Sends session data; only valid once `ready` has fired (the agent drops earlier data). */
@@ -85,10 +168,12 @@ export class DataChannelSession extends EventEmitter {
    * blocking write holds its reading of the destination.
    */
   pauseReceiving(): void {
+    this.receivePaused = true;
     this.transport.pause();
   }
 
   resumeReceiving(): void {
+    this.receivePaused = false;
     this.transport.resume();
   }
 
@@ -106,6 +191,7 @@ export class DataChannelSession extends EventEmitter {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.retransmitTimer);
+    clearTimeout(this.reconnectTimer);
     this.transport.close();
   }
 
@@ -114,7 +200,8 @@ export class DataChannelSession extends EventEmitter {
       if (this.state === 'ended') return;
       switch (event.kind) {
         case 'write':
-          this.transport.send(event.frame);
+          // While the link is down the frame waits among the unacknowledged, resent on resume.
+          if (this.connected) this.transport.send(event.frame);
           break;
         case 'deliver':
           this.onStreamData(event.message.payloadType, event.message.payload);
@@ -200,13 +287,14 @@ export class DataChannelSession extends EventEmitter {
     if (this.state === 'ended') return;
     this.state = 'ended';
     clearTimeout(this.retransmitTimer);
+    clearTimeout(this.reconnectTimer);
     // Let the last writes (a refusing handshake response) leave before the socket closes.
     setImmediate(() => this.transport.close());
     this.emit('error', error);
   }
 
   private armRetransmit(): void {
-    if (this.retransmitTimer || this.state === 'ended') return;
+    if (this.retransmitTimer || this.state === 'ended' || !this.connected) return;
     const deadline = this.channel.nextDeadline();
     if (deadline === undefined) return;
     this.retransmitTimer = setTimeout(() => {

@@ -12,7 +12,9 @@ export type SessionErrorCode =
   /** ssmx itself was told to stop (SIGTERM, SIGHUP). */
   | 'INTERRUPTED'
   /** A local address could not be used: port in use, no permission, bad socket path. */
-  | 'LOCAL_ADDRESS';
+  | 'LOCAL_ADDRESS'
+  /** The service has ended the session: ResumeSession gave no token, or the target is gone. */
+  | 'ENDED_BY_SERVICE';
 
 export class SessionError extends Error {
   override readonly name = 'SessionError';

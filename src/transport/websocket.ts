@@ -20,6 +20,8 @@ export interface DataChannelTransport {
   /** Stop reading the peer (TCP then holds the sender back), and start again. */
   pause(): void;
   resume(): void;
+  /** True once the link has gone: a close that came before anyone listened is not missed. */
+  readonly isClosed?: boolean;
   on(event: 'frame', listener: (frame: Buffer) => void): this;
   on(event: 'close', listener: (error: SessionError | undefined) => void): this;
 }
@@ -34,6 +36,7 @@ const PING_PAYLOAD = Buffer.from('keepalive');
 export class WebSocketTransport extends EventEmitter implements DataChannelTransport {
   private closedByUs = false;
   private awaitingPong = false;
+  isClosed = false;
   private readonly pingTimer: NodeJS.Timeout;
 
   private constructor(
@@ -49,6 +52,7 @@ export class WebSocketTransport extends EventEmitter implements DataChannelTrans
       this.awaitingPong = false;
     });
     socket.on('close', (code: number, reason: Buffer) => {
+      this.isClosed = true;
       clearInterval(this.pingTimer);
       if (this.closedByUs) {
         this.emit('close', undefined);

@@ -76,13 +76,13 @@ describe('ssmx shell fails fast and clearly', () => {
 });
 
 describe('a session cut in the middle', () => {
-  it('ends ssmx with status 5 and one line within 2 s, and restores the terminal', async () => {
+  it('ssmx tries to reconnect, then ends with status 5 and one line once --reconnect-timeout passes, and restores the terminal', async () => {
     const { runInPty } = await import('../support/pty.js');
     const own = await startEmulatorProcess();
     try {
       const script = [
         'before=$(stty -g)',
-        `"${process.execPath}" "${ssmxBin}" shell i-0123456789abcdef0; echo "status=$?"`,
+        `"${process.execPath}" "${ssmxBin}" --reconnect-timeout 1 shell i-0123456789abcdef0; echo "status=$?"`,
         '[ "$(stty -g)" = "$before" ] && echo modes-restored || echo modes-changed',
       ].join('\n');
       const term = runInPty('/bin/bash', ['--norc', '--noprofile', '-c', script], { env: own.env });
@@ -91,8 +91,9 @@ describe('a session cut in the middle', () => {
       const cutAt = Date.now();
       own.kill();
       const after = await term.waitFor(/status=\d+/, { from: mark });
-      expect(Date.now() - cutAt).toBeLessThan(2000);
-      expect(after).toMatch(/\nssmx: error: the data channel closed[^\n]*\r?\n/);
+      expect(Date.now() - cutAt).toBeLessThan(4000);
+      expect(after).toMatch(/ssmx: the connection dropped \(the data channel closed[^\n]*reconnecting/);
+      expect(after).toMatch(/\nssmx: error: the connection was lost and could not be restored within 1 s[^\n]*\r?\n/);
       expect(after).toMatch(/status=5/);
       await term.waitFor('modes-restored', { from: mark });
       await term.exited;

@@ -11,6 +11,7 @@ export interface EmulatorOptions {
   config?: string;
   instance?: string[];
   shell?: string;
+  publicEndpoint?: string;
 }
 
 export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
@@ -37,6 +38,10 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
     config.agentPacing = options.agentPacing === 'on';
   }
   if (options.shell) config.shell = ['/bin/sh', '-c', options.shell];
+  if (options.publicEndpoint) {
+    if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
+    config.publicEndpoint = options.publicEndpoint;
+  }
   if (options.instance && options.instance.length > 0) {
     try {
       config.instances = options.instance.map(parseInstanceFlag);

@@ -23,7 +23,7 @@ export async function execCommand(cluster: string, task: string, command: string
     return await runShellSession(aws.ssm, progress, context, async (onStarted) => {
       const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? commandLine(command) : '/bin/sh' });
       onStarted(started.sessionId);
-      return openDataChannel(started);
+      return openDataChannel(started, { client: aws.ssm, ...aws.resume });
     });
   } finally {
     ecs.destroy();

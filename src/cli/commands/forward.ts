@@ -103,7 +103,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const { documentName, parameters } = documentFor(spec, listening.port);
       const members = await Promise.all(
         Array.from({ length: poolSize }, async () => {
-          const { started, session } = await openSession(client, { target: instanceId, documentName, parameters, reason: options.reason });
+          const { started, session } = await openSession(client, { target: instanceId, documentName, parameters, reason: options.reason }, undefined, aws.resume);
           const member: PoolMember = { sessionId: started.sessionId, agentVersion: '' };
           pool.push(member);
           member.tunnel = await waitReady(session, (ready) => {

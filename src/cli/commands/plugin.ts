@@ -10,6 +10,7 @@ import { listenLocal, type LocalEnd } from '../../session/listener.js';
 import { runShell } from '../../session/shell.js';
 import { runStream } from '../../session/stream.js';
 import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
+import { resumeOptions } from '../aws-context.js';
 import { endSession, openDataChannel, waitReady } from '../connect.js';
 import type { CliContext } from '../context.js';
 import { signalExitCode } from '../exit-codes.js';
@@ -67,7 +68,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   onSignals(['SIGTERM', 'SIGHUP']);
 
   try {
-    session = await openDataChannel(response);
+    session = await openDataChannel(response, { client, ...resumeOptions({}, context) });
     const opened = session;
     const running = await waitReady<Running>(opened, (ready) => {
       agentVersion = ready.agentVersion;

@@ -60,9 +60,14 @@ export async function proxyCommand(target: string, portText: string | undefined,
   try {
     const work = (async () => {
       const instanceId = await aws.resolve(name);
-      const opened = await openSession(client, { target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason }, (started) => {
-        sessionId = started.sessionId;
-      });
+      const opened = await openSession(
+        client,
+        { target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason },
+        (started) => {
+          sessionId = started.sessionId;
+        },
+        aws.resume,
+      );
       session = opened.session;
       const stream = await waitReady(opened.session, (ready) => {
         agentVersion = ready.agentVersion;

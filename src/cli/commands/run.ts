@@ -46,7 +46,8 @@ export async function runCommand(target: string, words: string[], options: RunOp
   const handlers: Array<[NodeJS.Signals, () => void]> = [];
   try {
     const instanceId = await aws.resolve(target);
-    const start = (documentName: string) => openSession(aws.ssm, { target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason });
+    const start = (documentName: string) =>
+      openSession(aws.ssm, { target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, undefined, aws.resume);
     let opened;
     try {
       opened = await start(RUN_DOCUMENT);

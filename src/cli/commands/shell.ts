@@ -38,8 +38,11 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
     const instanceId = await aws.resolve(target);
     const progress = startProgress(context.stderr, `Starting a session on ${instanceId}`, !options.quiet);
     return await runShellSession(aws.ssm, progress, context, async (onStarted) => {
-      const { session } = await openSession(aws.ssm, { target: instanceId, documentName: options.document, parameters, reason: options.reason }, (started) =>
-        onStarted(started.sessionId),
+      const { session } = await openSession(
+        aws.ssm,
+        { target: instanceId, documentName: options.document, parameters, reason: options.reason },
+        (started) => onStarted(started.sessionId),
+        aws.resume,
       );
       return session;
     });
