@@ -13,7 +13,7 @@ export interface AwsOptions {
   debug?: ((line: string) => void) | undefined;
 }
 
-export type Service = 'ssm' | 'ec2' | 'ecs' | 'sts';
+export type Service = 'ssm' | 'ec2' | 'ecs' | 'sts' | 'kms';
 
 /** An endpoint: the flag, then AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, else the SDK's. */
 export function resolveEndpoint(options: AwsOptions, service: Service = 'ssm', env: NodeJS.ProcessEnv = process.env): string | undefined {

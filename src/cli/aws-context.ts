@@ -89,7 +89,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     alias,
     targets,
     say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
-    resume,
+    resume: { ...resume, aws },
     async resolve(given) {
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;

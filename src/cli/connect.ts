@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ResumeSessionCommand } from '@aws-sdk/client-ssm';
+import type { AwsOptions } from '../aws/client-config.js';
 import { toAwsError } from '../aws/errors.js';
+import { generateSessionDataKey } from '../aws/kms.js';
 import { startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
 import { FlagValue, PayloadType } from '../protocol/constants.js';
 import { AgentGates, isVersionGreater, ReportedClientVersion } from '../protocol/version.js';
@@ -23,6 +25,8 @@ export interface ResumeOptions {
   reconnectTimeoutMs: number;
   /** One line for the person when the link drops and when it is back. */
   notice?: (line: string) => void;
+  /** Credentials, region and endpoint for KMS, when the agent asks for an encrypted session. */
+  aws?: AwsOptions;
 }
 
 /** StartSession, then the data channel on its StreamUrl: the path every command takes. */
@@ -34,7 +38,7 @@ export async function openSession(
 ): Promise<OpenedSession> {
   const started = await startSession(client, input);
   onStarted?.(started);
-  return { started, session: await openDataChannel(started, resume ? { client, ...resume } : undefined) };
+  return { started, session: await openDataChannel(started, resume ? { client, ...resume } : undefined, input.target) };
 }
 
 function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocketTransport> {
@@ -67,10 +71,13 @@ function resumer(client: SSMClient, started: StartedSession): () => Promise<WebS
  * The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode).
  * With `resume`, a dropped link is reopened through ResumeSession, with a notice each way.
  */
-export async function openDataChannel(started: StartedSession, resume?: ResumeOptions & { client: SSMClient }): Promise<DataChannelSession> {
+export async function openDataChannel(started: StartedSession, resume?: ResumeOptions & { client: SSMClient }, targetId?: string): Promise<DataChannelSession> {
   const transport = await openTransport(started.streamUrl, started.tokenValue);
+  const aws = resume?.aws;
   const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
+    // The agent decrypts the data key only under its own target id, so KMS needs to know it.
+    ...(aws && targetId ? { kms: (keyId: string) => generateSessionDataKey(aws, keyId, { sessionId: started.sessionId, targetId }) } : {}),
     ...(resume && resume.reconnectTimeoutMs > 0 ? { reconnect: resumer(resume.client, started), reconnectTimeoutMs: resume.reconnectTimeoutMs } : {}),
   });
   if (resume?.notice) {

@@ -277,6 +277,7 @@ Examples:
     .option('--config <file>', 'JSON file with instances and settings')
     .option('--instance <id[=name][:fault]>', 'an instance to serve (repeatable)', collect)
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
+    .option('--kms-key-id <id>', 'encrypt every session with this KMS key (the emulator serves GenerateDataKey)')
     .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')
     .addHelpText(
       'after',

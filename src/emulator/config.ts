@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 /** Failure modes a test can give an instance, to prove the client fails cleanly. */
-export const Faults = ['unreachable-stream', 'close-websocket', 'malformed-frame'] as const;
+export const Faults = ['unreachable-stream', 'close-websocket', 'malformed-frame', 'bad-challenge'] as const;
 export type Fault = (typeof Faults)[number];
 
 export interface InstanceConfig {
@@ -61,6 +61,10 @@ export interface EmulatorConfig {
    * fault proxy): StreamUrls then point there. Its own address when unset.
    */
   publicEndpoint?: string;
+  /** Sessions are KMS-encrypted with this key (the account's session preference), when set. */
+  kmsKeyId?: string;
+  /** The keys KMS knows; [kmsKeyId] when unset. */
+  kmsKeys?: string[];
 }
 
 export const DEFAULT_ECS_TASK: EcsTaskConfig = {

@@ -10,6 +10,7 @@ import type { EmulatorConfig, PrincipalConfig } from './config.js';
 import { DocumentStore } from './documents.js';
 import { describeInstances, ec2ErrorXml } from './ec2.js';
 import { executeCommand } from './ecs.js';
+import { generateDataKey } from './kms.js';
 import { parseForm } from './query.js';
 import { assumeRole, stsErrorXml } from './sts.js';
 import { SessionStore } from './sessions.js';
@@ -111,7 +112,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const service = scope?.[1] ?? 'ssm';
     protocol(protocolOf(service));
     if (request.method !== 'POST') throw new ApiError('UnknownOperationException', 'Expected a POST.', 404);
-    if (!['ssm', 'ec2', 'ecs', 'sts'].includes(service)) throw new ApiError('UnknownOperationException', `This emulator does not serve ${service}.`, 400);
+    if (!['ssm', 'ec2', 'ecs', 'sts', 'kms'].includes(service)) throw new ApiError('UnknownOperationException', `This emulator does not serve ${service}.`, 400);
     const signature = verifySigV4(
       { method: request.method, url: request.url ?? '/', headers: request.headers, body },
       { region: config.region, service, now: Date.now(), secretFor: (id) => principalFor(id)?.secretAccessKey },
@@ -136,13 +137,18 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const target = request.headers['x-amz-target'];
     if (typeof target !== 'string') throw new ApiError('UnknownOperationException', 'Expected an X-Amz-Target header.', 404);
     const [prefix, operation = ''] = target.split('.', 2);
-    const expected = service === 'ecs' ? 'AmazonEC2ContainerServiceV20141113' : 'AmazonSSM';
+    const expected = service === 'ecs' ? 'AmazonEC2ContainerServiceV20141113' : service === 'kms' ? 'TrentService' : 'AmazonSSM';
     if (prefix !== expected) throw new ApiError('UnknownOperationException', `Unknown service ${prefix}.`);
     const input = parseJsonBody(body);
     const resource =
       typeof input.Target === 'string' ? `arn:aws:ssm:${config.region}:123456789012:instance/${input.Target}` : service === 'ecs' ? `arn:aws:ecs:${config.region}:123456789012:task/*` : '*';
     authorize(principal, sessionToken, `${service}:${operation}`, resource);
     const context: ApiContext = { config, sessions, documents, streamUrl };
+    if (service === 'kms') {
+      if (operation !== 'GenerateDataKey') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
+      sendJson(response, 200, generateDataKey(input, config));
+      return;
+    }
     if (service === 'ecs') {
       if (operation !== 'ExecuteCommand') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
       sendJson(response, 200, executeCommand(input, context));

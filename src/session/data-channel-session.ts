@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ReliableChannel, type ChannelEvent } from '../channel/reliable-channel.js';
-import { MessageType, PayloadType, SessionType } from '../protocol/constants.js';
+import { ActionType, MessageType, PayloadType, SessionType } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { JsonObject } from '../protocol/json.js';
 import {
@@ -8,10 +8,13 @@ import {
   decodeHandshakeRequest,
   encodeHandshakeResponse,
   type ChannelClosed,
+  type HandshakeRequest,
 } from '../protocol/payloads.js';
 import type { DataChannelTransport } from '../transport/websocket.js';
+import { AGENT_ENCRYPTED_TYPES, CLIENT_ENCRYPTED_TYPES, decodeEncChallenge, encodeEncChallenge, open, seal, splitDataKey, type SessionKeys } from '../protocol/crypto.js';
 import { SessionError } from './errors.js';
-import { answerHandshake } from './handshake.js';
+import { answerHandshake, type KmsAnswer } from './handshake.js';
+import { field } from '../protocol/json.js';
 
 export interface SessionReady {
   sessionType: string;
@@ -31,6 +34,11 @@ export interface DataChannelSessionOptions {
    */
   reconnect?: () => Promise<DataChannelTransport>;
   reconnectTimeoutMs?: number;
+  /**
+   * KMS GenerateDataKey (64 bytes, the session's encryption context) for a handshake that asks for
+   * KMSEncryption. Without it such a session is refused with a reason.
+   */
+  kms?: (keyId: string) => Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }>;
 }
 
 /** The first pause before a reconnect attempt, the cap of its doubling, and the default window. */
@@ -158,7 +166,27 @@ export class DataChannelSession extends EventEmitter {
   /** Sends session data; only valid once `ready` has fired (the agent drops earlier data). */
   send(payloadType: number, payload: Buffer): void {
     if (this.state !== 'ready') throw new Error(`send before the session is ready (${this.state})`);
-    this.apply(this.channel.send(payloadType, payload, this.now()));
+    const wire = this.keys && CLIENT_ENCRYPTED_TYPES.has(payloadType) ? seal(this.keys.encryptKey, payload) : payload;
+    this.apply(this.channel.send(payloadType, wire, this.now()));
+  }
+
+  /** True when the agent asked for KMS encryption and the session is encrypted. */
+  get isEncrypted(): boolean {
+    return this.keys !== undefined;
+  }
+
+  /** The session keys once KMS gave the data key (SPEC §5). */
+  private keys: SessionKeys | undefined;
+
+  /** An agent payload as the session sees it: decrypted when the session is encrypted. */
+  private reveal(payloadType: number, payload: Buffer): Buffer | undefined {
+    if (!this.keys || !AGENT_ENCRYPTED_TYPES.has(payloadType)) return payload;
+    const plain = open(this.keys.decryptKey, payload);
+    if (plain instanceof ProtocolError) {
+      this.fail(new SessionError('PROTOCOL', `cannot decrypt a message from the agent: ${plain.message}`));
+      return undefined;
+    }
+    return plain;
   }
 
   /**
@@ -236,7 +264,9 @@ export class DataChannelSession extends EventEmitter {
         }
         return;
       case 'handshaking':
-        if (payloadType === PayloadType.HandshakeComplete) {
+        if (payloadType === PayloadType.EncChallengeRequest && this.keys) {
+          this.answerChallenge(payload);
+        } else if (payloadType === PayloadType.HandshakeComplete) {
           const complete = decodeHandshakeComplete(payload);
           if (complete instanceof ProtocolError) {
             this.fail(new SessionError('PROTOCOL', `bad HandshakeComplete: ${complete.message}`));
@@ -250,9 +280,11 @@ export class DataChannelSession extends EventEmitter {
           this.early.push({ payloadType, payload });
         }
         return;
-      case 'ready':
-        this.emit('output', payloadType, payload);
+      case 'ready': {
+        const plain = this.reveal(payloadType, payload);
+        if (plain) this.emit('output', payloadType, plain);
         return;
+      }
       case 'ended':
         return;
     }
@@ -266,8 +298,27 @@ export class DataChannelSession extends EventEmitter {
       this.fail(new SessionError('PROTOCOL', `bad HandshakeRequest: ${request.message}`));
       return;
     }
-    const outcome = answerHandshake(request, this.options.clientVersion);
     this.state = 'handshaking';
+    const kmsAction = request.requestedClientActions.find((action) => action.actionType === ActionType.KMSEncryption);
+    if (!kmsAction || !this.options.kms) return this.respond(request, undefined);
+    // The data key comes from KMS first; messages meanwhile wait in the channel as usual.
+    const keyId = String(field(kmsAction.actionParameters, 'KMSKeyId') ?? '');
+    this.options.kms(keyId).then(
+      (dataKey) => {
+        if (this.state === 'ended') return;
+        const keys = splitDataKey(dataKey.plaintext, 'client');
+        if (keys instanceof ProtocolError) return this.respond(request, { error: `KMS gave an unusable data key: ${keys.message}` });
+        this.keys = keys;
+        this.respond(request, { cipherTextKey: dataKey.ciphertextBlob });
+      },
+      (error: Error) => {
+        if (this.state !== 'ended') this.respond(request, { error: `KMS GenerateDataKey for ${keyId || 'the session key'} failed: ${error.message}` });
+      },
+    );
+  }
+
+  private respond(request: HandshakeRequest, kms: KmsAnswer | undefined): void {
+    const outcome = answerHandshake(request, this.options.clientVersion, kms);
     // The response goes out even when it refuses, so the agent ends its side with the reason.
     this.apply(this.channel.send(PayloadType.HandshakeResponse, encodeHandshakeResponse(outcome.response), this.now()));
     if (outcome.refusal !== undefined || outcome.sessionType === undefined) {
@@ -277,10 +328,25 @@ export class DataChannelSession extends EventEmitter {
     this.pendingReady = { sessionType: outcome.sessionType, properties: outcome.properties, agentVersion: outcome.agentVersion };
   }
 
+  /** The agent proves the key: its random bytes, decrypted with ours and encrypted back (CLIENT.md §6.6). */
+  private answerChallenge(payload: Buffer): void {
+    const challenge = decodeEncChallenge(payload);
+    const plain = challenge instanceof ProtocolError ? challenge : open(this.keys!.decryptKey, challenge);
+    if (plain instanceof ProtocolError) {
+      this.fail(new SessionError('HANDSHAKE', `the agent's encryption challenge failed: ${plain.message}`, 'the agent and ssmx do not hold the same KMS data key'));
+      return;
+    }
+    this.apply(this.channel.send(PayloadType.EncChallengeResponse, encodeEncChallenge(seal(this.keys!.encryptKey, plain)), this.now()));
+  }
+
   private becomeReady(ready: SessionReady): void {
     this.state = 'ready';
     this.emit('ready', ready);
-    for (const { payloadType, payload } of this.early.splice(0)) this.emit('output', payloadType, payload);
+    for (const { payloadType, payload } of this.early.splice(0)) {
+      const plain = this.reveal(payloadType, payload);
+      if (!plain) return;
+      this.emit('output', payloadType, plain);
+    }
   }
 
   private fail(error: SessionError): void {

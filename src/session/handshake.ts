@@ -17,10 +17,13 @@ const shellTypes = new Set<string>([SessionType.StandardStream, SessionType.Inte
 
 /**
  * Answers a HandshakeRequest (SPEC §4): actions in the order received; a session type ssmx runs
- * is accepted; KMS encryption is refused until ssmx implements it, with a reason the agent logs
- * and the user sees. Pure: the caller sends the response.
+ * is accepted; KMS encryption is accepted with the wrapped data key ssmx got from KMS, or refused
+ * with a reason the agent logs and the user sees. Pure: the caller calls KMS and sends the response.
  */
-export function answerHandshake(request: HandshakeRequest, clientVersion: string): HandshakeOutcome {
+/** What ssmx got from KMS for a KMSEncryption action: the wrapped data key, or why it has none. */
+export type KmsAnswer = { cipherTextKey: Uint8Array } | { error: string };
+
+export function answerHandshake(request: HandshakeRequest, clientVersion: string, kms?: KmsAnswer): HandshakeOutcome {
   const processed: ProcessedClientAction[] = [];
   const errors: string[] = [];
   let sessionType: string | undefined;
@@ -49,11 +52,12 @@ export function answerHandshake(request: HandshakeRequest, clientVersion: string
         break;
       }
       case ActionType.KMSEncryption:
-        refuse(
-          action.actionType,
-          ActionStatus.Failed,
-          'this session requires KMS encryption, which this version of ssmx does not support yet',
-        );
+        if (kms && 'cipherTextKey' in kms) {
+          // Go encodes []byte as standard base64 in JSON (CLIENT.md §6.4).
+          processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: { KMSCipherTextKey: Buffer.from(kms.cipherTextKey).toString('base64') }, error: '' });
+        } else {
+          refuse(action.actionType, ActionStatus.Failed, kms?.error ?? 'this session requires KMS encryption, and ssmx has no way to reach KMS here');
+        }
         break;
       default:
         refuse(action.actionType, ActionStatus.Unsupported, `Unsupported action ${action.actionType}`);

@@ -12,6 +12,7 @@ export interface EmulatorOptions {
   instance?: string[];
   shell?: string;
   publicEndpoint?: string;
+  kmsKeyId?: string;
 }
 
 export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
@@ -38,6 +39,7 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
     config.agentPacing = options.agentPacing === 'on';
   }
   if (options.shell) config.shell = ['/bin/sh', '-c', options.shell];
+  if (options.kmsKeyId) config.kmsKeyId = options.kmsKeyId;
   if (options.publicEndpoint) {
     if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
     config.publicEndpoint = options.publicEndpoint;

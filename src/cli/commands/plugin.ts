@@ -68,7 +68,11 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   onSignals(['SIGTERM', 'SIGHUP']);
 
   try {
-    session = await openDataChannel(response, { client, ...resumeOptions({}, context) });
+    // The legacy 4-argument form cannot do KMS (the plugin refuses it too); otherwise the target
+    // from the request parameters names the encryption context.
+    // KMS uses its own endpoint (the argument is SSM's), as the plugin does (CLIENT.md §6.4).
+    const kmsAws = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile };
+    session = await openDataChannel(response, { client, ...resumeOptions({}, context), ...(kmsAws ? { aws: kmsAws } : {}) }, invocation.request.target);
     const opened = session;
     const running = await waitReady<Running>(opened, (ready) => {
       agentVersion = ready.agentVersion;

@@ -12,6 +12,9 @@ import {
   encodeHandshakeRequest,
 } from '../../protocol/payloads.js';
 import { newMessageId } from '../../protocol/uuid.js';
+import { randomBytes } from 'node:crypto';
+import { AGENT_ENCRYPTED_TYPES, decodeEncChallenge, encodeEncChallenge, open, seal, splitDataKey, type SessionKeys } from '../../protocol/crypto.js';
+import { decryptDataKey } from '../kms.js';
 import type { EmulatorConfig } from '../config.js';
 import type { SessionRecord } from '../sessions.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
@@ -54,7 +57,10 @@ export class AgentSession implements PluginHost {
   private readonly queue: Array<{ payloadType: number; payload: Buffer }> = [];
   private plugin: AgentPlugin | undefined;
   private started = false;
-  private handshake: 'none' | 'awaiting-response' | 'complete';
+  private handshake: 'none' | 'awaiting-response' | 'awaiting-challenge' | 'complete';
+  /** The agent's halves of the KMS data key, once the client's response gave it (SPEC §5). */
+  private keys: SessionKeys | undefined;
+  private challenge: Buffer | undefined;
   private handshakeStartedAt = 0n;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private retransmitTimer: NodeJS.Timeout | undefined;
@@ -74,7 +80,8 @@ export class AgentSession implements PluginHost {
     private readonly config: EmulatorConfig,
     private readonly onClosed: () => void,
   ) {
-    this.handshake = needsHandshake(record.document.sessionType) ? 'awaiting-response' : 'none';
+    // With KMS on, every session type opens with a handshake (CLIENT.md §6.1).
+    this.handshake = needsHandshake(record.document.sessionType) || config.kmsKeyId ? 'awaiting-response' : 'none';
   }
 
   get agentVersion(): string {
@@ -116,7 +123,8 @@ export class AgentSession implements PluginHost {
 
   output(payloadType: number, payload: Buffer): void {
     if (this.closed || payload.length === 0) return;
-    this.queue.push({ payloadType, payload });
+    // The agent encrypts at the moment it hands data to the channel.
+    this.queue.push({ payloadType, payload: this.keys && AGENT_ENCRYPTED_TYPES.has(payloadType) ? seal(this.keys.encryptKey, payload) : payload });
     if (this.queue.length >= QUEUE_HIGH_WATER && !this.pluginPaused) {
       this.pluginPaused = true;
       this.plugin?.pause();
@@ -188,6 +196,7 @@ export class AgentSession implements PluginHost {
             actionType: ActionType.SessionType,
             actionParameters: { SessionType: document.sessionType, Properties: sortKeys(document.properties(parameters)) },
           },
+          ...(this.config.kmsKeyId ? [{ actionType: ActionType.KMSEncryption, actionParameters: { KMSKeyId: this.config.kmsKeyId } }] : []),
         ],
       }),
     );
@@ -207,11 +216,48 @@ export class AgentSession implements PluginHost {
       this.sendChannelClosed(`Handshake failed: ${failed?.error || 'the client processed no action'}`);
       return;
     }
-    this.handshake = 'complete';
     this.clientVersion = response.clientVersion;
+    if (this.config.kmsKeyId) return this.startChallenge(response.processedClientActions);
+    this.completeHandshake('');
+  }
+
+  private completeHandshake(customerMessage: string): void {
+    this.handshake = 'complete';
     const elapsed = Number(process.hrtime.bigint() - this.handshakeStartedAt);
-    this.output(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToComplete: elapsed, customerMessage: '' }));
+    this.output(PayloadType.HandshakeComplete, encodeHandshakeComplete({ handshakeTimeToComplete: elapsed, customerMessage }));
     this.startPlugin();
+  }
+
+  /**
+   * KMS: the agent decrypts the data key the client wrapped (kms:Decrypt, under the session's
+   * encryption context), then sends 64 random bytes encrypted with its key for the client to return.
+   */
+  private startChallenge(actions: Array<{ actionType: string; actionResult: unknown }>): void {
+    const result = actions.find((action) => action.actionType === ActionType.KMSEncryption)?.actionResult as { KMSCipherTextKey?: unknown } | null | undefined;
+    const wrapped = typeof result?.KMSCipherTextKey === 'string' ? Buffer.from(result.KMSCipherTextKey, 'base64') : undefined;
+    if (!wrapped) return this.sendChannelClosed('Handshake failed: the client sent no KMS data key.');
+    const dataKey = decryptDataKey(wrapped, { 'aws:ssm:SessionId': this.record.sessionId, 'aws:ssm:TargetId': this.record.target.id });
+    if (typeof dataKey === 'string') return this.sendChannelClosed(`Handshake failed: ${dataKey}`);
+    const keys = splitDataKey(dataKey, 'agent');
+    if (keys instanceof ProtocolError) return this.sendChannelClosed(`Handshake failed: ${keys.message}`);
+    this.keys = keys;
+    this.challenge = randomBytes(64);
+    // A fault for tests: a challenge under a key the client cannot have.
+    const key = this.record.target.fault === 'bad-challenge' ? randomBytes(32) : keys.encryptKey;
+    this.handshake = 'awaiting-challenge';
+    this.output(PayloadType.EncChallengeRequest, encodeEncChallenge(seal(key, this.challenge)));
+    this.handshakeTimer = setTimeout(() => this.sendChannelClosed('Handshake timed out waiting for the client.'), HANDSHAKE_TIMEOUT_MS);
+  }
+
+  private onChallengeResponse(payload: Buffer): void {
+    clearTimeout(this.handshakeTimer);
+    const sealed = decodeEncChallenge(payload);
+    const answer = sealed instanceof ProtocolError ? sealed : open(this.keys!.decryptKey, sealed);
+    if (answer instanceof ProtocolError || !answer.equals(this.challenge!)) {
+      this.sendChannelClosed('Encryption challenge failed: the client does not hold the session key.');
+      return;
+    }
+    this.completeHandshake('This session is encrypted using AWS KMS.');
   }
 
   private apply(events: ChannelEvent[]): void {
@@ -238,19 +284,26 @@ export class AgentSession implements PluginHost {
   }
 
   private onClientData(payloadType: number, payload: Buffer): void {
-    if (this.handshake === 'awaiting-response') {
+    if (this.handshake === 'awaiting-response' || this.handshake === 'awaiting-challenge') {
       // Until the handshake completes the agent acknowledges, then discards, other data.
-      if (payloadType === PayloadType.HandshakeResponse) this.onHandshakeResponse(payload);
+      if (payloadType === PayloadType.HandshakeResponse && this.handshake === 'awaiting-response') this.onHandshakeResponse(payload);
+      if (payloadType === PayloadType.EncChallengeResponse && this.handshake === 'awaiting-challenge') this.onChallengeResponse(payload);
       return;
     }
     switch (payloadType) {
-      case PayloadType.Output:
-        if (this.plugin?.input(payload) === false && !this.inputPaused) {
+      case PayloadType.Output: {
+        const input = this.keys ? open(this.keys.decryptKey, payload) : payload;
+        if (input instanceof ProtocolError) {
+          this.sendChannelClosed(`Failed to decrypt the client's data: ${input.message}`);
+          return;
+        }
+        if (this.plugin?.input(input) === false && !this.inputPaused) {
           // The destination is full: stop reading the client, as the agent's blocked write does.
           this.inputPaused = true;
           this.socket?.pause();
         }
         break;
+      }
       case PayloadType.Size: {
         const size = decodeSize(payload);
         if (!(size instanceof ProtocolError)) this.plugin?.resize(size);

@@ -1,0 +1,62 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { PayloadType } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { parseObject, stringField } from './json.js';
+
+/** KMS session encryption (SPEC §5, CLIENT.md §6.4–6.6): AES-256-GCM, nonce ‖ ciphertext ‖ tag, no AAD. */
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+export const KEY_BYTES = 32;
+/** GenerateDataKey's NumberOfBytes: two 32-byte keys. */
+export const DATA_KEY_BYTES = 64;
+
+/** Payload types encrypted when the session is: client → agent Output; agent → client Output, StdErr, ExitCode. */
+export const CLIENT_ENCRYPTED_TYPES: ReadonlySet<number> = new Set([PayloadType.Output]);
+export const AGENT_ENCRYPTED_TYPES: ReadonlySet<number> = new Set([PayloadType.Output, PayloadType.StdErr, PayloadType.ExitCode]);
+
+export interface SessionKeys {
+  encryptKey: Buffer;
+  decryptKey: Buffer;
+}
+
+/**
+ * The data key's two halves: the client decrypts with bytes 0–31 and encrypts with 32–63; the
+ * agent the other way round.
+ */
+export function splitDataKey(plaintext: Uint8Array, side: 'client' | 'agent'): SessionKeys | ProtocolError {
+  if (plaintext.length !== DATA_KEY_BYTES) return new ProtocolError('BAD_PAYLOAD', `the data key has ${plaintext.length} bytes, not ${DATA_KEY_BYTES}`);
+  const first = Buffer.from(plaintext.subarray(0, KEY_BYTES));
+  const second = Buffer.from(plaintext.subarray(KEY_BYTES));
+  return side === 'client' ? { decryptKey: first, encryptKey: second } : { encryptKey: first, decryptKey: second };
+}
+
+export function seal(key: Buffer, plaintext: Uint8Array, nonce: Buffer = randomBytes(NONCE_BYTES)): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+export function open(key: Buffer, sealed: Uint8Array): Buffer | ProtocolError {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) return new ProtocolError('BAD_PAYLOAD', `an encrypted payload of ${sealed.length} bytes is too short`);
+  const bytes = Buffer.from(sealed);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_BYTES));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    return new ProtocolError('BAD_PAYLOAD', 'an encrypted payload does not decrypt with the session key (wrong key, or altered)');
+  }
+}
+
+/** EncChallengeRequest / EncChallengeResponse payloads: `{"Challenge":"<base64>"}`. */
+export function encodeEncChallenge(challenge: Uint8Array): Buffer {
+  return Buffer.from(JSON.stringify({ Challenge: Buffer.from(challenge).toString('base64') }));
+}
+
+export function decodeEncChallenge(payload: Uint8Array): Buffer | ProtocolError {
+  const object = parseObject(payload, 'encryption challenge');
+  if (object instanceof ProtocolError) return object;
+  const text = stringField(object, 'Challenge');
+  if (text === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return new ProtocolError('BAD_PAYLOAD', 'encryption challenge: Challenge is not base64');
+  return Buffer.from(text, 'base64');
+}
