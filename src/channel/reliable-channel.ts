@@ -27,6 +27,11 @@ export interface ReliableChannelOptions {
   reorderCapacity?: number;
   /** A message unacknowledged this long (ms since first sent) fails the channel. */
   giveUpAfter?: number;
+  /**
+   * False when the peer drops duplicates without acknowledging them (the agent does). Acks lost
+   * with a dropped connection are then inferred: see `inferLostAcknowledgements`.
+   */
+  peerAcknowledgesDuplicates?: boolean;
   /** The agent sets SYN (Flags 1) on its sequence-0 message (SPEC §8); the client never does. */
   synOnFirstMessage?: boolean;
   /**
@@ -43,6 +48,9 @@ interface Unacknowledged {
   firstSent: number;
   lastSent: number;
   resent: boolean;
+  /** The order of its last transmission, and the connection (epoch) it went on. */
+  sendOrder: number;
+  epoch: number;
   /** This message's own timeout: the RTO when sent, doubled by each resend (up to MAX_BACKOFF). */
   timeout: number;
 }
@@ -84,6 +92,15 @@ export class ReliableChannel {
   private nextSequenceNumber = 0;
   private expectedSequenceNumber = 0;
   private readonly unacknowledged = new Map<number, Unacknowledged>();
+  private sendCounter = 0;
+  private epoch = 0;
+  /**
+   * Messages resent after a reconnect whose ack may have been lost with the old connection (the
+   * peer then never acks them). They do not hold the window shut: new messages must flow for
+   * their acks to show which of these were delivered.
+   */
+  private readonly suspects = new Set<number>();
+  private readonly peerAcknowledgesDuplicates: boolean;
   private readonly pending: Pending[] = [];
   private readonly reorder = new Map<number, AgentMessage>();
   private paused = false;
@@ -97,16 +114,21 @@ export class ReliableChannel {
     this.giveUpAfter = options.giveUpAfter ?? ChannelDefaults.giveUpAfter;
     this.synOnFirstMessage = options.synOnFirstMessage ?? false;
     this.acknowledgeDuplicates = options.acknowledgeDuplicates ?? true;
+    this.peerAcknowledgesDuplicates = options.peerAcknowledgesDuplicates ?? true;
     this.newId = options.newId ?? newMessageId;
   }
 
   /** True while the producer may hand over more data without it waiting in the channel. */
   get canSend(): boolean {
-    return !this.paused && !this.failed && this.pending.length === 0 && this.unacknowledged.size < this.windowSize;
+    return !this.paused && !this.failed && this.pending.length === 0 && this.windowUsed < this.windowSize;
   }
 
   get inFlight(): number {
     return this.unacknowledged.size;
+  }
+
+  private get windowUsed(): number {
+    return this.unacknowledged.size - this.suspects.size;
   }
 
   get queued(): number {
@@ -194,15 +216,20 @@ export class ReliableChannel {
     return earliest;
   }
 
-  /** After a reconnect every unacknowledged message goes out again, oldest first. */
+  /** After a reconnect every unacknowledged message goes out again, oldest first, on the new connection. */
   retransmitAll(now: number): ChannelEvent[] {
     const events: ChannelEvent[] = [];
+    this.epoch++;
+    if (!this.peerAcknowledgesDuplicates) for (const sequenceNumber of this.unacknowledged.keys()) this.suspects.add(sequenceNumber);
     for (const entry of this.unacknowledged.values()) this.resend(entry, now, events);
+    // The window may have opened: suspects no longer hold it, and new messages must follow them.
+    this.flush(now, events);
+    this.notifyIfWritable(events);
     return events;
   }
 
   private flush(now: number, events: ChannelEvent[]): void {
-    while (!this.paused && !this.failed && this.pending.length > 0 && this.unacknowledged.size < this.windowSize) {
+    while (!this.paused && !this.failed && this.pending.length > 0 && this.windowUsed < this.windowSize) {
       const { payloadType, payload } = this.pending.shift()!;
       const sequenceNumber = this.nextSequenceNumber++;
       const frame = encodeAgentMessage({
@@ -215,7 +242,7 @@ export class ReliableChannel {
         payloadType,
         payload,
       });
-      this.unacknowledged.set(sequenceNumber, { frame, firstSent: now, lastSent: now, resent: false, timeout: this.rto.timeout });
+      this.unacknowledged.set(sequenceNumber, { frame, firstSent: now, lastSent: now, resent: false, timeout: this.rto.timeout, sendOrder: ++this.sendCounter, epoch: this.epoch });
       events.push({ kind: 'write', frame });
     }
   }
@@ -236,11 +263,31 @@ export class ReliableChannel {
     const entry = this.unacknowledged.get(ack.acknowledgedMessageSequenceNumber);
     if (entry === undefined) return; // a late duplicate acknowledgement
     this.unacknowledged.delete(ack.acknowledgedMessageSequenceNumber);
+    this.suspects.delete(ack.acknowledgedMessageSequenceNumber);
     // Karn's rule: a retransmitted message's round trip is ambiguous, so it is not sampled.
     if (!entry.resent) this.rto.sample(now - entry.firstSent);
+    if (!this.peerAcknowledgesDuplicates && this.epoch > 0) this.inferLostAcknowledgements(entry);
     this.flush(now, events);
     this.notifyIfWritable(events);
     if (this.unacknowledged.size === 0 && this.pending.length === 0) events.push({ kind: 'acknowledged' });
+  }
+
+  /**
+   * Acks lost with a dropped connection. The agent processes messages in order and acknowledges
+   * each new one as it does, but drops a duplicate silently; a message whose ack was lost is
+   * therefore resent after the reconnect and never acknowledged. On one connection both ways are
+   * ordered, so when the ack of a message comes back, any message sent before it on the same
+   * connection that is still unacknowledged reached the agent and was a duplicate: delivered.
+   * (A path that reorders frames inside one connection would break this; TCP does not.)
+   */
+  private inferLostAcknowledgements(acked: Unacknowledged): void {
+    if (acked.epoch !== this.epoch) return;
+    for (const [sequenceNumber, entry] of this.unacknowledged) {
+      if (entry.resent && entry.epoch === this.epoch && entry.sendOrder < acked.sendOrder) {
+        this.unacknowledged.delete(sequenceNumber);
+        this.suspects.delete(sequenceNumber);
+      }
+    }
   }
 
   private onStreamData(message: AgentMessage, now: number, events: ChannelEvent[]): void {
@@ -306,6 +353,8 @@ export class ReliableChannel {
     // The same bytes go again: same sequence number, id and date, as the plugin resends.
     entry.lastSent = now;
     entry.resent = true;
+    entry.sendOrder = ++this.sendCounter;
+    entry.epoch = this.epoch;
     events.push({ kind: 'write', frame: entry.frame });
   }
 

