@@ -112,6 +112,21 @@ describe('the session-manager-plugin contract, through the installed launcher', 
     expect(result.stdout).toContain(`Exiting session with sessionId: ${response.SessionId}.`);
   });
 
+  it('the token given as an argument does not stay in the process list', async () => {
+    const response = await startSession();
+    const child = spawn(launcher, cliArgs(JSON.stringify(response), { Target: TARGET }), { env: emulator.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    while (!stdout.includes('Starting session')) await new Promise((resolve) => setTimeout(resolve, 25));
+    // The launcher execs node, so the pid is ssmx's own.
+    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+    expect(cmdline).not.toContain(response.TokenValue);
+    expect(cmdline).toContain('session-manager-plugin');
+    child.stdin.end('exit\n');
+    await exited;
+  });
+
   it('a shell, with the response in AWS_SSM_START_SESSION_RESPONSE and its name as the argument', async () => {
     const response = await startSession();
     const env = { ...emulator.env, AWS_SSM_START_SESSION_RESPONSE: JSON.stringify(response) };

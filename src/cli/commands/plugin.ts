@@ -40,6 +40,9 @@ export async function pluginCommand(args: string[], context: CliContext): Promis
     context.stdout.write(`${ReportedClientVersion}\n`);
     return 0;
   }
+  // Older AWS CLIs pass the response, token and all, as an argument: anyone on the machine could
+  // read it in the process list. The title replaces the arguments there (Linux, macOS).
+  process.title = PLUGIN_NAME;
   if (invocation.responseEnvName) {
     // The response holds the session token: it is not left for child processes (the remote shell's
     // local helpers, an editor) to inherit.
