@@ -127,6 +127,11 @@ export class ReliableChannel {
     return this.unacknowledged.size;
   }
 
+  /** Resent after a reconnect and not yet known to be delivered (see `suspects`). */
+  get hasSuspects(): boolean {
+    return this.suspects.size > 0;
+  }
+
   private get windowUsed(): number {
     return this.unacknowledged.size - this.suspects.size;
   }

@@ -135,6 +135,9 @@ export class DataChannelSession extends EventEmitter {
         this.attach(transport);
         if (this.receivePaused) transport.pause();
         this.apply(this.channel.retransmitAll(this.now()));
+        // A harmless message right behind the resent ones: its ack shows which of them the agent
+        // already had (it never acks a duplicate), even when nothing else is left to send.
+        if (this.probe && this.channel.hasSuspects && this.state === 'ready') this.send(this.probe.payloadType, this.probe.payload());
         this.emit('resumed', this.now() - lostAt);
       } catch (error) {
         const failure = error instanceof SessionError ? error : new SessionError('CONNECTION_LOST', (error as Error).message);
@@ -170,6 +173,16 @@ export class DataChannelSession extends EventEmitter {
     if (this.state !== 'ready') throw new Error(`send before the session is ready (${this.state})`);
     const wire = this.keys && CLIENT_ENCRYPTED_TYPES.has(payloadType) ? seal(this.keys.encryptKey, payload) : payload;
     this.apply(this.channel.send(payloadType, wire, this.now()));
+  }
+
+  private probe: { payloadType: number; payload: () => Buffer } | undefined;
+
+  /**
+   * A message the agent takes without effect (the terminal's current size for a shell, an smux
+   * NOP for multiplexed ports), sent after a reconnect to learn which resent messages it had.
+   */
+  setProbe(payloadType: number, payload: () => Buffer): void {
+    this.probe = { payloadType, payload };
   }
 
   /** True when the agent asked for KMS encryption and the session is encrypted. */

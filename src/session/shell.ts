@@ -100,6 +100,8 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       sentCols = cols;
       sentRows = rows;
       session.send(PayloadType.Size, encodeSize({ cols, rows }));
+      // Resending the size the terminal already has changes nothing: a probe after a reconnect.
+      session.setProbe(PayloadType.Size, () => encodeSize({ cols: sentCols, rows: sentRows }));
     };
 
     session.on('output', (payloadType: number, payload: Buffer) => {

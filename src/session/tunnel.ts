@@ -149,6 +149,7 @@ export class MultiplexedTunnel extends Tunnel {
 
   constructor(session: DataChannelSession, options: { keepAlive: boolean }) {
     super(session);
+    session.setProbe(PayloadType.Output, () => this.smux.nop());
     if (options.keepAlive) {
       // Older agents run smux keep-alive: a NOP every 10 s, the session dropped after 30 s of silence.
       this.keepAliveTimer = setInterval(() => {

@@ -39,6 +39,22 @@ describe('resuming a dropped data channel', () => {
     expect(events.slice(3)).toEqual(['output:file\r\n']);
   });
 
+  it('after a drop that lost only acks, a probe right behind the resent messages shows they were delivered', async () => {
+    const second = new FakeTransport();
+    const { first, session } = shellSession(async () => second);
+    session.setProbe(PayloadType.Size, () => Buffer.from('{"cols":80,"rows":24}'));
+    session.send(PayloadType.Output, Buffer.from('ls\r'));
+    // The agent had it; its ack is lost with the connection.
+    first.emit('close', new SessionError('CONNECTION_LOST', 'dropped'));
+    await tick();
+    const [resent, probe] = second.data();
+    expect(resent!.payload.toString()).toBe('ls\r');
+    expect(probe!.payloadType).toBe(PayloadType.Size);
+    // The agent drops the duplicate silently and acks the probe: both are done.
+    second.acknowledge(probe!);
+    expect(session.inFlight).toBe(0);
+  });
+
   it('ends at once when the service has ended the session', async () => {
     const { first, events } = shellSession(async () => {
       throw new SessionError('ENDED_BY_SERVICE', 'the session has ended on the service');
