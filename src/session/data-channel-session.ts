@@ -185,11 +185,6 @@ export class DataChannelSession extends EventEmitter {
     this.probe = { payloadType, payload };
   }
 
-  /** True when the agent asked for KMS encryption and the session is encrypted. */
-  get isEncrypted(): boolean {
-    return this.keys !== undefined;
-  }
-
   /** The session keys once KMS gave the data key (SPEC §5). */
   private keys: SessionKeys | undefined;
 
