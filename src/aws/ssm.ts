@@ -3,7 +3,6 @@ import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
 export type { AwsOptions } from './client-config.js';
-export { resolveEndpoint } from './client-config.js';
 
 export interface StartedSession {
   sessionId: string;

@@ -6,6 +6,7 @@ import { runShell } from '../session/shell.js';
 import { withTimeout } from './connect.js';
 import type { CliContext } from './context.js';
 import { signalExitCode } from './exit-codes.js';
+import { onSignals } from './signals.js';
 import type { Progress } from './progress.js';
 
 /** The signals that end ssmx itself during a shell (keyboard signals go to the remote instead). */
@@ -24,7 +25,7 @@ export async function runShellSession(
 ): Promise<number> {
   let sessionId: string | undefined;
   let stoppedBy: NodeJS.Signals | undefined;
-  const cleanups: Array<() => void> = [];
+  let removeSignals = () => {};
   try {
     const session = await open((id) => {
       sessionId = id;
@@ -32,14 +33,10 @@ export async function runShellSession(
     });
     session.once('ready', () => progress.stop());
     session.once('error', () => progress.stop());
-    for (const signal of stopSignals) {
-      const stop = () => {
-        stoppedBy = signal;
-        session.abort(new SessionError('INTERRUPTED', `stopped by ${signal}`));
-      };
-      process.on(signal, stop);
-      cleanups.push(() => process.off(signal, stop));
-    }
+    removeSignals = onSignals(stopSignals, (signal) => {
+      stoppedBy = signal;
+      session.abort(new SessionError('INTERRUPTED', `stopped by ${signal}`));
+    });
     const outcome = await runShell(session, { stdin: context.stdin, stdout: context.stdout, stderr: context.stderr });
     if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
     return outcome.exitCode ?? 0;
@@ -49,6 +46,6 @@ export async function runShellSession(
     if (stoppedBy) return signalExitCode(stoppedBy);
     throw error;
   } finally {
-    for (const cleanup of cleanups) cleanup();
+    removeSignals();
   }
 }

@@ -54,11 +54,6 @@ export abstract class Tunnel extends EventEmitter {
 
   abstract attach(socket: Socket): void;
 
-  /** Ends the session from this side: the TerminateSession flag where the agent takes it. */
-  terminateWithFlag(): void {
-    if (this.session.isReady) this.session.send(PayloadType.Flag, encodeFlag(FlagValue.TerminateSession));
-  }
-
   end(): void {
     this.destroyAll();
     this.session.end();

@@ -118,7 +118,7 @@ describe('the session-manager-plugin contract, through the installed launcher', 
     let stdout = '';
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    while (!stdout.includes('Starting session')) await new Promise((resolve) => setTimeout(resolve, 25));
+    await waitUntil(() => stdout.includes('Starting session'), 10_000, () => stdout);
     // The launcher execs node, so the pid is ssmx's own.
     const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
     expect(cmdline).not.toContain(response.TokenValue);

@@ -1,12 +1,11 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Socket } from 'node:net';
-import { terminateSession } from '../../aws/ssm.js';
 import { awsFor } from '../aws-context.js';
-import { AgentGates, isVersionGreater } from '../../protocol/version.js';
 import { SessionError } from '../../session/errors.js';
 import { isLoopback, listenLocal, type Listening } from '../../session/listener.js';
 import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
-import { openSession, waitReady, withTimeout } from '../connect.js';
+import type { DataChannelSession } from '../../session/data-channel-session.js';
+import { endSession, openSession, waitReady } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parsePortSpec, type PortSpec } from '../port-spec.js';
@@ -29,7 +28,8 @@ export const DEFAULT_SESSIONS = 4;
 
 interface PoolMember {
   sessionId: string;
-  /** Set once the session is ready; a member without one is ended through the API on the way out. */
+  session: DataChannelSession;
+  /** Set once the session is ready. */
   tunnel?: Tunnel;
   agentVersion: string;
   mode?: PortMode;
@@ -104,7 +104,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const members = await Promise.all(
         Array.from({ length: poolSize }, async () => {
           const { started, session } = await openSession(client, { target: instanceId, documentName, parameters, reason: options.reason }, undefined, aws.resume);
-          const member: PoolMember = { sessionId: started.sessionId, agentVersion: '' };
+          const member: PoolMember = { sessionId: started.sessionId, session, agentVersion: '' };
           pool.push(member);
           member.tunnel = await waitReady(session, (ready) => {
             member.mode = portMode(ready);
@@ -157,21 +157,13 @@ export async function forwardCommand(target: string, specTexts: string[], option
   }
 }
 
-/** Ends every session as the agent version requires (SPEC §8), then closes the listeners. */
+/** Ends every session as the agent version allows (SPEC §8, connect.endSession), and the listeners. */
 async function shutdown(client: SSMClient, forwards: Forward[]): Promise<void> {
   const endings: Array<Promise<unknown>> = [];
   for (const { pool, listening } of forwards) {
     endings.push(listening.close());
     for (const member of pool) {
-      const tunnel = member.tunnel;
-      if (tunnel && isVersionGreater(member.agentVersion, AgentGates.terminateSessionFlag)) {
-        tunnel.terminateWithFlag();
-        // Let the flag leave before the socket closes; the session ends on the agent either way.
-        endings.push(new Promise((resolve) => setImmediate(resolve)).then(() => tunnel.end()));
-      } else {
-        member.tunnel?.end();
-        endings.push(withTimeout(terminateSession(client, member.sessionId), 2000));
-      }
+      endings.push(endSession(client, member.sessionId, member.session, member.agentVersion).then(() => member.tunnel?.end()));
     }
   }
   await Promise.all(endings);

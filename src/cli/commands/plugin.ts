@@ -14,6 +14,7 @@ import { resumeOptions } from '../aws-context.js';
 import { endSession, openDataChannel, waitReady } from '../connect.js';
 import type { CliContext } from '../context.js';
 import { signalExitCode } from '../exit-codes.js';
+import { onSignals } from '../signals.js';
 import { parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
 
 /** The program name the AWS CLI runs. */
@@ -60,15 +61,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   let agentVersion: string | undefined;
   let stop: ((signal: NodeJS.Signals) => void) | undefined;
   const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
-  const handlers: Array<[NodeJS.Signals, () => void]> = [];
-  const onSignals = (signals: NodeJS.Signals[]) => {
-    for (const signal of signals) {
-      const handler = () => stop?.(signal);
-      process.on(signal, handler);
-      handlers.push([signal, handler]);
-    }
-  };
-  onSignals(['SIGTERM', 'SIGHUP']);
+  const removals = [onSignals(['SIGTERM', 'SIGHUP'], (signal) => stop?.(signal))];
 
   try {
     // The legacy 4-argument form cannot do KMS (the plugin refuses it too); otherwise the target
@@ -98,13 +91,13 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
 
     if (running.kind === 'port') {
       say(`\nStarting session with SessionId: ${response.sessionId}\n`);
-      onSignals(['SIGINT', 'SIGQUIT', 'SIGTSTP']);
+      removals.push(onSignals(['SIGINT', 'SIGQUIT', 'SIGTSTP'], (signal) => stop?.(signal)));
       return await forwardPort(running, response, context, stopped, async () => {
         say('Terminate signal received, exiting.\n');
         await endSession(client, response.sessionId, opened, agentVersion);
       });
     }
-    if (running.kind === 'stream') onSignals(['SIGINT']);
+    if (running.kind === 'stream') removals.push(onSignals(['SIGINT'], (signal) => stop?.(signal)));
     const outcome = await Promise.race([running.done, stopped.then((signal) => ({ signal }))]);
     if ('signal' in outcome) {
       await endSession(client, response.sessionId, opened, agentVersion);
@@ -116,7 +109,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
     await endSession(client, response.sessionId, session, agentVersion);
     throw error;
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    for (const remove of removals) remove();
     client.destroy();
   }
 }

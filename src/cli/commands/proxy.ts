@@ -7,6 +7,7 @@ import { endSession, openSession, waitReady } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { signalExitCode } from '../exit-codes.js';
+import { onSignals } from '../signals.js';
 
 export interface ProxyOptions extends GlobalOptions {
   reason?: string;
@@ -51,11 +52,7 @@ export async function proxyCommand(target: string, portText: string | undefined,
     };
   });
   interrupted.catch(() => undefined);
-  const handlers = stopSignals.map((signal) => {
-    const handler = () => interrupt?.(signal);
-    process.on(signal, handler);
-    return [signal, handler] as const;
-  });
+  const removeSignals = onSignals(stopSignals, (signal) => interrupt?.(signal));
 
   try {
     const work = (async () => {
@@ -88,7 +85,7 @@ export async function proxyCommand(target: string, portText: string | undefined,
     if (stoppedBy) return signalExitCode(stoppedBy);
     throw error;
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    removeSignals();
     aws.destroy();
   }
 }

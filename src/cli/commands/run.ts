@@ -8,6 +8,7 @@ import { endSession, openSession } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { signalExitCode } from '../exit-codes.js';
+import { onSignals } from '../signals.js';
 import { commandLine } from './exec.js';
 
 /** The session document `ssmx run` uses, created by `ssmx setup`. */
@@ -43,7 +44,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
   let agentVersion: string | undefined;
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   let stoppedBy: NodeJS.Signals | undefined;
-  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  let removeSignals = () => {};
   try {
     const instanceId = await aws.resolve(target);
     const start = (documentName: string) =>
@@ -59,14 +60,10 @@ export async function runCommand(target: string, words: string[], options: RunOp
     const { session } = opened;
     sessionId = opened.started.sessionId;
     session.once('ready', (ready) => (agentVersion = ready.agentVersion));
-    for (const signal of signals) {
-      const stop = () => {
-        stoppedBy = signal;
-        session.abort(new SessionError('INTERRUPTED', `stopped by ${signal}`));
-      };
-      process.on(signal, stop);
-      handlers.push([signal, stop]);
-    }
+    removeSignals = onSignals(signals, (signal) => {
+      stoppedBy = signal;
+      session.abort(new SessionError('INTERRUPTED', `stopped by ${signal}`));
+    });
     // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
     // nothing is read from ours.
     const outcome = await runShell(session, { stdin: new PassThrough().end(), stdout: context.stdout, stderr: context.stderr, terminal: false });
@@ -77,7 +74,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
     if (stoppedBy) return signalExitCode(stoppedBy);
     throw error;
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    removeSignals();
     aws.destroy();
   }
 }

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { shellQuote, ssmxCommandWord } from '../self.js';
+import { onSignals } from '../signals.js';
 import { ALIAS_SUFFIX } from './proxy.js';
 
 export interface SshConfigOptions extends GlobalOptions {
@@ -46,9 +47,7 @@ export async function sshCommand(destination: string, sshArgs: string[], options
   const args = ['-o', `ProxyCommand=${proxyCommandLine(options, context.env)}`, destination, ...sshArgs];
   const child = spawn('ssh', args, { stdio: 'inherit', env: context.env });
   // Keyboard signals reach ssh through the terminal; ssmx must outlive them to report its status.
-  const ignore = () => undefined;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTSTP'];
-  for (const signal of signals) process.on(signal, ignore);
+  const removeSignals = onSignals(['SIGINT', 'SIGQUIT', 'SIGTSTP'], () => undefined);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', (error: NodeJS.ErrnoException) =>
@@ -57,6 +56,6 @@ export async function sshCommand(destination: string, sshArgs: string[], options
       child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
     });
   } finally {
-    for (const signal of signals) process.off(signal, ignore);
+    removeSignals();
   }
 }
