@@ -16,6 +16,8 @@ export type ChannelEvent =
   | { kind: 'writable' }
   /** Everything sent so far has been acknowledged, and nothing waits to be sent. */
   | { kind: 'acknowledged' }
+  /** A frame that failed validation (a bad digest, a wrong length) was dropped unacknowledged. */
+  | { kind: 'discarded'; reason: string }
   | { kind: 'failed'; error: ChannelError };
 
 export interface ReliableChannelOptions {
@@ -28,20 +30,31 @@ export interface ReliableChannelOptions {
   /** A message unacknowledged this long (ms since first sent) fails the channel. */
   giveUpAfter?: number;
   /**
-   * False when the peer drops duplicates without acknowledging them (the agent does). Acks lost
+   * False when the peer may drop duplicates without acknowledging them (SPEC §6 says the agent
+   * acknowledges them again; the agent sources in public repositories do not). Acks lost
    * with a dropped connection are then inferred: see `inferLostAcknowledgements`.
    */
   peerAcknowledgesDuplicates?: boolean;
   /** The agent sets SYN (Flags 1) on its sequence-0 message (SPEC §8); the client never does. */
   synOnFirstMessage?: boolean;
   /**
-   * Acknowledge a duplicate again (ssmx does, so a peer that missed an ack stops resending). The
-   * real agent drops duplicates silently (agent datachannel.go, handleStreamDataMessage), whatever
-   * SPEC §6 says; the emulator follows the agent.
+   * Acknowledge a duplicate again (SPEC §6: ssmx does, so a peer that missed an ack stops
+   * resending). The emulator does by default and can drop them silently instead (--duplicate-acks).
    */
   acknowledgeDuplicates?: boolean;
+  /**
+   * What an invalid frame does. Both the agent and the plugin log and drop one, unacknowledged, so
+   * the sender's retransmission repairs a damaged frame: 'drop' does the same. The client uses
+   * 'drop-after-first-valid': a peer whose very first frame is garbage does not speak the protocol,
+   * and waiting for a valid frame from it would only hang. Either way, MAX_INVALID_IN_A_ROW invalid
+   * frames with no valid one between them fail the channel.
+   */
+  invalidFrames?: 'drop' | 'drop-after-first-valid';
   newId?: () => string;
 }
+
+/** Invalid frames in a row, none valid between them, after which the peer is given up on. */
+export const MAX_INVALID_IN_A_ROW = 100;
 
 interface Unacknowledged {
   frame: Buffer;
@@ -61,6 +74,11 @@ interface Unacknowledged {
  * instead of flooding a busy peer with copies of its whole window every RTO.
  */
 const MAX_BACKOFF = 8_000;
+/**
+ * How long a message inferred delivered is still resent (at its backoff, and on every reconnect),
+ * in case the copy the inference rested on had been lost after all.
+ */
+const INFERRED_KEEP_MS = 60_000;
 
 interface Pending {
   payloadType: number;
@@ -88,6 +106,10 @@ export class ReliableChannel {
   private readonly synOnFirstMessage: boolean;
   private readonly acknowledgeDuplicates: boolean;
   private readonly newId: () => string;
+  private readonly invalidFrames: 'drop' | 'drop-after-first-valid';
+  private receivedValid = false;
+  private invalidInARow = 0;
+  private invalidTotal = 0;
 
   private nextSequenceNumber = 0;
   private expectedSequenceNumber = 0;
@@ -101,6 +123,8 @@ export class ReliableChannel {
    */
   private readonly suspects = new Set<number>();
   private readonly peerAcknowledgesDuplicates: boolean;
+  /** Messages inferred delivered without an ack, still resent for a while (see inferLostAcknowledgements). */
+  private readonly inferred = new Map<number, Unacknowledged & { forgetAt: number }>();
   private readonly pending: Pending[] = [];
   private readonly reorder = new Map<number, AgentMessage>();
   private paused = false;
@@ -116,6 +140,12 @@ export class ReliableChannel {
     this.acknowledgeDuplicates = options.acknowledgeDuplicates ?? true;
     this.peerAcknowledgesDuplicates = options.peerAcknowledgesDuplicates ?? true;
     this.newId = options.newId ?? newMessageId;
+    this.invalidFrames = options.invalidFrames ?? 'drop-after-first-valid';
+  }
+
+  /** Frames dropped because they failed validation. */
+  get discardedFrames(): number {
+    return this.invalidTotal;
   }
 
   /** True while the producer may hand over more data without it waiting in the channel. */
@@ -169,9 +199,19 @@ export class ReliableChannel {
     if (this.failed) return events;
     const message = decodeAgentMessage(frame);
     if (message instanceof ProtocolError) {
-      this.fail(events, new ChannelError('MALFORMED_FRAME', `malformed frame from the peer: ${message.message}`));
+      this.invalidTotal++;
+      const giveUp = (this.invalidFrames === 'drop-after-first-valid' && !this.receivedValid) || ++this.invalidInARow >= MAX_INVALID_IN_A_ROW;
+      if (giveUp) {
+        const why = this.receivedValid ? `${this.invalidInARow} malformed frames in a row from the peer` : 'malformed frame from the peer';
+        this.fail(events, new ChannelError('MALFORMED_FRAME', `${why}: ${message.message}`));
+      } else {
+        // Unacknowledged, so the peer sends it again; a damaged copy must not end a session.
+        events.push({ kind: 'discarded', reason: message.message });
+      }
       return events;
     }
+    this.receivedValid = true;
+    this.invalidInARow = 0;
     switch (message.messageType) {
       case MessageType.Acknowledge:
         this.onAcknowledge(message, now, events);
@@ -215,9 +255,10 @@ export class ReliableChannel {
 
   /** When `tick` next has work to do, or undefined when nothing is outstanding. */
   nextDeadline(): number | undefined {
-    if (this.paused || this.failed || this.unacknowledged.size === 0) return undefined;
+    if (this.paused || this.failed || this.unacknowledged.size + this.inferred.size === 0) return undefined;
     let earliest = Infinity;
     for (const entry of this.unacknowledged.values()) earliest = Math.min(earliest, entry.lastSent + entry.timeout);
+    for (const entry of this.inferred.values()) earliest = Math.min(earliest, entry.lastSent + entry.timeout);
     return earliest;
   }
 
@@ -227,6 +268,7 @@ export class ReliableChannel {
     this.epoch++;
     if (!this.peerAcknowledgesDuplicates) for (const sequenceNumber of this.unacknowledged.keys()) this.suspects.add(sequenceNumber);
     for (const entry of this.unacknowledged.values()) this.resend(entry, now, events);
+    for (const entry of this.inferred.values()) this.resend(entry, now, events);
     // The window may have opened: suspects no longer hold it, and new messages must follow them.
     this.flush(now, events);
     this.notifyIfWritable(events);
@@ -266,31 +308,39 @@ export class ReliableChannel {
       return;
     }
     const entry = this.unacknowledged.get(ack.acknowledgedMessageSequenceNumber);
-    if (entry === undefined) return; // a late duplicate acknowledgement
+    if (entry === undefined) {
+      // A late duplicate acknowledgement, or one for a message inferred delivered: it was.
+      this.inferred.delete(ack.acknowledgedMessageSequenceNumber);
+      return;
+    }
     this.unacknowledged.delete(ack.acknowledgedMessageSequenceNumber);
     this.suspects.delete(ack.acknowledgedMessageSequenceNumber);
     // Karn's rule: a retransmitted message's round trip is ambiguous, so it is not sampled.
     if (!entry.resent) this.rto.sample(now - entry.firstSent);
-    if (!this.peerAcknowledgesDuplicates && this.epoch > 0) this.inferLostAcknowledgements(entry);
+    if (!this.peerAcknowledgesDuplicates) this.inferLostAcknowledgements(entry, now);
     this.flush(now, events);
     this.notifyIfWritable(events);
     if (this.unacknowledged.size === 0 && this.pending.length === 0) events.push({ kind: 'acknowledged' });
   }
 
   /**
-   * Acks lost with a dropped connection. The agent processes messages in order and acknowledges
-   * each new one as it does, but drops a duplicate silently; a message whose ack was lost is
-   * therefore resent after the reconnect and never acknowledged. On one connection both ways are
-   * ordered, so when the ack of a message comes back, any message sent before it on the same
-   * connection that is still unacknowledged reached the agent and was a duplicate: delivered.
-   * (A path that reorders frames inside one connection would break this; TCP does not.)
+   * Acks the peer will never send again. The agent processes messages in order and acknowledges
+   * each new one as it does, but drops a duplicate silently; a message whose ack was lost (with a
+   * dropped connection, or damaged on the way) is therefore resent and never acknowledged. On one
+   * connection both ways are ordered, so when the ack of a message comes back, any message resent
+   * before it on the same connection that is still unacknowledged reached the agent: delivered.
+   * Only if that resent copy was itself lost (damaged, or held back by a reordering path that then
+   * dropped) is this wrong, so such a message is still resent, from the RTO up, for INFERRED_KEEP_MS
+   * and on every reconnect meanwhile, without holding the window: to an agent that has it these are
+   * duplicates it drops, to one that lacks it they fill the gap.
    */
-  private inferLostAcknowledgements(acked: Unacknowledged): void {
+  private inferLostAcknowledgements(acked: Unacknowledged, now: number): void {
     if (acked.epoch !== this.epoch) return;
     for (const [sequenceNumber, entry] of this.unacknowledged) {
       if (entry.resent && entry.epoch === this.epoch && entry.sendOrder < acked.sendOrder) {
         this.unacknowledged.delete(sequenceNumber);
         this.suspects.delete(sequenceNumber);
+        this.inferred.set(sequenceNumber, { ...entry, timeout: this.rto.timeout, lastSent: now, forgetAt: now + INFERRED_KEEP_MS });
       }
     }
   }
@@ -348,6 +398,14 @@ export class ReliableChannel {
         return;
       }
       if (now - entry.lastSent >= entry.timeout) {
+        this.resend(entry, now, events);
+        entry.timeout = Math.min(entry.timeout * 2, MAX_BACKOFF);
+      }
+    }
+    for (const [sequenceNumber, entry] of this.inferred) {
+      if (now >= entry.forgetAt) {
+        this.inferred.delete(sequenceNumber);
+      } else if (now - entry.lastSent >= entry.timeout) {
         this.resend(entry, now, events);
         entry.timeout = Math.min(entry.timeout * 2, MAX_BACKOFF);
       }

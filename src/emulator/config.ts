@@ -45,6 +45,12 @@ export interface EmulatorConfig {
   agentVersion: string;
   /** The agent's 1 ms pause after each message; off only for stress tests of the client. */
   agentPacing: boolean;
+  /**
+   * Whether the agent acknowledges a duplicate again. SPEC §6 and CLIENT.md §5.2 say it does, and
+   * that is the default; the agent sources in public repositories drop one silently (datachannel.go,
+   * handleStreamDataMessage), which `false` reproduces, for clients that must survive both.
+   */
+  duplicateAcks: boolean;
   /** The shell command the Standard_Stream plugin runs in its PTY. */
   shell: string[];
   /** A session whose client is gone is ended after this long, as the service's idle timeout does. */
@@ -92,6 +98,7 @@ export function defaultConfig(): EmulatorConfig {
     // A current agent: multiplexed port forwarding, smux keep-alive off (SPEC §8).
     agentVersion: '3.3.1142.0',
     agentPacing: true,
+    duplicateAcks: true,
     shell: defaultShell(),
     idleTimeoutMs: 20 * 60_000,
     instances: [{ ...DEFAULT_INSTANCE }],

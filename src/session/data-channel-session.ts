@@ -83,7 +83,7 @@ export class DataChannelSession extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.channel = new ReliableChannel({
       sendType: MessageType.InputStreamData,
-      // The agent drops duplicates without an ack (its datachannel.go); see the channel.
+      // An agent may drop duplicates without an ack (its published datachannel.go does); see the channel.
       peerAcknowledgesDuplicates: false,
       ...(options.windowSize !== undefined ? { windowSize: options.windowSize } : {}),
     });
@@ -136,7 +136,7 @@ export class DataChannelSession extends EventEmitter {
         if (this.receivePaused) transport.pause();
         this.apply(this.channel.retransmitAll(this.now()));
         // A harmless message right behind the resent ones: its ack shows which of them the agent
-        // already had (it never acks a duplicate), even when nothing else is left to send.
+        // already had (if it never acks a duplicate), even when nothing else is left to send.
         if (this.probe && this.channel.hasSuspects && this.state === 'ready') this.send(this.probe.payloadType, this.probe.payload());
         this.emit('resumed', this.now() - lostAt);
       } catch (error) {

@@ -1,7 +1,7 @@
 import { DescribeSessionsCommand, SSMClient, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startFaultProxy, type FaultProxy, type Faults } from '../support/fault-proxy.js';
 import { startForward } from '../support/forward.js';
 import { hashClient, startHashServer } from '../support/hash-server.js';
 import { runInPty } from '../support/pty.js';
@@ -29,7 +29,43 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A transfer through `ssmx forward` (one session) with the fault proxy's schedule on, and the link
+ * cut `drops` times, evenly over the download. Both digests must match: no byte lost or repeated.
+ */
+async function faultyTransfer(proxy: FaultProxy, env: NodeJS.ProcessEnv, plan: { download: number; upload: number; drops: number; faults: Faults }) {
+  const server = await startHashServer(plan.download);
+  const forward = await startForward(env, [TARGET, `0:${server.port}`, '--sessions', '1']);
+  const before = { ...proxy.counts };
+  let drops = 0;
+  proxy.faults = plan.faults;
+  try {
+    const client = await hashClient(forward.listeners[0]!.localPort!, plan.upload, plan.download, {
+      onProgress: (received) => {
+        if (drops < plan.drops && received >= ((drops + 1) * plan.download) / (plan.drops + 1)) {
+          drops++;
+          proxy.cut();
+        }
+      },
+    });
+    const seen = await server.results[0]!;
+    expect(client.receivedBytes).toBe(plan.download);
+    expect(client.receivedSha256).toBe(seen.sentSha256);
+    expect(seen.receivedBytes).toBe(plan.upload);
+    expect(seen.receivedSha256).toBe(client.sentSha256);
+    const counts = Object.fromEntries(Object.entries(proxy.counts).map(([key, value]) => [key, value - before[key as keyof typeof before]])) as FaultProxy['counts'];
+    proxy.faults = NO_FAULTS;
+    expect(await forward.stop()).toBe(0);
+    return { drops, counts, stderr: forward.stderr() };
+  } finally {
+    proxy.faults = NO_FAULTS;
+    await forward.stop();
+    await server.close();
+  }
+}
+
+const NO_FAULTS: Faults = { duplicate: 0, reorder: 0, delay: 0 };
 
 describe('a dropped connection is resumed (ResumeSession, new token, resend)', () => {
   it('a shell keeps its state across a drop: cd /tmp, drop, pwd prints /tmp', async () => {
@@ -48,24 +84,18 @@ describe('a dropped connection is resumed (ResumeSession, new token, resend)', (
     expect((await term.exited).exitCode).toBe(0);
   });
 
-  it('5% of frames duplicated or reordered, both ways, on a live link: 32 MiB down and 8 MiB up, every byte once', async () => {
-    const server = await startHashServer(32 << 20);
-    const forward = await startForward(env, [TARGET, `0:${server.port}`, '--sessions', '1']);
-    proxy.faults = { duplicate: 0.025, reorder: 0.025, delay: 0.01 };
-    const before = { ...proxy.counts };
-    try {
-      const client = await hashClient(forward.listeners[0]!.localPort!, 8 << 20, 32 << 20);
-      const seen = await server.results[0]!;
-      expect(client.receivedSha256).toBe(seen.sentSha256);
-      expect(seen.receivedSha256).toBe(client.sentSha256);
-      expect(proxy.counts.duplicated - before.duplicated).toBeGreaterThan(100);
-      expect(proxy.counts.reordered - before.reordered).toBeGreaterThan(100);
-    } finally {
-      proxy.faults = { duplicate: 0, reorder: 0, delay: 0 };
-      await forward.stop();
-      await server.close();
-    }
-  }, 60_000);
+  it('128 MiB down and 16 MiB up through ssmx forward while the link drops 10 times and 5% of frames are duplicated or reordered: every byte once', async () => {
+    const result = await faultyTransfer(proxy, env, { download: 128 << 20, upload: 16 << 20, drops: 10, faults: { duplicate: 0.025, reorder: 0.025, delay: 0.01 } });
+    expect(result.drops).toBe(10);
+    expect(result.counts.duplicated).toBeGreaterThan(100);
+    expect(result.counts.reordered).toBeGreaterThan(100);
+    expect(result.stderr.match(/reconnected after/g)?.length).toBeGreaterThanOrEqual(10);
+  }, 180_000);
+
+  it('1% of frames damaged (a payload or digest byte flipped), with 3 drops: dropped unacknowledged, resent, every byte once', async () => {
+    const result = await faultyTransfer(proxy, env, { download: 16 << 20, upload: 16 << 20, drops: 3, faults: { duplicate: 0.01, reorder: 0.01, delay: 0, corrupt: 0.01 } });
+    expect(result.counts.corrupted).toBeGreaterThan(50);
+  }, 120_000);
 
   it('a session the service ended while the link was down ends at once, with a clear message (5)', async () => {
     const activeIds = async () => new Set((await ssm.send(new DescribeSessionsCommand({ State: 'Active' }))).Sessions!.map((s) => s.SessionId!));
@@ -95,4 +125,25 @@ describe('a dropped connection is resumed (ResumeSession, new token, resend)', (
     expect(Date.now() - started).toBeLessThan(6000);
     expect(term.output()).toMatch(/could not be restored within 2 s/);
   });
+});
+
+describe('against an agent that never acknowledges a duplicate (as its published sources do)', () => {
+  let quietProxy: FaultProxy;
+  let quiet: EmulatorProcess;
+  let quietEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    quietProxy = await startFaultProxy(2);
+    quiet = await startEmulatorProcess(['--public-endpoint', quietProxy.endpoint, '--agent-pacing', 'off', '--duplicate-acks', 'off']);
+    quietProxy.setUpstream(Number(new URL(quiet.info.endpoint).port));
+    quietEnv = { ...quiet.env, AWS_ENDPOINT_URL: quietProxy.endpoint };
+  });
+  afterAll(async () => {
+    await quietProxy?.close();
+    await quiet?.stop();
+  });
+
+  it('acks lost with 5 drops and with 1% damaged frames are inferred: 16 MiB each way, every byte once', async () => {
+    const result = await faultyTransfer(quietProxy, quietEnv, { download: 16 << 20, upload: 16 << 20, drops: 5, faults: { duplicate: 0.01, reorder: 0.01, delay: 0, corrupt: 0.01 } });
+    expect(result.counts.corrupted).toBeGreaterThan(20);
+  }, 120_000);
 });

@@ -15,12 +15,27 @@ export interface FaultProxy {
   setUpstream(port: number): void;
   cut(): void;
   refusing: boolean;
-  /** Probabilities per binary frame; 0 for a clean path. */
-  faults: { duplicate: number; reorder: number; delay: number };
-  /** Frames duplicated, reordered and delayed so far. */
-  counts: { duplicated: number; reordered: number; delayed: number; frames: number };
+  /**
+   * Probabilities per binary frame; 0 for a clean path. `corrupt` flips one byte of the payload (of
+   * the digest, when there is no payload): the bytes the frame's SHA-256 covers. The header's other
+   * fields are not covered by anything in the protocol (TLS is what protects them on a real path).
+   */
+  faults: Faults;
+  /** Frames duplicated, reordered, delayed and corrupted so far. */
+  counts: { duplicated: number; reordered: number; delayed: number; corrupted: number; frames: number };
   close(): Promise<void>;
 }
+
+export interface Faults {
+  duplicate: number;
+  reorder: number;
+  delay: number;
+  corrupt?: number;
+}
+
+/** The payload starts after the 120-byte header; the digest is bytes 80 to 111 (SPEC §2). */
+const PAYLOAD_OFFSET = 120;
+const DIGEST_OFFSET = 80;
 
 export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
   let upstream = 0;
@@ -30,7 +45,7 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
   const proxy = {
     refusing: false,
     faults: { duplicate: 0, reorder: 0, delay: 0 },
-    counts: { duplicated: 0, reordered: 0, delayed: 0, frames: 0 },
+    counts: { duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, frames: 0 },
   } as FaultProxy;
 
   /** Relays binary frames one way with the configured faults; text frames pass untouched. */
@@ -47,7 +62,13 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
       if (!isBinary) return to.readyState === WebSocket.OPEN && to.send(data.toString());
       proxy.counts.frames++;
       const roll = random();
-      const { duplicate, reorder, delay } = proxy.faults;
+      const { duplicate, reorder, delay, corrupt = 0 } = proxy.faults;
+      if (corrupt > 0 && data.length >= PAYLOAD_OFFSET && random() < corrupt) {
+        proxy.counts.corrupted++;
+        data = Buffer.from(data);
+        const at = data.length > PAYLOAD_OFFSET ? PAYLOAD_OFFSET + Math.floor(random() * (data.length - PAYLOAD_OFFSET)) : DIGEST_OFFSET + Math.floor(random() * 32);
+        data[at] ^= 1 + Math.floor(random() * 255);
+      }
       if (roll < duplicate) {
         proxy.counts.duplicated++;
         send(data);

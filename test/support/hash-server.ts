@@ -60,7 +60,7 @@ export async function startHashServer(download: number): Promise<HashServer> {
  * The client end: uploads `upload` random bytes, reads `expectDownload` bytes (optionally stalling
  * first), then half-closes. Returns both digests.
  */
-export function hashClient(port: number, upload: number, expectDownload: number, options: { stallMs?: number } = {}) {
+export function hashClient(port: number, upload: number, expectDownload: number, options: { stallMs?: number; onProgress?: (receivedBytes: number) => void } = {}) {
   return new Promise<{ sentSha256: string; receivedSha256: string; receivedBytes: number }>((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     const sent = createHash('sha256');
@@ -85,6 +85,7 @@ export function hashClient(port: number, upload: number, expectDownload: number,
     socket.on('data', (data: Buffer) => {
       received.update(data);
       receivedBytes += data.length;
+      options.onProgress?.(receivedBytes);
       finishIfDone();
     });
     socket.on('error', reject);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReliableChannel, type ChannelEvent } from '../../src/channel/reliable-channel.js';
+import { MAX_INVALID_IN_A_ROW, ReliableChannel, type ChannelEvent } from '../../src/channel/reliable-channel.js';
 import { RtoEstimator } from '../../src/channel/rto.js';
 import { MessageType, PayloadType } from '../../src/protocol/constants.js';
 import { decodeAgentMessage, encodeAgentMessage, type DecodedAgentMessage } from '../../src/protocol/message.js';
@@ -190,6 +190,36 @@ describe('sending', () => {
     expect(events.some((e) => e.kind === 'acknowledged')).toBe(true);
   });
 
+  it('on one connection too: a resent message whose ack was damaged is known delivered once a later one is acked, then still resent for a minute and forgotten', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, peerAcknowledgesDuplicates: false, newId });
+    const [a] = writes(channel.send(1, Buffer.from('a'), T));
+    // a's ack was damaged on the way: after the RTO (200 ms) it goes again, and the agent, which has it, stays silent.
+    expect(writes(channel.tick(T + 200))).toEqual([a]);
+    const [b] = writes(channel.send(1, Buffer.from('b'), T + 201));
+    const events = channel.receive(ackFor(b!), T + 210);
+    expect(channel.inFlight).toBe(0);
+    expect(events.some((e) => e.kind === 'acknowledged')).toBe(true);
+    // In case the copy of a that went before b was itself lost, a still goes at its backoff, from the RTO up, for a minute.
+    let resends = 0;
+    for (let deadline = channel.nextDeadline(); deadline !== undefined; deadline = channel.nextDeadline()) {
+      resends += writes(channel.tick(deadline)).length;
+      expect(deadline).toBeLessThan(T + 70_000);
+    }
+    expect(resends).toBeGreaterThan(5);
+    expect(resends).toBeLessThan(15);
+    expect(writes(channel.tick(T + 120_000))).toEqual([]);
+  });
+
+  it('a message inferred delivered and then acknowledged is not resent again', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, peerAcknowledgesDuplicates: false, newId });
+    const [a] = writes(channel.send(1, Buffer.from('a'), T));
+    writes(channel.tick(T + 200));
+    const [b] = writes(channel.send(1, Buffer.from('b'), T + 201));
+    channel.receive(ackFor(b!), T + 210);
+    channel.receive(ackFor(a!), T + 211); // an agent that does ack duplicates (SPEC §6)
+    expect(channel.nextDeadline()).toBeUndefined();
+  });
+
   it('pause_publication stops sending and resending; start_publication resumes both', () => {
     const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
     const publication = (type: string) => encodeAgentMessage({
@@ -259,14 +289,46 @@ describe('receiving', () => {
     expect(delivered(channel.receive(agentFrame(3, 'm3'), 1))).toEqual(['m3']);
   });
 
-  it('channel_closed is reported with its output; malformed frames fail the channel', () => {
+  it('channel_closed is reported with its output; a peer whose first frame is garbage fails the channel', () => {
     const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    expect(channel.receive(Buffer.from('garbage'), 1)).toMatchObject([{ kind: 'failed', error: { code: 'MALFORMED_FRAME' } }]);
+    const other = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
     const closed = encodeAgentMessage({
       messageType: 'channel_closed', schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n, messageId: newId(),
       payloadType: 0, payload: Buffer.from('{"Output":"bye","SessionId":"s-1","CreatedDate":"1"}'),
     });
-    expect(channel.receive(closed, 1)).toMatchObject([{ kind: 'channel-closed', closed: { output: 'bye', sessionId: 's-1' } }]);
-    expect(channel.receive(Buffer.from('garbage'), 1)).toMatchObject([{ kind: 'failed', error: { code: 'MALFORMED_FRAME' } }]);
+    expect(other.receive(closed, 1)).toMatchObject([{ kind: 'channel-closed', closed: { output: 'bye', sessionId: 's-1' } }]);
+  });
+
+  it('a damaged frame after a valid one is dropped unacknowledged, and its resend is taken', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    expect(delivered(channel.receive(agentFrame(0, 'first'), 1))).toEqual(['first']);
+    const good = agentFrame(1, 'second');
+    for (const at of [122, 90, 117]) { // a payload byte, a digest byte, the payload length
+      const damaged = Buffer.from(good);
+      damaged[at]! ^= 0x40;
+      const events = channel.receive(damaged, 2);
+      expect(events).toMatchObject([{ kind: 'discarded' }]);
+    }
+    expect(channel.discardedFrames).toBe(3);
+    const events = channel.receive(good, 3);
+    expect(delivered(events)).toEqual(['second']);
+    expect(writes(events)).toHaveLength(1); // its ack
+  });
+
+  it(`gives up on a peer after ${MAX_INVALID_IN_A_ROW} invalid frames in a row; one valid frame resets the count`, () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    channel.receive(agentFrame(0, 'first'), 1);
+    const garbage = Buffer.alloc(130, 7);
+    for (let i = 0; i < MAX_INVALID_IN_A_ROW - 1; i++) expect(channel.receive(garbage, 2)[0]!.kind).toBe('discarded');
+    channel.receive(agentFrame(1, 'second'), 2);
+    for (let i = 0; i < MAX_INVALID_IN_A_ROW - 1; i++) expect(channel.receive(garbage, 2)[0]!.kind).toBe('discarded');
+    expect(channel.receive(garbage, 2)).toMatchObject([{ kind: 'failed', error: { code: 'MALFORMED_FRAME', message: expect.stringMatching(/100 malformed frames in a row/) } }]);
+  });
+
+  it("the agent's side drops garbage even before anything valid came (its datachannel.go logs and drops)", () => {
+    const channel = new ReliableChannel({ sendType: MessageType.OutputStreamData, invalidFrames: 'drop', newId });
+    expect(channel.receive(Buffer.from('garbage'), 1)).toMatchObject([{ kind: 'discarded' }]);
   });
 
   it('refuses a sequence number beyond 2^53 with a clear error instead of rounding', () => {

@@ -8,6 +8,7 @@ export interface EmulatorOptions {
   region?: string;
   agentVersion?: string;
   agentPacing?: string;
+  duplicateAcks?: string;
   config?: string;
   instance?: string[];
   shell?: string;
@@ -38,6 +39,7 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
     if (options.agentPacing !== 'on' && options.agentPacing !== 'off') throw new UsageError('--agent-pacing is on or off');
     config.agentPacing = options.agentPacing === 'on';
   }
+  if (options.duplicateAcks !== undefined) config.duplicateAcks = options.duplicateAcks === 'on';
   if (options.shell) config.shell = ['/bin/sh', '-c', options.shell];
   if (options.kmsKeyId) config.kmsKeyId = options.kmsKeyId;
   if (options.publicEndpoint) {

@@ -29,6 +29,8 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 const QUEUE_HIGH_WATER = 64;
 /** How long the agent waits for its buffer to drain before it reports termination. */
 const CLOSE_DRAIN_TIMEOUT_MS = 5_000;
+/** The agent keeps this many messages that arrived ahead of the expected one (SPEC §6). */
+const AGENT_REORDER_CAPACITY = 100_000;
 /** The real agent's outgoing buffer holds this many unacknowledged messages. */
 const AGENT_WINDOW = 10_000;
 /**
@@ -47,12 +49,7 @@ function needsHandshake(sessionType: string): boolean {
  * the reliable channel, paces output as the real agent does, and runs the document's plugin.
  */
 export class AgentSession implements PluginHost {
-  private readonly channel = new ReliableChannel({
-    sendType: MessageType.OutputStreamData,
-    synOnFirstMessage: true,
-    windowSize: AGENT_WINDOW,
-    acknowledgeDuplicates: false,
-  });
+  private readonly channel: ReliableChannel;
   private socket: WebSocket | undefined;
   private readonly queue: Array<{ payloadType: number; payload: Buffer }> = [];
   private plugin: AgentPlugin | undefined;
@@ -80,6 +77,15 @@ export class AgentSession implements PluginHost {
     private readonly config: EmulatorConfig,
     private readonly onClosed: () => void,
   ) {
+    this.channel = new ReliableChannel({
+      sendType: MessageType.OutputStreamData,
+      synOnFirstMessage: true,
+      windowSize: AGENT_WINDOW,
+      reorderCapacity: AGENT_REORDER_CAPACITY,
+      acknowledgeDuplicates: config.duplicateAcks,
+      // The agent logs and drops a frame it cannot deserialize (datachannel.go), whatever came before.
+      invalidFrames: 'drop',
+    });
     // With KMS on, every session type opens with a handshake (CLIENT.md §6.1).
     this.handshake = needsHandshake(record.document.sessionType) || config.kmsKeyId ? 'awaiting-response' : 'none';
   }
