@@ -317,7 +317,8 @@ export class ReliableChannel {
     this.suspects.delete(ack.acknowledgedMessageSequenceNumber);
     // Karn's rule: a retransmitted message's round trip is ambiguous, so it is not sampled.
     if (!entry.resent) this.rto.sample(now - entry.firstSent);
-    if (!this.peerAcknowledgesDuplicates) this.inferLostAcknowledgements(entry, now);
+    if (!this.peerAcknowledgesDuplicates) this.inferLostAcknowledgements(entry, ack.acknowledgedMessageSequenceNumber, now);
+    this.retransmitOvertaken(entry, ack.acknowledgedMessageSequenceNumber, now, events);
     this.flush(now, events);
     this.notifyIfWritable(events);
     if (this.unacknowledged.size === 0 && this.pending.length === 0) events.push({ kind: 'acknowledged' });
@@ -334,14 +335,30 @@ export class ReliableChannel {
    * and on every reconnect meanwhile, without holding the window: to an agent that has it these are
    * duplicates it drops, to one that lacks it they fill the gap.
    */
-  private inferLostAcknowledgements(acked: Unacknowledged, now: number): void {
+  private inferLostAcknowledgements(acked: Unacknowledged, ackedSequenceNumber: number, now: number): void {
     if (acked.epoch !== this.epoch) return;
+    // The map is in sequence order, and acks come mostly in order: this loop rarely runs at all.
     for (const [sequenceNumber, entry] of this.unacknowledged) {
+      if (sequenceNumber >= ackedSequenceNumber) break;
       if (entry.resent && entry.epoch === this.epoch && entry.sendOrder < acked.sendOrder) {
         this.unacknowledged.delete(sequenceNumber);
         this.suspects.delete(sequenceNumber);
         this.inferred.set(sequenceNumber, { ...entry, timeout: this.rto.timeout, lastSent: now, forgetAt: now + INFERRED_KEEP_MS });
       }
+    }
+  }
+
+  /**
+   * Fast retransmit, as TCP's: on one connection the peer takes messages in the order sent and
+   * acknowledges each (one ahead of a gap too), so a message sent before the acknowledged one and
+   * still unacknowledged was lost on the way, or its ack was: it goes again now, not after its
+   * timeout. Its send order then passes the acknowledged one's, so it goes once per such loss.
+   */
+  private retransmitOvertaken(acked: Unacknowledged, ackedSequenceNumber: number, now: number, events: ChannelEvent[]): void {
+    if (acked.epoch !== this.epoch) return;
+    for (const [sequenceNumber, entry] of this.unacknowledged) {
+      if (sequenceNumber >= ackedSequenceNumber) break;
+      if (entry.epoch === this.epoch && entry.sendOrder < acked.sendOrder) this.resend(entry, now, events);
     }
   }
 
@@ -391,16 +408,27 @@ export class ReliableChannel {
     });
   }
 
+  /**
+   * On a timeout the oldest overdue message goes again, with its timeout doubled; the timers of the
+   * others overdue with it restart instead. Over TCP a late ack means queueing far more often than
+   * loss, and copies of a whole window sent into a queue only lengthen it; a real loss among them
+   * shows as an ack that overtakes it (see `retransmitOvertaken`), or comes up on its own timer.
+   */
   private retransmitDue(now: number, events: ChannelEvent[]): void {
+    let resent = false;
     for (const entry of this.unacknowledged.values()) {
       if (now - entry.firstSent >= this.giveUpAfter) {
         this.fail(events, new ChannelError('RESEND_TIMEOUT', `a message went unacknowledged for ${Math.round(this.giveUpAfter / 1000)} s`));
         return;
       }
-      if (now - entry.lastSent >= entry.timeout) {
-        this.resend(entry, now, events);
-        entry.timeout = Math.min(entry.timeout * 2, MAX_BACKOFF);
+      if (now - entry.lastSent < entry.timeout) continue;
+      if (resent) {
+        entry.lastSent = now;
+        continue;
       }
+      this.resend(entry, now, events);
+      entry.timeout = Math.min(entry.timeout * 2, MAX_BACKOFF);
+      resent = true;
     }
     for (const [sequenceNumber, entry] of this.inferred) {
       if (now >= entry.forgetAt) {

@@ -35,6 +35,9 @@ export interface Faults {
 
 /** The payload starts after the 120-byte header; the digest is bytes 80 to 111 (SPEC §2). */
 const PAYLOAD_OFFSET = 120;
+/** Bytes a relay may hold for a slow side before it stops reading the other. */
+const RELAY_HIGH_WATER = 1 << 20;
+const RELAY_LOW_WATER = 256 << 10;
 const DIGEST_OFFSET = 80;
 
 export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
@@ -52,7 +55,14 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
   const relay = (from: WebSocket, to: WebSocket) => {
     let held: Buffer | undefined;
     let heldTimer: NodeJS.Timeout | undefined;
-    const send = (data: Buffer) => to.readyState === WebSocket.OPEN && to.send(data, { binary: true });
+    // Backpressure as a real path has it: stop reading one side while the other holds too much.
+    const send = (data: Buffer) => {
+      if (to.readyState !== WebSocket.OPEN) return;
+      to.send(data, { binary: true }, () => {
+        if (from.isPaused && to.bufferedAmount < RELAY_LOW_WATER) from.resume();
+      });
+      if (to.bufferedAmount > RELAY_HIGH_WATER && !from.isPaused) from.pause();
+    };
     const flushHeld = () => {
       clearTimeout(heldTimer);
       if (held) send(held);

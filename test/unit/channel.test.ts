@@ -90,19 +90,28 @@ describe('sending', () => {
     expect(channel.nextDeadline()).toBeUndefined();
   });
 
-  it('retransmits every overdue message, identical bytes, not only the oldest', () => {
+  it('a timeout resends the oldest overdue message (identical bytes) and restarts the timers of the others', () => {
     const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
     const sent = [0, 1, 2].map((i) => writes(channel.send(1, Buffer.from(`m${i}`), 1000))[0]!);
     expect(channel.nextDeadline()).toBe(1200);
     expect(writes(channel.tick(1199))).toEqual([]);
-    channel.receive(ackFor(sent[1]!), 1100);
-    const again = writes(channel.tick(1200));
-    expect(again).toEqual([sent[0], sent[2]]);
-    // Each resend doubles that message's own timeout (exponential backoff, as TCP does).
-    expect(channel.nextDeadline()).toBe(1200 + 400);
-    expect(writes(channel.tick(1599))).toEqual([]);
-    expect(writes(channel.tick(1600))).toEqual([sent[0], sent[2]]);
-    expect(channel.nextDeadline()).toBe(1600 + 800);
+    expect(writes(channel.tick(1200))).toEqual([sent[0]]);
+    // m0's own timeout doubles (exponential backoff, as TCP's); m1 and m2 wait another RTO.
+    expect(channel.nextDeadline()).toBe(1400);
+    expect(writes(channel.tick(1400))).toEqual([sent[1]]);
+    expect(writes(channel.tick(1600))).toEqual([sent[0]]);
+  });
+
+  it('fast retransmit: an ack that overtakes an unacknowledged message sends that one again at once, once', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const sent = [0, 1, 2, 3].map((i) => writes(channel.send(1, Buffer.from(`m${i}`), 1000))[0]!);
+    expect(writes(channel.receive(ackFor(sent[0]!), 1010))).toEqual([]);
+    // m1 (or its ack) was lost: m2's ack comes first.
+    expect(writes(channel.receive(ackFor(sent[2]!), 1011))).toEqual([sent[1]]);
+    // m3's ack, for a message sent before m1 went again, does not send m1 a third time.
+    expect(writes(channel.receive(ackFor(sent[3]!), 1012))).toEqual([]);
+    channel.receive(ackFor(sent[1]!), 1020);
+    expect(channel.inFlight).toBe(0);
   });
 
   it('backoff stops growing at 8 s between resends of one message', () => {
@@ -352,6 +361,8 @@ describe('two channels over a hostile simulated network, fake clock', () => {
     const got = { client: [] as string[], agent: [] as string[] };
     let now = T;
     let retransmissions = 0;
+    const written = new Set<Buffer>();
+    const lastAt = { client: 0, agent: 0 };
     const total = 2000;
     const queues = { client: [] as string[], agent: [] as string[] };
     for (let i = 0; i < total; i++) {
@@ -364,9 +375,15 @@ describe('two channels over a hostile simulated network, fake clock', () => {
         if (e.kind === 'deliver') got[from].push(e.message.payload.toString());
         if (e.kind === 'failed') throw e.error;
         if (e.kind !== 'write') continue;
+        if (written.has(e.frame)) retransmissions++;
+        written.add(e.frame);
         if (random() < lossRate) continue;
-        const delay = 5 + (random() < reorderRate ? random() * 80 : random() * 5);
-        wire.push({ to, frame: e.frame, at: now + delay });
+        // A path in order, as TCP's (a jitter never lets a frame pass another), unless reordered.
+        const reordered = random() < reorderRate;
+        const at = reordered ? now + 5 + random() * 80 : Math.max(lastAt[to], now + 5 + random() * 5);
+        if (!reordered) lastAt[to] = at;
+        wire.push({ to, frame: e.frame, at });
+        const delay = at - now;
         if (random() < duplicateRate) wire.push({ to, frame: e.frame, at: now + delay + random() * 30 });
       }
     };
@@ -375,9 +392,7 @@ describe('two channels over a hostile simulated network, fake clock', () => {
         const channel = side === 'client' ? client : agent;
         while (channel.canSend && queues[side].length > 0) emit(side, channel.send(1, Buffer.from(queues[side].shift()!), now));
         const before = channel.inFlight;
-        const ticked = channel.tick(now);
-        retransmissions += ticked.filter((e) => e.kind === 'write').length;
-        emit(side, ticked);
+        emit(side, channel.tick(now));
         expect(channel.inFlight).toBe(before);
       }
       const due = wire.filter((p) => p.at <= now);
