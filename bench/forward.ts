@@ -11,7 +11,7 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
  * gets. It waits for the request because in basic mode the agent dials again only when the client
  * sends something (SPEC §8): a server that speaks first is silent on the second connection.
  */
-async function destination(download: number): Promise<{ port: number; server: Server }> {
+export async function destination(download: number): Promise<{ port: number; server: Server }> {
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('error', () => undefined);
     socket.on('end', () => socket.end());
@@ -68,12 +68,12 @@ export interface Scenario {
   connections: number;
 }
 
-interface Emulator {
+export interface Emulator {
   env: Record<string, string>;
   stop(): void;
 }
 
-async function startForward(ssmx: string, env: Record<string, string>, destPort: number, sessions: number) {
+export async function startForward(ssmx: string, env: Record<string, string>, destPort: number, sessions: number) {
   const child: ChildProcess = spawnChild(process.execPath, [ssmx, 'forward', 'i-0123456789abcdef0', `0:${destPort}`, '--json', '--quiet', '--sessions', String(sessions)], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],

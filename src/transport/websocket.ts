@@ -10,7 +10,11 @@ export interface OpenOptions {
   clientVersion: string;
   /** How long the TCP, TLS and WebSocket handshakes may take together. */
   connectTimeoutMs?: number;
-  /** The plugin pings every 5 minutes; a ping unanswered by the next one marks the link dead. */
+  /**
+   * How often to ping; a ping unanswered by the next one marks the link dead, so a silent drop (a
+   * laptop that slept, a NAT that forgot) is noticed within two intervals. The plugin pings every
+   * 5 minutes and never checks for the pong; ssmx pings every 30 s.
+   */
   pingIntervalMs?: number;
 }
 
@@ -27,6 +31,7 @@ export interface DataChannelTransport {
 }
 
 const PING_PAYLOAD = Buffer.from('keepalive');
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
 /**
  * The data channel's WebSocket (SPEC §1): opened on the StreamUrl exactly as given, first a text
@@ -100,7 +105,7 @@ export class WebSocketTransport extends EventEmitter implements DataChannelTrans
         settled = true;
         socket.removeAllListeners('close');
         socket.removeAllListeners('error');
-        const transport = new WebSocketTransport(socket, options.pingIntervalMs ?? 5 * 60_000);
+        const transport = new WebSocketTransport(socket, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
         socket.send(
           encodeOpenDataChannel({
             messageSchemaVersion: '1.0',
