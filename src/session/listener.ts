@@ -48,7 +48,14 @@ export function listenLocal(local: LocalEnd, onConnection: (socket: Socket) => v
           }),
       });
     };
-    if (local.kind === 'tcp') server.listen({ host: local.host, port: local.port }, ready);
-    else server.listen(local.path, ready);
+    if (local.kind === 'tcp') return void server.listen({ host: local.host, port: local.port }, ready);
+    // A Unix socket is a file ssmx creates: mode 0600 from the start (the bind happens inside
+    // listen, under this umask), so no other user can reach the tunnel through it.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(local.path, ready);
+    } finally {
+      process.umask(umask);
+    }
   });
 }

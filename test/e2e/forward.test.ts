@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,10 +205,11 @@ describe('forwarding errors and the other forms', () => {
     expect(await forward.stop()).toBe(0);
   });
 
-  it('a Unix socket as the local end, and a remote host (ToRemoteHost), in one command', async () => {
+  it('a Unix socket (mode 0600) as the local end, and a remote host (ToRemoteHost), in one command', async () => {
     const socketPath = join(dir, 'redis.sock');
     const forward = await startForward(emulator.env, [TARGET, `${socketPath}:${redis.port}`, `0:127.0.0.1:${redis.port}`], 2);
     expect(forward.listeners[0]).toMatchObject({ localSocket: socketPath, localPort: null });
+    expect(statSync(socketPath).mode & 0o777).toBe(0o600);
     const { stdout } = await run('redis-cli', ['-s', socketPath, 'PING']);
     expect(stdout.trim()).toBe('PONG');
     await redisRoundTrip(forward.listeners[1]!.localPort!);

@@ -1,0 +1,26 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/emulator.js';
+
+/** Every .ts file under a directory. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const WRITERS = /\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|openSync|copyFile|copyFileSync|mkdtemp|symlink|rename)\s*\(/;
+
+describe('files ssmx writes', () => {
+  // Besides these, ssmx creates only the Unix sockets `forward` is asked to listen on, mode 0600
+  // (tested in test/e2e/forward.test.ts).
+  it('none but the plugin launcher: no log, cache or credential file is ever written (so none can be readable by others)', () => {
+    const client = sources(join(repoRoot, 'src')).filter((path) => !path.includes(`${join('src', 'emulator')}`));
+    const writing = client.filter((path) => WRITERS.test(readFileSync(path, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')));
+    // The launcher is a program the AWS CLI runs, possibly as another user (sudo install into
+    // /usr/local/bin): it must be executable by them, and it holds only two paths.
+    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts']);
+  });
+});
