@@ -71,13 +71,20 @@ function resumer(client: SSMClient, started: StartedSession): () => Promise<WebS
  * The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode).
  * With `resume`, a dropped link is reopened through ResumeSession, with a notice each way.
  */
-export async function openDataChannel(started: StartedSession, resume?: ResumeOptions & { client: SSMClient }, targetId?: string): Promise<DataChannelSession> {
+export async function openDataChannel(
+  started: StartedSession,
+  resume?: ResumeOptions & { client: SSMClient },
+  /** The session's target id, or how to look it up (ECS Exec) should the agent ask for KMS. */
+  targetId?: string | (() => Promise<string>),
+): Promise<DataChannelSession> {
   const transport = await openTransport(started.streamUrl, started.tokenValue);
   const aws = resume?.aws;
   const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
     // The agent decrypts the data key only under its own target id, so KMS needs to know it.
-    ...(aws && targetId ? { kms: (keyId: string) => generateSessionDataKey(aws, keyId, { sessionId: started.sessionId, targetId }) } : {}),
+    ...(aws && targetId
+      ? { kms: async (keyId: string) => generateSessionDataKey(aws, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId() }) }
+      : {}),
     ...(resume && resume.reconnectTimeoutMs > 0 ? { reconnect: resumer(resume.client, started), reconnectTimeoutMs: resume.reconnectTimeoutMs } : {}),
   });
   if (resume?.notice) {

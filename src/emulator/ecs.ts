@@ -4,6 +4,43 @@ import { DEFAULT_INSTANCE } from './config.js';
 const lastPart = (value: string) => value.split('/').pop() ?? value;
 
 /**
+ * ECS `DescribeTasks` (JSON 1.1), as much as ECS Exec needs: each container's name and runtime id,
+ * which make the session's target id (`ecs:<cluster>_<task>_<runtime id>`) that KMS encryption
+ * binds the data key to.
+ */
+export function describeTasks(input: Record<string, unknown>, context: ApiContext): unknown {
+  const cluster = typeof input.cluster === 'string' ? lastPart(input.cluster) : 'default';
+  const wanted = Array.isArray(input.tasks) ? input.tasks.filter((task): task is string => typeof task === 'string') : [];
+  if (wanted.length === 0) throw new ApiError('InvalidParameterException', 'Tasks cannot be empty.');
+  const arn = (kind: string, name: string) => `arn:aws:ecs:${context.config.region}:123456789012:${kind}/${name}`;
+  const tasks: unknown[] = [];
+  const failures: unknown[] = [];
+  for (const name of wanted) {
+    const task = context.config.ecsTasks.find((candidate) => candidate.cluster === cluster && candidate.taskId === lastPart(name));
+    if (!task) {
+      failures.push({ arn: name, reason: 'MISSING' });
+      continue;
+    }
+    const taskArn = arn('task', `${cluster}/${task.taskId}`);
+    tasks.push({
+      taskArn,
+      clusterArn: arn('cluster', cluster),
+      lastStatus: 'RUNNING',
+      enableExecuteCommand: true,
+      containers: task.containers.map((container) => ({
+        containerArn: arn('container', `${cluster}/${task.taskId}/${container.name}`),
+        taskArn,
+        name: container.name,
+        runtimeId: container.runtimeId,
+        lastStatus: 'RUNNING',
+        managedAgents: [{ name: 'ExecuteCommandAgent', lastStatus: 'RUNNING' }],
+      })),
+    });
+  }
+  return { tasks, failures };
+}
+
+/**
  * ECS `ExecuteCommand` (JSON 1.1): a session on one container of a configured task, the command
  * run interactively in a PTY, as the ECS agent's embedded SSM agent does.
  */

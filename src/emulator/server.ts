@@ -9,7 +9,7 @@ import { ApiError, callSsm, parseJsonBody, type ApiContext } from './api.js';
 import type { EmulatorConfig, PrincipalConfig } from './config.js';
 import { DocumentStore } from './documents.js';
 import { describeInstances, ec2ErrorXml } from './ec2.js';
-import { executeCommand } from './ecs.js';
+import { describeTasks, executeCommand } from './ecs.js';
 import { generateDataKey } from './kms.js';
 import { parseForm } from './query.js';
 import { assumeRole, stsErrorXml } from './sts.js';
@@ -150,6 +150,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
       return;
     }
     if (service === 'ecs') {
+      if (operation === 'DescribeTasks') return sendJson(response, 200, describeTasks(input, context));
       if (operation !== 'ExecuteCommand') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
       sendJson(response, 200, executeCommand(input, context));
       return;

@@ -50,6 +50,13 @@ describe('KMS-encrypted sessions (the emulator asks for KMSEncryption on every s
     await server.close();
   }, 60_000);
 
+  it('ECS Exec, encrypted: the data key is bound to the ecs:<cluster>_<task>_<runtime id> target DescribeTasks gives', async () => {
+    const result = await runProgram(process.execPath, [ssmxBin, 'exec', 'demo', '0123456789abcdef0123456789abcdef', '--', 'echo ecs-$((6*7))'], { env: emulator.env, input: '', timeoutMs: 20_000 });
+    expect(result.stdout).toContain('ecs-42');
+    expect(result.stderr).toContain('This session is encrypted using AWS KMS.');
+    expect(result.code).toBe(0);
+  });
+
   it('a failed challenge ends the session with a clear error (6)', async () => {
     const result = await runProgram(process.execPath, [ssmxBin, 'shell', BAD_CHALLENGE], { env: emulator.env, timeoutMs: 15_000 });
     expect(result.code).toBe(6);

@@ -16,14 +16,14 @@ export const commandLine = (words: string[]): string => (words.length === 1 ? wo
 export async function execCommand(cluster: string, task: string, command: string[], options: ExecOptions, context: CliContext): Promise<number> {
   const aws = awsFor(options, context);
   // The ECS client loads only for this command.
-  const { createEcsClient, executeCommand } = await import('../../aws/ecs.js');
+  const { createEcsClient, ecsTargetId, executeCommand } = await import('../../aws/ecs.js');
   const ecs = createEcsClient(aws.options);
   const progress = startProgress(context.stderr, `Starting ECS Exec in ${cluster}/${task}`, !options.quiet);
   try {
     return await runShellSession(aws.ssm, progress, context, async (onStarted) => {
       const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? commandLine(command) : '/bin/sh' });
       onStarted(started.sessionId);
-      return openDataChannel(started, { client: aws.ssm, ...aws.resume });
+      return openDataChannel(started, { client: aws.ssm, ...aws.resume }, () => ecsTargetId(ecs, cluster, task, started.containerName));
     });
   } finally {
     ecs.destroy();
