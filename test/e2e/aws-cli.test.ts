@@ -74,6 +74,14 @@ describe.each(clis)('the real AWS CLI (%s) with ssmx as session-manager-plugin',
     expect(term.output()).toMatch(/Exiting session with sessionId: \S+\./);
   }, 40_000);
 
+  it('aws ecs execute-command runs a command in the container (the target from its DescribeTasks)', async () => {
+    const task = '0123456789abcdef0123456789abcdef';
+    const term = runInPty(aws, ['ecs', 'execute-command', '--cluster', 'demo', '--task', task, '--interactive', '--command', 'echo ecs-$((6*7))', ...common()], { env });
+    await term.waitFor(/ecs-42\r\n/, { timeoutMs: 20_000 });
+    expect((await term.exited).exitCode).toBe(0);
+    expect(term.output()).toMatch(/Exiting session with sessionId: ecs-execute-command-\S+\./);
+  }, 40_000);
+
   it('aws ssm start-session with AWS-StartPortForwardingSession forwards a local port until Ctrl-C', async () => {
     const localPort = await freePort();
     const child = spawn(
