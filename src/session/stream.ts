@@ -23,6 +23,9 @@ export const STDOUT_BUDGET = 4 * 1024 * 1024;
  */
 export const CLOSE_WAIT_MS = 5000;
 
+/** How long, after stdin's end, to wait for the agent's acks before DisconnectToPort goes anyway. */
+export const ACK_WAIT_MS = 10_000;
+
 /**
  * Joins a stream session (AWS-StartSSHSession: a Port session without a `type`, SPEC §8) to
  * stdin/stdout as raw bytes, for ssh's ProxyCommand. Call it from a `ready` listener.
@@ -36,10 +39,12 @@ export function runStream(session: DataChannelSession, io: StreamIo): Promise<St
   const { stdin, stdout } = io;
   let receivePaused = false;
   let closeTimer: NodeJS.Timeout | undefined;
+  let ackTimer: NodeJS.Timeout | undefined;
 
   return new Promise<StreamOutcome>((resolve, reject) => {
     const finish = (outcome: { ok: StreamOutcome } | { error: SessionError }) => {
       clearTimeout(closeTimer);
+      clearTimeout(ackTimer);
       stdin.off('data', onInput);
       stdin.pause();
       stdout.off('drain', onDrain);
@@ -86,8 +91,18 @@ export function runStream(session: DataChannelSession, io: StreamIo): Promise<St
 
     stdin.on('data', onInput);
     stdin.once('end', () => {
-      if (session.inFlight === 0) disconnect();
-      else session.once('acknowledged', disconnect);
+      if (session.inFlight === 0) return disconnect();
+      // An agent that never acks a duplicate may leave a message resent after a drop unacknowledged
+      // for good; the agent takes messages in order, so past a bound the flag goes anyway.
+      ackTimer = setTimeout(() => {
+        session.off('acknowledged', onAcknowledged);
+        disconnect();
+      }, ACK_WAIT_MS);
+      const onAcknowledged = () => {
+        clearTimeout(ackTimer);
+        disconnect();
+      };
+      session.once('acknowledged', onAcknowledged);
     });
     stdin.resume();
   });

@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FlagValue, PayloadType } from '../../src/protocol/constants.js';
 import { encodeHandshakeRequest } from '../../src/protocol/payloads.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
-import { runStream, type StreamOutcome } from '../../src/session/stream.js';
+import { ACK_WAIT_MS, runStream, type StreamOutcome } from '../../src/session/stream.js';
 import { portMode } from '../../src/session/tunnel.js';
 import { FakeTransport, T } from '../support/fake-transport.js';
 
@@ -60,6 +60,26 @@ describe('stream sessions (ssh ProxyCommand) on the wire', () => {
     // The agent ends the session when the destination's connection closes.
     s.transport.channelClosed();
     await expect(s.outcome()).resolves.toMatchObject({ closed: { output: '' } });
+  });
+
+  it(`input an agent never acknowledges (a duplicate it dropped after a drop) holds DisconnectToPort back ${ACK_WAIT_MS / 1000} s at most`, async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = sshSession();
+      s.transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
+      s.stdin.write(Buffer.from('last words'));
+      s.stdin.end();
+      await tick();
+      const flags = () => s.transport.data().filter((m) => m.payloadType === PayloadType.Flag);
+      vi.advanceTimersByTime(ACK_WAIT_MS - 1);
+      expect(flags()).toHaveLength(0);
+      vi.advanceTimersByTime(1);
+      expect(flags()).toHaveLength(1);
+      s.transport.channelClosed();
+      await expect(s.outcome()).resolves.toMatchObject({ closed: { output: '' } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stdout that does not keep up stops the reading of the data channel, and its drain resumes it', async () => {
