@@ -4,12 +4,11 @@
  * from this run, through the tests' own fault proxy.
  */
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { startFaultProxy, type Faults } from '../test/support/fault-proxy.js';
+import { INTEGRITY_SCHEDULE, startFaultProxy, type Faults } from '../test/support/fault-proxy.js';
 import { destination, startForward, type Emulator } from './forward.js';
 
 export const DROPS = 20;
-/** The schedule: what the integrity test in test/e2e/resume.test.ts applies. */
-export const SCHEDULE = { drops: 10, faults: { duplicate: 0.025, reorder: 0.025, delay: 0.01 } satisfies Faults };
+export const SCHEDULE = INTEGRITY_SCHEDULE;
 export const SCHEDULE_BYTES = 64 << 20;
 const RUNS = 3;
 

@@ -32,7 +32,7 @@ export interface ReliableChannelOptions {
   /**
    * False when the peer may drop duplicates without acknowledging them (SPEC §6 says the agent
    * acknowledges them again; the agent sources in public repositories do not). Acks lost
-   * with a dropped connection are then inferred: see `inferLostAcknowledgements`.
+   * with a dropped connection are then inferred: see `onOvertaken`.
    */
   peerAcknowledgesDuplicates?: boolean;
   /** The agent sets SYN (Flags 1) on its sequence-0 message (SPEC §8); the client never does. */
@@ -123,7 +123,7 @@ export class ReliableChannel {
    */
   private readonly suspects = new Set<number>();
   private readonly peerAcknowledgesDuplicates: boolean;
-  /** Messages inferred delivered without an ack, still resent for a while (see inferLostAcknowledgements). */
+  /** Messages inferred delivered without an ack, still resent for a while (see onOvertaken). */
   private readonly inferred = new Map<number, Unacknowledged & { forgetAt: number }>();
   private readonly pending: Pending[] = [];
   private readonly reorder = new Map<number, AgentMessage>();
@@ -317,48 +317,40 @@ export class ReliableChannel {
     this.suspects.delete(ack.acknowledgedMessageSequenceNumber);
     // Karn's rule: a retransmitted message's round trip is ambiguous, so it is not sampled.
     if (!entry.resent) this.rto.sample(now - entry.firstSent);
-    if (!this.peerAcknowledgesDuplicates) this.inferLostAcknowledgements(entry, ack.acknowledgedMessageSequenceNumber, now);
-    this.retransmitOvertaken(entry, ack.acknowledgedMessageSequenceNumber, now, events);
+    this.onOvertaken(entry, ack.acknowledgedMessageSequenceNumber, now, events);
     this.flush(now, events);
     this.notifyIfWritable(events);
     if (this.unacknowledged.size === 0 && this.pending.length === 0) events.push({ kind: 'acknowledged' });
   }
 
   /**
-   * Acks the peer will never send again. The agent processes messages in order and acknowledges
-   * each new one as it does, but drops a duplicate silently; a message whose ack was lost (with a
-   * dropped connection, or damaged on the way) is therefore resent and never acknowledged. On one
-   * connection both ways are ordered, so when the ack of a message comes back, any message resent
-   * before it on the same connection that is still unacknowledged reached the agent: delivered.
-   * Only if that resent copy was itself lost (damaged, or held back by a reordering path that then
-   * dropped) is this wrong, so such a message is still resent, from the RTO up, for INFERRED_KEEP_MS
-   * and on every reconnect meanwhile, without holding the window: to an agent that has it these are
-   * duplicates it drops, to one that lacks it they fill the gap.
+   * What an ack says of the messages sent before the acknowledged one on the same connection and
+   * still unacknowledged. The peer takes messages in the order sent and acknowledges each new one
+   * (one ahead of a gap too), so each of them was lost on the way, or its ack was:
+   *
+   * - Fast retransmit, as TCP's: it goes again now, not after its timeout. Its send order then
+   *   passes the acknowledged one's, so it goes once per such loss.
+   * - Acks the peer will never send again: an agent that drops a duplicate silently never acks a
+   *   message whose ack was lost (with a dropped connection, or damaged on the way). So a message
+   *   already resent, and overtaken by a later one's ack, reached the agent: delivered. Only if that
+   *   resent copy was itself lost (damaged, or held back by a reordering path that then dropped) is
+   *   this wrong, so such a message is still resent, from the RTO up, for INFERRED_KEEP_MS and on
+   *   every reconnect meanwhile, without holding the window: to an agent that has it these are
+   *   duplicates it drops, to one that lacks it they fill the gap.
    */
-  private inferLostAcknowledgements(acked: Unacknowledged, ackedSequenceNumber: number, now: number): void {
+  private onOvertaken(acked: Unacknowledged, ackedSequenceNumber: number, now: number, events: ChannelEvent[]): void {
     if (acked.epoch !== this.epoch) return;
     // The map is in sequence order, and acks come mostly in order: this loop rarely runs at all.
     for (const [sequenceNumber, entry] of this.unacknowledged) {
       if (sequenceNumber >= ackedSequenceNumber) break;
-      if (entry.resent && entry.epoch === this.epoch && entry.sendOrder < acked.sendOrder) {
+      if (entry.epoch !== this.epoch || entry.sendOrder > acked.sendOrder) continue;
+      if (entry.resent && !this.peerAcknowledgesDuplicates) {
         this.unacknowledged.delete(sequenceNumber);
         this.suspects.delete(sequenceNumber);
         this.inferred.set(sequenceNumber, { ...entry, timeout: this.rto.timeout, lastSent: now, forgetAt: now + INFERRED_KEEP_MS });
+      } else {
+        this.resend(entry, now, events);
       }
-    }
-  }
-
-  /**
-   * Fast retransmit, as TCP's: on one connection the peer takes messages in the order sent and
-   * acknowledges each (one ahead of a gap too), so a message sent before the acknowledged one and
-   * still unacknowledged was lost on the way, or its ack was: it goes again now, not after its
-   * timeout. Its send order then passes the acknowledged one's, so it goes once per such loss.
-   */
-  private retransmitOvertaken(acked: Unacknowledged, ackedSequenceNumber: number, now: number, events: ChannelEvent[]): void {
-    if (acked.epoch !== this.epoch) return;
-    for (const [sequenceNumber, entry] of this.unacknowledged) {
-      if (sequenceNumber >= ackedSequenceNumber) break;
-      if (entry.epoch === this.epoch && entry.sendOrder < acked.sendOrder) this.resend(entry, now, events);
     }
   }
 
@@ -412,7 +404,7 @@ export class ReliableChannel {
    * On a timeout the oldest overdue message goes again, with its timeout doubled; the timers of the
    * others overdue with it restart instead. Over TCP a late ack means queueing far more often than
    * loss, and copies of a whole window sent into a queue only lengthen it; a real loss among them
-   * shows as an ack that overtakes it (see `retransmitOvertaken`), or comes up on its own timer.
+   * shows as an ack that overtakes it (see `onOvertaken`), or comes up on its own timer.
    */
   private retransmitDue(now: number, events: ChannelEvent[]): void {
     let resent = false;

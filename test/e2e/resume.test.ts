@@ -1,7 +1,7 @@
 import { DescribeSessionsCommand, SSMClient, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
-import { startFaultProxy, type FaultProxy, type Faults } from '../support/fault-proxy.js';
+import { INTEGRITY_SCHEDULE, startFaultProxy, type FaultProxy, type Faults } from '../support/fault-proxy.js';
 import { startForward } from '../support/forward.js';
 import { hashClient, startHashServer } from '../support/hash-server.js';
 import { runInPty } from '../support/pty.js';
@@ -85,7 +85,7 @@ describe('a dropped connection is resumed (ResumeSession, new token, resend)', (
   });
 
   it('128 MiB down and 16 MiB up through ssmx forward while the link drops 10 times and 5% of frames are duplicated or reordered: every byte once', async () => {
-    const result = await faultyTransfer(proxy, env, { download: 128 << 20, upload: 16 << 20, drops: 10, faults: { duplicate: 0.025, reorder: 0.025, delay: 0.01 } });
+    const result = await faultyTransfer(proxy, env, { download: 128 << 20, upload: 16 << 20, ...INTEGRITY_SCHEDULE });
     expect(result.drops).toBe(10);
     expect(result.counts.duplicated).toBeGreaterThan(100);
     expect(result.counts.reordered).toBeGreaterThan(100);

@@ -33,6 +33,12 @@ export interface Faults {
   corrupt?: number;
 }
 
+/**
+ * The schedule of the integrity test (test/e2e/resume.test.ts), which npm run bench measures
+ * throughput under: the link cut 10 times over the transfer, and these frame faults both ways.
+ */
+export const INTEGRITY_SCHEDULE = { drops: 10, faults: { duplicate: 0.025, reorder: 0.025, delay: 0.01 } satisfies Faults };
+
 /** The payload starts after the 120-byte header; the digest is bytes 80 to 111 (SPEC §2). */
 const PAYLOAD_OFFSET = 120;
 /** Bytes a relay may hold for a slow side before it stops reading the other. */
