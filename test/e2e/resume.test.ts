@@ -92,9 +92,11 @@ describe('a dropped connection is resumed (ResumeSession, new token, resend)', (
     expect(result.stderr.match(/reconnected after/g)?.length).toBeGreaterThanOrEqual(10);
   }, 180_000);
 
-  it('1% of frames damaged (a payload or digest byte flipped), with 3 drops: dropped unacknowledged, resent, every byte once', async () => {
-    const result = await faultyTransfer(proxy, env, { download: 16 << 20, upload: 16 << 20, drops: 3, faults: { duplicate: 0.01, reorder: 0.01, delay: 0, corrupt: 0.01 } });
+  it('1% of frames damaged (a payload or digest byte flipped), and the link cut on a seeded schedule: dropped unacknowledged, resent, every byte once', async () => {
+    const result = await faultyTransfer(proxy, env, { download: 16 << 20, upload: 16 << 20, drops: 0, faults: { duplicate: 0.01, reorder: 0.01, delay: 0, corrupt: 0.01, cut: 1 / 8000 } });
     expect(result.counts.corrupted).toBeGreaterThan(50);
+    expect(result.counts.cuts).toBeGreaterThan(0);
+    expect(result.stderr).toMatch(/reconnected after/);
   }, 120_000);
 
   it('a session the service ended while the link was down ends at once, with a clear message (5)', async () => {

@@ -19,10 +19,11 @@ export interface FaultProxy {
    * Probabilities per binary frame; 0 for a clean path. `corrupt` flips one byte of the payload (of
    * the digest, when there is no payload): the bytes the frame's SHA-256 covers. The header's other
    * fields are not covered by anything in the protocol (TLS is what protects them on a real path).
+   * `cut` drops every connection right after relaying the frame, as `cut()` does.
    */
   faults: Faults;
-  /** Frames duplicated, reordered, delayed and corrupted so far. */
-  counts: { duplicated: number; reordered: number; delayed: number; corrupted: number; frames: number };
+  /** Frames duplicated, reordered, delayed and corrupted so far, and cuts (scheduled or called). */
+  counts: { duplicated: number; reordered: number; delayed: number; corrupted: number; cuts: number; frames: number };
   close(): Promise<void>;
 }
 
@@ -31,6 +32,7 @@ export interface Faults {
   reorder: number;
   delay: number;
   corrupt?: number;
+  cut?: number;
 }
 
 /**
@@ -48,13 +50,14 @@ const DIGEST_OFFSET = 80;
 
 export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
   let upstream = 0;
+  let cutPending = false;
   const random = seeded(seed);
   const sockets = new Set<Socket>();
   const sockets2 = new Set<WebSocket>();
   const proxy = {
     refusing: false,
     faults: { duplicate: 0, reorder: 0, delay: 0 },
-    counts: { duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, frames: 0 },
+    counts: { duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, cuts: 0, frames: 0 },
   } as FaultProxy;
 
   /** Relays binary frames one way with the configured faults; text frames pass untouched. */
@@ -78,7 +81,15 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
       if (!isBinary) return to.readyState === WebSocket.OPEN && to.send(data.toString());
       proxy.counts.frames++;
       const roll = random();
-      const { duplicate, reorder, delay, corrupt = 0 } = proxy.faults;
+      const { duplicate, reorder, delay, corrupt = 0, cut = 0 } = proxy.faults;
+      if (cut > 0 && random() < cut && !cutPending) {
+        // After this frame has gone: the same turn's relaying finishes first.
+        cutPending = true;
+        setImmediate(() => {
+          cutPending = false;
+          proxy.cut();
+        });
+      }
       if (corrupt > 0 && data.length >= PAYLOAD_OFFSET && random() < corrupt) {
         proxy.counts.corrupted++;
         data = Buffer.from(data);
@@ -155,6 +166,7 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     setUpstream: (next: number) => (upstream = next),
     cut: () => {
+      proxy.counts.cuts++;
       for (const ws of sockets2) ws.terminate();
       sockets2.clear();
       for (const socket of sockets) socket.destroy();
