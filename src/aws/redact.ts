@@ -1,5 +1,5 @@
-/** Keys whose values never reach a log: tokens, keys, signatures, passwords. */
-const SECRET_KEY = /token|secret|password|signature|authorization|credential|accesskey|sessionkey/i;
+/** Keys whose values never reach a log: tokens, keys, signatures, passwords, KMS plaintext. */
+const SECRET_KEY = /token|secret|password|signature|authorization|credential|accesskey|sessionkey|plaintext/i;
 
 /** Long base64 runs (session tokens, data keys) inside free text. */
 const LONG_SECRET = /[A-Za-z0-9+/=_-]{40,}/g;
@@ -22,6 +22,8 @@ export function redact<T>(value: T): T {
   if (Array.isArray(value)) return value.map((item) => redact(item)) as T;
   if (value && typeof value === 'object') {
     if (value instanceof Date) return value;
+    // Binary fields (a KMS data key, a ciphertext blob) are never shown, only their size.
+    if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]` as T;
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) out[key] = SECRET_KEY.test(key) && child !== undefined && child !== null ? '[redacted]' : redact(child);
     return out as T;

@@ -57,6 +57,16 @@ describe('KMS-encrypted sessions (the emulator asks for KMSEncryption on every s
     expect(result.code).toBe(0);
   });
 
+  it('--debug shows the KMS and DescribeTasks calls but never the data key', async () => {
+    const result = await runProgram(process.execPath, [ssmxBin, '--debug', 'exec', 'demo', '0123456789abcdef0123456789abcdef', '--', 'echo debugged'], { env: emulator.env, input: '', timeoutMs: 20_000 });
+    expect(result.stdout).toContain('debugged');
+    expect(result.stderr).toMatch(/debug: kms GenerateDataKeyCommand answered in \d+ ms: .*"Plaintext":"\[redacted\]"/);
+    expect(result.stderr).toMatch(/"CiphertextBlob":"\[\d+ bytes\]"/);
+    expect(result.stderr).toMatch(/debug: ecs DescribeTasksCommand/);
+    // Neither as base64 nor as the byte-by-byte map JSON makes of a Uint8Array.
+    expect(result.stderr).not.toMatch(/[A-Za-z0-9+/=]{40,}|"0":\d+,"1":\d+/);
+  });
+
   it('a failed challenge ends the session with a clear error (6)', async () => {
     const result = await runProgram(process.execPath, [ssmxBin, 'shell', BAD_CHALLENGE], { env: emulator.env, timeoutMs: 15_000 });
     expect(result.code).toBe(6);

@@ -23,4 +23,10 @@ describe('redaction for --debug', () => {
     expect(out.presigned).toContain('part=1');
     expect(out.message).toBe('the token [redacted] was refused');
   });
+
+  it('a KMS data key never shows, whatever its field is called: binary fields show only their size', () => {
+    const key = new Uint8Array(64).fill(7);
+    const out = redact({ Plaintext: key, CiphertextBlob: new Uint8Array(16), KeyId: 'alias/ssm-sessions', Other: { Blob: key } });
+    expect(out).toEqual({ Plaintext: '[redacted]', CiphertextBlob: '[16 bytes]', KeyId: 'alias/ssm-sessions', Other: { Blob: '[64 bytes]' } });
+  });
 });
