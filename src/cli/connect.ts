@@ -50,7 +50,7 @@ function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocket
  * token, then the StreamUrl it returns (the plugin's own; the original when none). No token means
  * the service has ended the session.
  */
-function resumer(client: SSMClient, started: StartedSession): () => Promise<WebSocketTransport> {
+export function resumer(client: SSMClient, started: StartedSession): () => Promise<WebSocketTransport> {
   return async () => {
     let output;
     try {

@@ -1,4 +1,6 @@
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
+import { resumer } from '../../src/cli/connect.js';
 import { PayloadType } from '../../src/protocol/constants.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { SessionError } from '../../src/session/errors.js';
@@ -74,5 +76,23 @@ describe('resuming a dropped data channel', () => {
     await tick();
     expect(calls).toBe(0);
     expect(errors).toEqual(['CONNECTION_LOST']);
+  });
+});
+
+describe('ResumeSession (the reconnect ssmx makes)', () => {
+  const started = { sessionId: 'user-0123456789abcdef0', tokenValue: 't', streamUrl: 'wss://127.0.0.1:1/v1/data-channel/user-0123456789abcdef0' };
+  const failingWith = (name: string, message: string) =>
+    ({ send: async () => Promise.reject(Object.assign(new Error(message), { name, $fault: 'client' })) }) as unknown as SSMClient;
+
+  it('TargetNotConnected (the instance went away meanwhile) ends the session at once', async () => {
+    const reopen = resumer(failingWith('TargetNotConnected', 'i-0123456789abcdef0 is not connected.'), started);
+    await expect(reopen()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/cannot be resumed: .*not connected/) });
+  });
+
+  it('no token means the service ended the session; a throttled call is retried instead', async () => {
+    const noToken = { send: async () => ({ SessionId: started.sessionId }) } as unknown as SSMClient;
+    await expect(resumer(noToken, started)()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/has ended on the service/) });
+    const throttled = resumer(failingWith('ThrottlingException', 'Rate exceeded'), started);
+    await expect(throttled()).rejects.not.toMatchObject({ code: 'ENDED_BY_SERVICE' });
   });
 });
