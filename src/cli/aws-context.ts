@@ -1,3 +1,5 @@
+import { openSync } from 'node:fs';
+import { ReadStream, WriteStream } from 'node:tty';
 import { createInterface } from 'node:readline';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -120,17 +122,44 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
   };
 }
 
-/** The code of an MFA device, asked for on the terminal (assume-role profiles with mfa_serial). */
+/**
+ * The code of an MFA device, asked for on the terminal (assume-role profiles with mfa_serial). When
+ * stdin is not the terminal (ssh's ProxyCommand, piped input), it is asked on the controlling
+ * terminal, as ssh asks for a password.
+ */
 async function askMfaCode(serial: string, context: CliContext): Promise<string> {
-  if (!(context.stdin as { isTTY?: boolean }).isTTY) {
+  const terminal = (context.stdin as { isTTY?: boolean }).isTTY ? { input: context.stdin, output: context.stderr, close: () => undefined } : controllingTerminal();
+  if (!terminal) {
     throw new UsageError(`the profile needs an MFA code for ${serial}, and there is no terminal to ask on`, 'run ssmx at a terminal, or use credentials that need no MFA code');
   }
   stopAllProgress();
-  const rl = createInterface({ input: context.stdin, output: context.stderr, terminal: true });
+  const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
   try {
     const code = await new Promise<string>((resolve) => rl.question(`MFA code for ${serial}: `, resolve));
     return code.trim();
   } finally {
     rl.close();
+    terminal.close();
   }
+}
+
+/** The process's controlling terminal (/dev/tty), or undefined when it has none. */
+function controllingTerminal(): { input: ReadStream; output: WriteStream; close(): void } | undefined {
+  let fds: number[];
+  try {
+    fds = [openSync('/dev/tty', 'r'), openSync('/dev/tty', 'w')];
+  } catch {
+    return undefined;
+  }
+  // Each stream owns its descriptor and closes it when destroyed.
+  const input = new ReadStream(fds[0]!);
+  const output = new WriteStream(fds[1]!);
+  return {
+    input,
+    output,
+    close: () => {
+      input.destroy();
+      output.destroy();
+    },
+  };
 }

@@ -233,7 +233,7 @@ describe('credentials, errors and output conventions', () => {
     expect(result.stderr).not.toMatch(/[A-Za-z0-9+/=]{40,}/);
   });
 
-  it('an assume-role profile with MFA: the code is asked for on the terminal and used', async () => {
+  it('an assume-role profile with MFA: the code is asked for on the terminal (the controlling one when stdin is a pipe) and used', async () => {
     const awsConfig = join(dir, 'aws-config');
     writeFileSync(
       awsConfig,
@@ -255,6 +255,13 @@ describe('credentials, errors and output conventions', () => {
     good.write('123456\r');
     await good.waitFor('assumed-with-mfa', { timeoutMs: 15_000 });
     expect((await good.exited).exitCode).toBe(0);
+
+    // stdin a pipe (ssh's ProxyCommand, piped input): the code is asked on the controlling terminal.
+    const piped = runInPty('/bin/sh', ['-c', `: | exec "${process.execPath}" "${ssmxBin}" --profile ops run demo -- echo asked-on-the-tty`], { env });
+    await piped.waitFor('MFA code for arn:aws:iam::123456789012:mfa/tester: ');
+    piped.write('123456\r');
+    await piped.waitFor('asked-on-the-tty', { timeoutMs: 15_000 });
+    expect((await piped.exited).exitCode).toBe(0);
 
     const bad = runInPty(process.execPath, [ssmxBin, '--profile', 'ops', 'list'], { env });
     await bad.waitFor('MFA code for');
