@@ -145,15 +145,20 @@ async function askMfaCode(serial: string, context: CliContext): Promise<string> 
 
 /** The process's controlling terminal (/dev/tty), or undefined when it has none. */
 function controllingTerminal(): { input: ReadStream; output: WriteStream; close(): void } | undefined {
-  let fds: number[];
+  let input: ReadStream;
+  let output: WriteStream;
   try {
-    fds = [openSync('/dev/tty', 'r'), openSync('/dev/tty', 'w')];
+    // Each stream owns its descriptor and closes it when destroyed.
+    input = new ReadStream(openSync('/dev/tty', 'r'));
   } catch {
     return undefined;
   }
-  // Each stream owns its descriptor and closes it when destroyed.
-  const input = new ReadStream(fds[0]!);
-  const output = new WriteStream(fds[1]!);
+  try {
+    output = new WriteStream(openSync('/dev/tty', 'w'));
+  } catch {
+    input.destroy();
+    return undefined;
+  }
   return {
     input,
     output,
