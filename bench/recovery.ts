@@ -4,11 +4,10 @@
  * from this run, through the tests' own fault proxy.
  */
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { INTEGRITY_SCHEDULE, startFaultProxy, type Faults } from '../test/support/fault-proxy.js';
+import { INTEGRITY_SCHEDULE, cutEvenly, startFaultProxy, type Faults } from '../test/support/fault-proxy.js';
 import { destination, startForward, type Emulator } from './forward.js';
 
 export const DROPS = 20;
-export const SCHEDULE = INTEGRITY_SCHEDULE;
 export const SCHEDULE_BYTES = 64 << 20;
 const RUNS = 3;
 
@@ -93,7 +92,7 @@ export async function measureRecovery(ssmx: string, startEmulator: (args: string
 
 /**
  * Throughput under faults: SCHEDULE_BYTES down one connection, one session, RUNS times through the
- * fault proxy with no faults and RUNS times with the schedule (the link cut SCHEDULE.drops times,
+ * fault proxy with no faults and RUNS times with the schedule (the link cut INTEGRITY_SCHEDULE.drops times,
  * evenly over the download, plus the frame faults); the medians and their ratio.
  */
 export async function measureThroughputUnderFaults(ssmx: string, startEmulator: (args: string[]) => Promise<Emulator>) {
@@ -110,16 +109,8 @@ export async function measureThroughputUnderFaults(ssmx: string, startEmulator: 
     for (let run = 0; run < RUNS; run++) {
       proxy.faults = NO_FAULTS;
       clean.push(await download(forward.port, SCHEDULE_BYTES, () => undefined));
-      proxy.faults = SCHEDULE.faults;
-      let drops = 0;
-      faulty.push(
-        await download(forward.port, SCHEDULE_BYTES, (received) => {
-          if (drops < SCHEDULE.drops && received >= ((drops + 1) * SCHEDULE_BYTES) / (SCHEDULE.drops + 1)) {
-            drops++;
-            proxy.cut();
-          }
-        }),
-      );
+      proxy.faults = INTEGRITY_SCHEDULE.faults;
+      faulty.push(await download(forward.port, SCHEDULE_BYTES, cutEvenly(proxy, SCHEDULE_BYTES, INTEGRITY_SCHEDULE.drops).onProgress));
       proxy.faults = NO_FAULTS;
     }
     process.stderr.write(`bench: under faults: clean ${clean.map((r) => (r / 1e6).toFixed(1))} MB/s, faulty ${faulty.map((r) => (r / 1e6).toFixed(1))} MB/s\n`);

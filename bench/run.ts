@@ -13,7 +13,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const ssmx = `${root}bin/ssmx`;
 const PROMPT = 'bench$ ';
 import { measureForwarding, measureResources, type Scenario } from './forward.js';
-import { DROPS, SCHEDULE, SCHEDULE_BYTES, measureRecovery, measureThroughputUnderFaults } from './recovery.js';
+import { INTEGRITY_SCHEDULE as SCHEDULE } from '../test/support/fault-proxy.js';
+import { DROPS, SCHEDULE_BYTES, measureRecovery, measureThroughputUnderFaults } from './recovery.js';
 
 const STARTS = 10;
 const KEYSTROKES = 1000;

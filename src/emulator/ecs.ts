@@ -2,6 +2,7 @@ import { ApiError, type ApiContext } from './api.js';
 import { DEFAULT_INSTANCE } from './config.js';
 
 const lastPart = (value: string) => value.split('/').pop() ?? value;
+const ecsArn = (region: string, kind: string, name: string) => `arn:aws:ecs:${region}:123456789012:${kind}/${name}`;
 
 /**
  * ECS `DescribeTasks` (JSON 1.1), as much as ECS Exec needs: each container's name and runtime id,
@@ -12,7 +13,7 @@ export function describeTasks(input: Record<string, unknown>, context: ApiContex
   const cluster = typeof input.cluster === 'string' ? lastPart(input.cluster) : 'default';
   const wanted = Array.isArray(input.tasks) ? input.tasks.filter((task): task is string => typeof task === 'string') : [];
   if (wanted.length === 0) throw new ApiError('InvalidParameterException', 'Tasks cannot be empty.');
-  const arn = (kind: string, name: string) => `arn:aws:ecs:${context.config.region}:123456789012:${kind}/${name}`;
+  const arn = (kind: string, name: string) => ecsArn(context.config.region, kind, name);
   const tasks: unknown[] = [];
   const failures: unknown[] = [];
   for (const name of wanted) {
@@ -70,7 +71,7 @@ export function executeCommand(input: Record<string, unknown>, context: ApiConte
     reason: undefined,
     owner: 'ecs-execute-command',
   });
-  const arn = (kind: string, name: string) => `arn:aws:ecs:${context.config.region}:123456789012:${kind}/${name}`;
+  const arn = (kind: string, name: string) => ecsArn(context.config.region, kind, name);
   return {
     clusterArn: arn('cluster', cluster),
     containerArn: arn('container', `${cluster}/${taskId}/${container.name}`),

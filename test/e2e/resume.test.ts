@@ -1,7 +1,7 @@
 import { DescribeSessionsCommand, SSMClient, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
-import { INTEGRITY_SCHEDULE, startFaultProxy, type FaultProxy, type Faults } from '../support/fault-proxy.js';
+import { INTEGRITY_SCHEDULE, cutEvenly, startFaultProxy, type FaultProxy, type Faults } from '../support/fault-proxy.js';
 import { startForward } from '../support/forward.js';
 import { hashClient, startHashServer } from '../support/hash-server.js';
 import { runInPty } from '../support/pty.js';
@@ -38,17 +38,10 @@ async function faultyTransfer(proxy: FaultProxy, env: NodeJS.ProcessEnv, plan: {
   const server = await startHashServer(plan.download);
   const forward = await startForward(env, [TARGET, `0:${server.port}`, '--sessions', '1']);
   const before = { ...proxy.counts };
-  let drops = 0;
+  const cuts = cutEvenly(proxy, plan.download, plan.drops);
   proxy.faults = plan.faults;
   try {
-    const client = await hashClient(forward.listeners[0]!.localPort!, plan.upload, plan.download, {
-      onProgress: (received) => {
-        if (drops < plan.drops && received >= ((drops + 1) * plan.download) / (plan.drops + 1)) {
-          drops++;
-          proxy.cut();
-        }
-      },
-    });
+    const client = await hashClient(forward.listeners[0]!.localPort!, plan.upload, plan.download, { onProgress: cuts.onProgress });
     const seen = await server.results[0]!;
     expect(client.receivedBytes).toBe(plan.download);
     expect(client.receivedSha256).toBe(seen.sentSha256);
@@ -57,7 +50,7 @@ async function faultyTransfer(proxy: FaultProxy, env: NodeJS.ProcessEnv, plan: {
     const counts = Object.fromEntries(Object.entries(proxy.counts).map(([key, value]) => [key, value - before[key as keyof typeof before]])) as FaultProxy['counts'];
     proxy.faults = NO_FAULTS;
     expect(await forward.stop()).toBe(0);
-    return { drops, counts, stderr: forward.stderr() };
+    return { drops: cuts.made(), counts, stderr: forward.stderr() };
   } finally {
     proxy.faults = NO_FAULTS;
     await forward.stop();

@@ -41,6 +41,23 @@ export interface Faults {
  */
 export const INTEGRITY_SCHEDULE = { drops: 10, faults: { duplicate: 0.025, reorder: 0.025, delay: 0.01 } satisfies Faults };
 
+/**
+ * A progress callback that cuts the link `drops` times, evenly over a transfer of `total` bytes;
+ * `made()` says how many cuts it has made.
+ */
+export function cutEvenly(proxy: Pick<FaultProxy, 'cut'>, total: number, drops: number): { onProgress: (received: number) => void; made: () => number } {
+  let made = 0;
+  return {
+    onProgress: (received) => {
+      if (made < drops && received >= ((made + 1) * total) / (drops + 1)) {
+        made++;
+        proxy.cut();
+      }
+    },
+    made: () => made,
+  };
+}
+
 /** The payload starts after the 120-byte header; the digest is bytes 80 to 111 (SPEC §2). */
 const PAYLOAD_OFFSET = 120;
 /** Bytes a relay may hold for a slow side before it stops reading the other. */
