@@ -9,7 +9,7 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
 /**
  * A destination that either answers a one-byte request with `download` bytes or swallows what it
  * gets. It waits for the request because in basic mode the agent dials again only when the client
- * sends something (SPEC §8): a server that speaks first is silent on the second connection.
+ * sends something (docs/protocol.md §8): a server that speaks first is silent on the second connection.
  */
 export async function destination(download: number): Promise<{ port: number; server: Server }> {
   const server = createServer({ allowHalfOpen: true }, (socket) => {

@@ -3,7 +3,7 @@ import { toAwsError } from './errors.js';
 import { DATA_KEY_BYTES } from '../protocol/crypto.js';
 
 /**
- * KMS `GenerateDataKey` for an encrypted session (SPEC §5): 64 bytes, under the key the agent
+ * KMS `GenerateDataKey` for an encrypted session (docs/protocol.md §5): 64 bytes, under the key the agent
  * names, with the encryption context the agent checks when it decrypts. The KMS client loads only
  * for such a session.
  */

@@ -30,15 +30,15 @@ export interface ReliableChannelOptions {
   /** A message unacknowledged this long (ms since first sent) fails the channel. */
   giveUpAfter?: number;
   /**
-   * False when the peer may drop duplicates without acknowledging them (SPEC §6 says the agent
+   * False when the peer may drop duplicates without acknowledging them (docs/protocol.md §6 says the agent
    * acknowledges them again; the agent sources in public repositories do not). Acks lost
    * with a dropped connection are then inferred: see `onOvertaken`.
    */
   peerAcknowledgesDuplicates?: boolean;
-  /** The agent sets SYN (Flags 1) on its sequence-0 message (SPEC §8); the client never does. */
+  /** The agent sets SYN (Flags 1) on its sequence-0 message (docs/protocol.md §8); the client never does. */
   synOnFirstMessage?: boolean;
   /**
-   * Acknowledge a duplicate again (SPEC §6: ssmx does, so a peer that missed an ack stops
+   * Acknowledge a duplicate again (docs/protocol.md §6: ssmx does, so a peer that missed an ack stops
    * resending). The emulator does by default and can drop them silently instead (--duplicate-acks).
    */
   acknowledgeDuplicates?: boolean;
@@ -87,13 +87,13 @@ interface Pending {
 
 export const ChannelDefaults = {
   windowSize: 2048,
-  // The plugin keeps 10,000 out-of-order messages, the agent 100,000 (SPEC §6).
+  // The plugin keeps 10,000 out-of-order messages, the agent 100,000 (docs/protocol.md §6).
   reorderCapacity: 10_000,
   giveUpAfter: 5 * 60_000,
 } as const;
 
 /**
- * The reliable data channel of SPEC §6 as a state machine. Inputs: `receive(frame, now)`,
+ * The reliable data channel of docs/protocol.md §6 as a state machine. Inputs: `receive(frame, now)`,
  * `send(payloadType, payload, now)`, `tick(now)`; outputs: the events they return. Time is
  * always passed in, so tests drive retransmission with a fake clock.
  */
@@ -184,7 +184,7 @@ export class ReliableChannel {
    * here, and the owner should stop reading its source until a `writable` event.
    */
   send(payloadType: number, payload: Buffer, now: number): ChannelEvent[] {
-    if (payload.length === 0) return []; // the agent ignores empty stream data (SPEC §2)
+    if (payload.length === 0) return []; // the agent ignores empty stream data (docs/protocol.md §2)
     this.pending.push({ payloadType, payload });
     const events: ChannelEvent[] = [];
     this.flush(now, events);
@@ -362,7 +362,7 @@ export class ReliableChannel {
     const sequenceNumber = Number(message.sequenceNumber);
     if (sequenceNumber < this.expectedSequenceNumber) {
       // A duplicate: the peer missed our acknowledgement, so acknowledge again (the plugin does
-      // not, and a lost ack then makes the agent resend forever — CLIENT.md §9.6).
+      // not, and a lost ack then makes the agent resend forever — docs/protocol.md §6).
       if (this.acknowledgeDuplicates) events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
       return;
     }

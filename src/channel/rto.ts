@@ -1,5 +1,5 @@
 /**
- * Retransmission timeout from measured round trips (SPEC §6, CLIENT.md §5.4): the plugin's
+ * Retransmission timeout from measured round trips (docs/protocol.md §6): the plugin's
  * constants and formula, RFC 6298 in shape. Karn's rule is the caller's: it only feeds samples of
  * messages that were sent once.
  */

@@ -11,7 +11,7 @@ export type SmuxEvent =
   | { kind: 'error'; error: ProtocolError };
 
 /**
- * One smux v1 session as a state machine over its byte stream (SPEC §8, xtaci/smux). It never
+ * One smux v1 session as a state machine over its byte stream (docs/protocol.md §8, xtaci/smux). It never
  * touches a socket: `receive` takes bytes from the peer and returns events, and every method that
  * makes frames returns the bytes to send. The client opens odd stream ids from 3; the server
  * accepts them.

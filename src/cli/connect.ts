@@ -12,7 +12,7 @@ import { DataChannelSession, type SessionReady } from '../session/data-channel-s
 import { SessionError } from '../session/errors.js';
 import { WebSocketTransport } from '../transport/websocket.js';
 
-/** One process-wide client id, as the plugin keeps one across reconnects (CLIENT.md §1.1). */
+/** One process-wide client id, as the plugin keeps one across reconnects (docs/protocol.md §9). */
 const clientId = randomUUID();
 
 export interface OpenedSession {
@@ -46,7 +46,7 @@ function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocket
 }
 
 /**
- * Reopens a dropped data channel as the plugin does (CLIENT.md §8.2): ResumeSession for a new
+ * Reopens a dropped data channel as the plugin does (docs/protocol.md §10): ResumeSession for a new
  * token, then the StreamUrl it returns (the plugin's own; the original when none). No token means
  * the service has ended the session.
  */
@@ -96,7 +96,7 @@ export async function openDataChannel(
 }
 
 /**
- * Ends a session from this side as the agent version allows (SPEC §8): the TerminateSession flag
+ * Ends a session from this side as the agent version allows (docs/protocol.md §8): the TerminateSession flag
  * for agents after 2.3.722.0, the TerminateSession API otherwise, or when the channel is not ready.
  */
 export async function endSession(client: SSMClient, sessionId: string, session: DataChannelSession | undefined, agentVersion: string | undefined): Promise<void> {

@@ -274,7 +274,7 @@ Examples:
     .option('--region <region>', 'region it answers for')
     .option('--agent-version <version>', 'version the emulated agent announces')
     .addOption(new Option('--agent-pacing <mode>', 'pause 1 ms after each output message, as the agent does').choices(['on', 'off']))
-    .addOption(new Option('--duplicate-acks <mode>', 'acknowledge a duplicate message again (SPEC §6); off drops it silently, as published agent sources do').choices(['on', 'off']))
+    .addOption(new Option('--duplicate-acks <mode>', 'acknowledge a duplicate message again (docs/protocol.md §6); off drops it silently, as published agent sources do').choices(['on', 'off']))
     .option('--config <file>', 'JSON file with instances and settings')
     .option('--instance <id[=name][:fault]>', 'an instance to serve (repeatable)', collect)
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')

@@ -3,7 +3,7 @@ import { field, stringField, type JsonObject } from '../protocol/json.js';
 import { UsageError } from './errors.js';
 
 /**
- * The argument contract of `session-manager-plugin` (CLIENT.md §1.1, SPEC §9), read without I/O:
+ * The argument contract of `session-manager-plugin` (docs/protocol.md §9), read without I/O:
  *
  *   session-manager-plugin <response-json | AWS_SSM_START_SESSION_RESPONSE…> <region> StartSession
  *                          [<profile> [<request-params-json> [<ssm-endpoint-url>]]]

@@ -74,7 +74,7 @@ const resumeSession: Handler = (input, context) => {
   const sessionId = requireString(input, 'SessionId', 'sessionId');
   const record = context.sessions.get(sessionId);
   if (!record) throw new ApiError('DoesNotExistException', `Session ${sessionId} does not exist.`);
-  // A session that has ended gives no token: the plugin reads that as "timed out" (SPEC §9).
+  // A session that has ended gives no token: the plugin reads that as "timed out" (docs/protocol.md §9).
   if (record.status === 'Terminated') return { SessionId: sessionId };
   return {
     SessionId: sessionId,

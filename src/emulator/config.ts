@@ -46,9 +46,9 @@ export interface EmulatorConfig {
   /** The agent's 1 ms pause after each message; off only for stress tests of the client. */
   agentPacing: boolean;
   /**
-   * Whether the agent acknowledges a duplicate again. SPEC §6 and CLIENT.md §5.2 say it does, and
-   * that is the default; the agent sources in public repositories drop one silently (datachannel.go,
-   * handleStreamDataMessage), which `false` reproduces, for clients that must survive both.
+   * Whether the agent acknowledges a duplicate again. Current agents do (docs/protocol.md §6), and
+   * that is the default; older agents drop one silently (datachannel.go, handleStreamDataMessage),
+   * which `false` reproduces, for clients that must survive both.
    */
   duplicateAcks: boolean;
   /** The shell command the Standard_Stream plugin runs in its PTY. */
@@ -95,7 +95,7 @@ export function defaultConfig(): EmulatorConfig {
     region: 'us-east-1',
     accessKeyId: 'AKIAEMULATORSSMX0001',
     secretAccessKey: 'ssmx-emulator-secret-access-key',
-    // A current agent: multiplexed port forwarding, smux keep-alive off (SPEC §8).
+    // A current agent: multiplexed port forwarding, smux keep-alive off (docs/protocol.md §8).
     agentVersion: '3.3.1142.0',
     agentPacing: true,
     duplicateAcks: true,

@@ -1,6 +1,6 @@
-// Wire constants of the Session Manager data channel (../shared/protocol/SPEC.md §2–§3).
+// Wire constants of the Session Manager data channel (docs/protocol.md §2–§3).
 
-/** Offsets and widths of the agent message header (SPEC §2). All integers are big-endian. */
+/** Offsets and widths of the agent message header (docs/protocol.md §2). All integers are big-endian. */
 export const Header = {
   headerLengthOffset: 0,
   messageTypeOffset: 4,
@@ -47,7 +47,7 @@ export const PayloadType = {
   ExitCode: 12,
 } as const;
 
-/** Values of a Flag payload (a 4-byte big-endian uint32, SPEC §3). */
+/** Values of a Flag payload (a 4-byte big-endian uint32, docs/protocol.md §3). */
 export const FlagValue = {
   DisconnectToPort: 1,
   TerminateSession: 2,
@@ -63,7 +63,7 @@ export const MessageFlags = {
 
 export const SchemaVersion = 1;
 
-/** Largest payload the real clients send in one message (CLIENT.md §5.1). */
+/** Largest payload the real clients send in one message (docs/protocol.md §6). */
 export const StreamDataPayloadSize = 1024;
 
 export const SessionType = {

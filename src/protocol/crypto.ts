@@ -3,7 +3,7 @@ import { PayloadType } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { parseObject, stringField } from './json.js';
 
-/** KMS session encryption (SPEC §5, CLIENT.md §6.4–6.6): AES-256-GCM, nonce ‖ ciphertext ‖ tag, no AAD. */
+/** KMS session encryption (docs/protocol.md §5): AES-256-GCM, nonce ‖ ciphertext ‖ tag, no AAD. */
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const KEY_BYTES = 32;

@@ -18,7 +18,7 @@ export function parseObject(payload: Uint8Array, what: string): JsonObject | Pro
 
 /**
  * Reads a key as Go's encoding/json does: an exact match first, then any key equal ignoring case
- * (CLIENT.md §0). ECS, for one, sends `sessionId` where SSM sends `SessionId`.
+ * (docs/protocol.md §9, §11). ECS, for one, sends `sessionId` where SSM sends `SessionId`.
  */
 export function field(object: JsonObject, key: string): unknown {
   if (key in object) return object[key];

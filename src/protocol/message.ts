@@ -3,7 +3,7 @@ import { Header, MessageType, SchemaVersion } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { readMessageId, writeMessageId } from './uuid.js';
 
-/** One agent message (SPEC §2): a header of fixed fields and a payload. */
+/** One agent message (docs/protocol.md §2): a header of fixed fields and a payload. */
 export interface AgentMessage {
   messageType: string;
   schemaVersion: number;
@@ -61,7 +61,7 @@ export function encodeAgentMessage(message: AgentMessage): Buffer {
 }
 
 function trimMessageType(raw: string): string {
-  // The plugin strips NULs, then white space (CLIENT.md §3.4).
+  // The plugin strips NULs, then white space (docs/protocol.md §2).
   return raw.replace(/^\0+|\0+$/g, '').trim();
 }
 
@@ -97,7 +97,7 @@ export function decodeAgentMessage(frame: Buffer): DecodedAgentMessage | Protoco
     payloadLength,
     payload,
   };
-  // The plugin accepts publication messages without further checks (SPEC §2).
+  // The plugin accepts publication messages without further checks (docs/protocol.md §2).
   if (messageType === MessageType.StartPublication || messageType === MessageType.PausePublication) {
     return message;
   }

@@ -4,7 +4,7 @@ import { field, numberField, parseObject, stringField, type JsonObject } from '.
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
 
-// --- acknowledge (SPEC §3) ---------------------------------------------------------------------
+// --- acknowledge (docs/protocol.md §3) ---------------------------------------------------------------------
 
 export interface Acknowledge {
   acknowledgedMessageType: string;
@@ -38,7 +38,7 @@ export function decodeAcknowledge(payload: Uint8Array): Acknowledge | ProtocolEr
   };
 }
 
-// --- channel_closed (SPEC §3) ------------------------------------------------------------------
+// --- channel_closed (docs/protocol.md §3) ------------------------------------------------------------------
 
 export interface ChannelClosed {
   messageId: string;
@@ -78,7 +78,7 @@ export function decodeChannelClosed(payload: Uint8Array): ChannelClosed {
   };
 }
 
-// --- size (SPEC §3) -----------------------------------------------------------------------------
+// --- size (docs/protocol.md §3) -----------------------------------------------------------------------------
 
 export interface TerminalSize {
   cols: number;
@@ -100,7 +100,7 @@ export function decodeSize(payload: Uint8Array): TerminalSize | ProtocolError {
   return { cols, rows };
 }
 
-// --- flag (SPEC §3) -----------------------------------------------------------------------------
+// --- flag (docs/protocol.md §3) -----------------------------------------------------------------------------
 
 export function encodeFlag(value: number): Buffer {
   const payload = Buffer.alloc(4);
@@ -113,7 +113,7 @@ export function decodeFlag(payload: Uint8Array): number | ProtocolError {
   return Buffer.from(payload).readUInt32BE(0);
 }
 
-// --- handshake (SPEC §4) ------------------------------------------------------------------------
+// --- handshake (docs/protocol.md §4) ------------------------------------------------------------------------
 
 export interface RequestedClientAction {
   actionType: string;
@@ -223,7 +223,7 @@ export function decodeHandshakeComplete(payload: Uint8Array): HandshakeComplete 
   };
 }
 
-// --- open data channel (SPEC §1) ----------------------------------------------------------------
+// --- open data channel (docs/protocol.md §1) ----------------------------------------------------------------
 
 export interface OpenDataChannelInput {
   messageSchemaVersion: string;

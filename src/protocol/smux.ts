@@ -1,6 +1,6 @@
 import { ProtocolError } from './errors.js';
 
-/** xtaci/smux protocol version 1 (SPEC §8): all the agent speaks. */
+/** xtaci/smux protocol version 1 (docs/protocol.md §8): all the agent speaks. */
 export const SMUX_VERSION = 1;
 export const SMUX_HEADER_SIZE = 8;
 export const SMUX_MAX_FRAME_SIZE = 32_768;

@@ -8,8 +8,8 @@ export function newMessageId(): string {
 }
 
 /**
- * Writes a UUID as the wire carries it: its second 8 bytes first, then its first 8 (SPEC §2,
- * CLIENT.md §3.2) — the plugin writes the "least significant" half before the "most significant".
+ * Writes a UUID as the wire carries it: its second 8 bytes first, then its first 8 (docs/protocol.md §2,
+ * docs/protocol.md §2) — the plugin writes the "least significant" half before the "most significant".
  */
 export function writeMessageId(id: string, target: Buffer, offset: number): void {
   if (!UUID_PATTERN.test(id)) throw new ProtocolError('BAD_MESSAGE_ID', `not a UUID: ${JSON.stringify(id)}`);

@@ -1,5 +1,5 @@
 /**
- * Feature gates compare dotted versions as the plugin does (CLIENT.md §7.3): the same number of
+ * Feature gates compare dotted versions as the plugin does (docs/protocol.md §8): the same number of
  * numeric components as the threshold, compared one by one, and only a strictly greater version
  * passes. Anything unparsable is "not supported".
  */
@@ -16,7 +16,7 @@ export function isVersionGreater(version: string, threshold: string): boolean {
   return false;
 }
 
-/** Thresholds from SPEC §8, all strict. */
+/** Thresholds from docs/protocol.md §8, all strict. */
 export const AgentGates = {
   multiplexedPortForwarding: '3.0.196.0',
   terminateSessionFlag: '2.3.722.0',
@@ -25,7 +25,7 @@ export const AgentGates = {
 
 /**
  * The version ssmx reports to the agent. The agent picks multiplexing (>= 1.1.70) and disables
- * smux keep-alive (> 1.2.331.0) from it (SPEC §4), so it must read as a current plugin.
+ * smux keep-alive (> 1.2.331.0) from it (docs/protocol.md §4), so it must read as a current plugin.
  */
 export const ReportedClientVersion = '1.2.650.0';
 

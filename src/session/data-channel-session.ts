@@ -185,7 +185,7 @@ export class DataChannelSession extends EventEmitter {
     this.probe = { payloadType, payload };
   }
 
-  /** The session keys once KMS gave the data key (SPEC §5). */
+  /** The session keys once KMS gave the data key (docs/protocol.md §5). */
   private keys: SessionKeys | undefined;
 
   /** An agent payload as the session sees it: decrypted when the session is encrypted. */
@@ -268,7 +268,7 @@ export class DataChannelSession extends EventEmitter {
         if (payloadType === PayloadType.HandshakeRequest) {
           this.onHandshakeRequest(payload);
         } else {
-          // No handshake: a plain shell, whose first message is already output (SPEC §1).
+          // No handshake: a plain shell, whose first message is already output (docs/protocol.md §1).
           this.becomeReady({ sessionType: SessionType.StandardStream, properties: {}, agentVersion: '' });
           this.emit('output', payloadType, payload);
         }
@@ -338,7 +338,7 @@ export class DataChannelSession extends EventEmitter {
     this.pendingReady = { sessionType: outcome.sessionType, properties: outcome.properties, agentVersion: outcome.agentVersion };
   }
 
-  /** The agent proves the key: its random bytes, decrypted with ours and encrypted back (CLIENT.md §6.6). */
+  /** The agent proves the key: its random bytes, decrypted with ours and encrypted back (docs/protocol.md §5). */
   private answerChallenge(payload: Buffer): void {
     const challenge = decodeEncChallenge(payload);
     const plain = challenge instanceof ProtocolError ? challenge : open(this.keys!.decryptKey, challenge);

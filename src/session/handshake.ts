@@ -16,7 +16,7 @@ export interface HandshakeOutcome {
 const shellTypes = new Set<string>([SessionType.StandardStream, SessionType.InteractiveCommands, SessionType.NonInteractiveCommands]);
 
 /**
- * Answers a HandshakeRequest (SPEC §4): actions in the order received; a session type ssmx runs
+ * Answers a HandshakeRequest (docs/protocol.md §4): actions in the order received; a session type ssmx runs
  * is accepted; KMS encryption is accepted with the wrapped data key ssmx got from KMS, or refused
  * with a reason the agent logs and the user sees. Pure: the caller calls KMS and sends the response.
  */
@@ -53,7 +53,7 @@ export function answerHandshake(request: HandshakeRequest, clientVersion: string
       }
       case ActionType.KMSEncryption:
         if (kms && 'cipherTextKey' in kms) {
-          // Go encodes []byte as standard base64 in JSON (CLIENT.md §6.4).
+          // Go encodes []byte as standard base64 in JSON (docs/protocol.md §5).
           processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: { KMSCipherTextKey: Buffer.from(kms.cipherTextKey).toString('base64') }, error: '' });
         } else {
           refuse(action.actionType, ActionStatus.Failed, kms?.error ?? 'this session requires KMS encryption, and ssmx has no way to reach KMS here');

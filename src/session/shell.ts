@@ -45,7 +45,7 @@ const signalBytes: Array<[NodeJS.Signals, number]> = [
 ];
 
 /**
- * Joins a shell-type session to the local terminal (SPEC §7) until the channel closes. Nothing is
+ * Joins a shell-type session to the local terminal (docs/protocol.md §7) until the channel closes. Nothing is
  * sent before the session is ready; stdin is read only while the channel can take more. Call it
  * before the session is ready, or from a `ready` listener.
  */

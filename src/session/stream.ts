@@ -27,7 +27,7 @@ export const CLOSE_WAIT_MS = 5000;
 export const ACK_WAIT_MS = 10_000;
 
 /**
- * Joins a stream session (AWS-StartSSHSession: a Port session without a `type`, SPEC §8) to
+ * Joins a stream session (AWS-StartSSHSession: a Port session without a `type`, docs/protocol.md §8) to
  * stdin/stdout as raw bytes, for ssh's ProxyCommand. Call it from a `ready` listener.
  *
  * The data channel has no half-close. When stdin ends, ssmx waits until the agent has acknowledged

@@ -11,7 +11,7 @@ import { SessionError } from './errors.js';
 
 export type PortMode = 'multiplexed' | 'basic' | 'stream';
 
-/** The client's side of the agent's choice (SPEC §8): same inputs, same answer. */
+/** The client's side of the agent's choice (docs/protocol.md §8): same inputs, same answer. */
 export function portMode(ready: SessionReady): PortMode {
   if (field(ready.properties, 'type') !== 'LocalPortForwarding') return 'stream';
   return isVersionGreater(ready.agentVersion, AgentGates.multiplexedPortForwarding) ? 'multiplexed' : 'basic';
@@ -19,7 +19,7 @@ export function portMode(ready: SessionReady): PortMode {
 
 /**
  * Bytes written to local sockets but not yet taken by them, beyond which ssmx stops reading the
- * data channel: smux's own session receive buffer (SPEC §8), so memory stays bounded whatever the
+ * data channel: smux's own session receive buffer (docs/protocol.md §8), so memory stays bounded whatever the
  * local readers do.
  */
 export const RECEIVE_BUDGET = 4 * 1024 * 1024;
@@ -61,7 +61,7 @@ export abstract class Tunnel extends EventEmitter {
 
   protected abstract onOutput(payloadType: number, payload: Buffer): void;
 
-  /** Sends a byte stream as Output messages of at most 1,024 bytes (SPEC §7, §8). */
+  /** Sends a byte stream as Output messages of at most 1,024 bytes (docs/protocol.md §7, §8). */
   protected sendBytes(data: Buffer): void {
     for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
       this.session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));

@@ -34,7 +34,7 @@ const PING_PAYLOAD = Buffer.from('keepalive');
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
 /**
- * The data channel's WebSocket (SPEC §1): opened on the StreamUrl exactly as given, first a text
+ * The data channel's WebSocket (docs/protocol.md §1): opened on the StreamUrl exactly as given, first a text
  * frame with the token, then binary frames only. TLS is always verified; Node adds the CAs named
  * by NODE_EXTRA_CA_CERTS.
  */

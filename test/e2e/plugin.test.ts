@@ -46,7 +46,7 @@ async function startSession(input: Partial<StartSessionCommandInput> = {}) {
   return { SessionId: response.SessionId!, TokenValue: response.TokenValue!, StreamUrl: response.StreamUrl! };
 }
 
-/** The arguments exactly as the AWS CLI builds them (CLIENT.md §1.3). */
+/** The arguments exactly as the AWS CLI builds them (docs/protocol.md §9). */
 function cliArgs(first: string, params: object) {
   return [first, emulator.info.region, 'StartSession', '', JSON.stringify(params), emulator.info.endpoint];
 }

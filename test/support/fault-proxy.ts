@@ -58,7 +58,7 @@ export function cutEvenly(proxy: Pick<FaultProxy, 'cut'>, total: number, drops: 
   };
 }
 
-/** The payload starts after the 120-byte header; the digest is bytes 80 to 111 (SPEC §2). */
+/** The payload starts after the 120-byte header; the digest is bytes 80 to 111 (docs/protocol.md §2). */
 const PAYLOAD_OFFSET = 120;
 /** Bytes a relay may hold for a slow side before it stops reading the other. */
 const RELAY_HIGH_WATER = 1 << 20;

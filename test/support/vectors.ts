@@ -16,11 +16,12 @@ export interface Vector {
   length: number;
 }
 
-export const sharedProtocolDir = fileURLToPath(new URL('../../../shared/protocol/', import.meta.url));
+/** The plugin-encoded vectors, copied into the repository (test/fixtures/README.md says from where). */
+export const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /** Loads vectors.json keeping 64-bit fields exact: JSON.parse would round 9007199254740993. */
 export function loadVectors(): Vector[] {
-  const text = readFileSync(`${sharedProtocolDir}vectors.json`, 'utf8');
+  const text = readFileSync(`${fixturesDir}vectors.json`, 'utf8');
   const quoted = text.replace(/"(sequenceNumber|flags)":\s*(-?\d+)/g, '"$1": "$2"');
   const raw = JSON.parse(quoted) as Array<Record<string, unknown>>;
   return raw.map((v) => ({

@@ -39,7 +39,7 @@ function ackFor(frame: Buffer, createdDate = 1): Buffer {
   });
 }
 
-describe('RTO estimator (CLIENT.md §5.4 vector)', () => {
+describe('RTO estimator (docs/protocol.md §6 vector)', () => {
   it('a 140 ms sample from the initial state gives RTTVAR 10, RTT 105, RTO 145', () => {
     const rto = new RtoEstimator();
     expect(rto.timeout).toBe(200);
@@ -225,7 +225,7 @@ describe('sending', () => {
     writes(channel.tick(T + 200));
     const [b] = writes(channel.send(1, Buffer.from('b'), T + 201));
     channel.receive(ackFor(b!), T + 210);
-    channel.receive(ackFor(a!), T + 211); // an agent that does ack duplicates (SPEC §6)
+    channel.receive(ackFor(a!), T + 211); // an agent that does ack duplicates (docs/protocol.md §6)
     expect(channel.nextDeadline()).toBeUndefined();
   });
 

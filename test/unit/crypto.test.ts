@@ -4,7 +4,7 @@ import { ProtocolError } from '../../src/protocol/errors.js';
 
 const dataKey = Buffer.from(Array.from({ length: 64 }, (_, i) => i));
 
-describe('KMS session encryption (SPEC §5)', () => {
+describe('KMS session encryption (docs/protocol.md §5)', () => {
   it('splits the data key: the client decrypts with bytes 0–31 and encrypts with 32–63, the agent the other way', () => {
     const client = splitDataKey(dataKey, 'client');
     const agent = splitDataKey(dataKey, 'agent');

@@ -41,7 +41,7 @@ async function encryptedShell(kmsKeyIds: string[] = []) {
   return { transport, session, events };
 }
 
-describe('a KMS-encrypted session on the wire (SPEC §5, CLIENT.md §6.4–6.6)', () => {
+describe('a KMS-encrypted session on the wire (docs/protocol.md §5)', () => {
   it('answers with the wrapped key, returns the challenge under its own key, then encrypts Output both ways', async () => {
     const keyIds: string[] = [];
     const { transport, session, events } = await encryptedShell(keyIds);

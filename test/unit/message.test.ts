@@ -11,7 +11,7 @@ function decodeOk(frame: Buffer) {
   return decoded;
 }
 
-describe('agent message codec against ../shared/protocol/vectors.json', () => {
+describe('agent message codec against test/fixtures/vectors.json', () => {
   it('has the vectors', () => {
     expect(vectors.length).toBeGreaterThanOrEqual(8);
   });
@@ -52,7 +52,7 @@ describe('agent message codec against ../shared/protocol/vectors.json', () => {
     });
   }
 
-  it('matches the worked example of CLIENT.md §3.5 (message id halves swapped, space padding)', () => {
+  it('matches the worked example of docs/protocol.md §2 (message id halves swapped, space padding)', () => {
     const frame = encodeAgentMessage({
       messageType: 'input_stream_data',
       schemaVersion: 1,

@@ -99,7 +99,7 @@ describe('JSON payloads, byte-exact against the vectors', () => {
   });
 });
 
-describe('version gates (CLIENT.md §10, versionvalidator_test)', () => {
+describe('version gates (docs/protocol.md §8, versionvalidator_test)', () => {
   it('multiplexing is strictly above 3.0.196.0', () => {
     for (const v of ['3.0.196.0', '3.0.195.100', '2.99.1000.0']) expect(isVersionGreater(v, '3.0.196.0')).toBe(false);
     for (const v of ['3.0.196.1', '3.0.197.0', '3.1.0.0', '4.0.0.0']) expect(isVersionGreater(v, '3.0.196.0')).toBe(true);

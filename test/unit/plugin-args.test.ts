@@ -15,7 +15,7 @@ const fails = (args: string[], env: Record<string, string> = {}) => {
   throw new Error('expected a PluginArgumentError');
 };
 
-describe('session-manager-plugin argument contract (CLIENT.md §1.1, SPEC §9)', () => {
+describe('session-manager-plugin argument contract (docs/protocol.md §9)', () => {
   it('no arguments: the install probe', () => {
     expect(parsePluginArgs([], {})).toEqual({ kind: 'installed' });
   });

@@ -3,7 +3,7 @@ import { SmuxSession, type SmuxEvent } from '../../src/channel/smux-session.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { SmuxFrameParser, encodeSmuxFrame } from '../../src/protocol/smux.js';
 
-describe('smux v1 frames (SPEC §8)', () => {
+describe('smux v1 frames (docs/protocol.md §8)', () => {
   it('header: version 1, command, length little-endian, stream id little-endian', () => {
     expect(encodeSmuxFrame(0, 3).toString('hex')).toBe('0100000003000000');
     expect(encodeSmuxFrame(2, 5, Buffer.from('hi')).toString('hex')).toBe('0102020005000000' + '6869');

@@ -157,7 +157,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   }
 }
 
-/** Ends every session as the agent version allows (SPEC §8, connect.endSession), and the listeners. */
+/** Ends every session as the agent version allows (docs/protocol.md §8, connect.endSession), and the listeners. */
 async function shutdown(client: SSMClient, forwards: Forward[]): Promise<void> {
   const endings: Array<Promise<unknown>> = [];
   for (const { pool, listening } of forwards) {

@@ -27,7 +27,7 @@ type Running = { kind: 'shell' | 'stream'; done: Promise<{ closed?: ChannelClose
 
 /**
  * ssmx as `session-manager-plugin`: the official plugin's argument contract and its stdout lines
- * (CLIENT.md §1), ssmx's engine underneath. Unlike the original it exits non-zero on failure, and
+ * (docs/protocol.md §9), ssmx's engine underneath. Unlike the original it exits non-zero on failure, and
  * an unreachable stream URL fails within the connect timeout instead of hanging.
  */
 export async function pluginCommand(args: string[], context: CliContext): Promise<number> {
@@ -66,7 +66,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   try {
     // The legacy 4-argument form cannot do KMS (the plugin refuses it too); otherwise the target
     // from the request parameters names the encryption context.
-    // KMS uses its own endpoint (the argument is SSM's), as the plugin does (CLIENT.md §6.4).
+    // KMS uses its own endpoint (the argument is SSM's), as the plugin does (docs/protocol.md §5).
     const kmsAws = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile };
     session = await openDataChannel(response, { client, ...resumeOptions({}, context), ...(kmsAws ? { aws: kmsAws } : {}) }, invocation.request.target);
     const opened = session;

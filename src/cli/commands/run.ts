@@ -18,7 +18,7 @@ const shellConfig = { commands: '{{ command }}', runAsElevated: false, separateO
 
 /**
  * A NonInteractiveCommands session document whose agent keeps stdout and stderr apart and reports
- * the exit status (StdErr and ExitCode messages, SPEC §7).
+ * the exit status (StdErr and ExitCode messages, docs/protocol.md §7).
  */
 export const RUN_DOCUMENT_CONTENT = {
   schemaVersion: '1.0',

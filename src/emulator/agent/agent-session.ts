@@ -29,7 +29,7 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 const QUEUE_HIGH_WATER = 64;
 /** How long the agent waits for its buffer to drain before it reports termination. */
 const CLOSE_DRAIN_TIMEOUT_MS = 5_000;
-/** The agent keeps this many messages that arrived ahead of the expected one (SPEC §6). */
+/** The agent keeps this many messages that arrived ahead of the expected one (docs/protocol.md §6). */
 const AGENT_REORDER_CAPACITY = 100_000;
 /** The real agent's outgoing buffer holds this many unacknowledged messages. */
 const AGENT_WINDOW = 10_000;
@@ -39,7 +39,7 @@ const AGENT_WINDOW = 10_000;
  */
 const SOCKET_HIGH_WATER = 256 * 1024;
 
-/** The session types for which the agent opens with a handshake when KMS is off (CLIENT.md §6.1). */
+/** The session types for which the agent opens with a handshake when KMS is off (docs/protocol.md §4). */
 function needsHandshake(sessionType: string): boolean {
   return sessionType === SessionType.Port || sessionType === SessionType.NonInteractiveCommands;
 }
@@ -55,7 +55,7 @@ export class AgentSession implements PluginHost {
   private plugin: AgentPlugin | undefined;
   private started = false;
   private handshake: 'none' | 'awaiting-response' | 'awaiting-challenge' | 'complete';
-  /** The agent's halves of the KMS data key, once the client's response gave it (SPEC §5). */
+  /** The agent's halves of the KMS data key, once the client's response gave it (docs/protocol.md §5). */
   private keys: SessionKeys | undefined;
   private challenge: Buffer | undefined;
   private handshakeStartedAt = 0n;
@@ -86,7 +86,7 @@ export class AgentSession implements PluginHost {
       // The agent logs and drops a frame it cannot deserialize (datachannel.go), whatever came before.
       invalidFrames: 'drop',
     });
-    // With KMS on, every session type opens with a handshake (CLIENT.md §6.1).
+    // With KMS on, every session type opens with a handshake (docs/protocol.md §4).
     this.handshake = needsHandshake(record.document.sessionType) || config.kmsKeyId ? 'awaiting-response' : 'none';
   }
 
@@ -175,7 +175,7 @@ export class AgentSession implements PluginHost {
     this.plugin.start();
   }
 
-  /** The agent picks the mode from the client's version and its own (agent port.go; SPEC §8). */
+  /** The agent picks the mode from the client's version and its own (agent port.go; docs/protocol.md §8). */
   private portOptions(): PortOptions {
     const properties = this.record.document.properties(this.record.parameters) as { host?: string; portNumber?: string; type?: string };
     const type = properties.type || undefined;
@@ -218,7 +218,7 @@ export class AgentSession implements PluginHost {
     }
     const failed = response.processedClientActions.find((action) => action.actionStatus !== ActionStatus.Success);
     if (failed || response.processedClientActions.length === 0) {
-      // The agent treats any status but success as fatal (CLIENT.md §6.3).
+      // The agent treats any status but success as fatal (docs/protocol.md §4).
       this.sendChannelClosed(`Handshake failed: ${failed?.error || 'the client processed no action'}`);
       return;
     }
@@ -401,7 +401,7 @@ export class AgentSession implements PluginHost {
   }
 }
 
-/** The agent sends the document properties with sorted keys (SPEC §8). */
+/** The agent sends the document properties with sorted keys (docs/protocol.md §8). */
 function sortKeys(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.keys(value).sort().map((key) => [key, value[key]]));
 }

@@ -6,7 +6,7 @@ import type { AgentPlugin, PluginHost } from './plugin.js';
 /**
  * NonInteractiveCommands: the command runs without a PTY (agent: exec.Cmd). With separate output
  * streams stdout goes as Output, stderr as StdErr and the status last as ExitCode `EXIT_CODE: n`;
- * without, both go as Output and no status is sent (SPEC §7). Input is only scanned for Ctrl-C and
+ * without, both go as Output and no status is sent (docs/protocol.md §7). Input is only scanned for Ctrl-C and
  * Ctrl-\, which become signals; Size is ignored.
  */
 export class ExecPlugin implements AgentPlugin {

@@ -19,7 +19,7 @@ function incompleteTail(data: Uint8Array, end: number): number {
 }
 
 /**
- * Cuts a byte stream into messages of at most `size` bytes as the agent does (SPEC §7): a
+ * Cuts a byte stream into messages of at most `size` bytes as the agent does (docs/protocol.md §7): a
  * multi-byte UTF-8 character is never split across two messages; an incomplete one at the end is
  * held until the next bytes arrive. Bytes that are not UTF-8 pass through unchanged.
  */
