@@ -1,4 +1,4 @@
-import { SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
+import { ResumeSessionCommand, SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
@@ -48,4 +48,28 @@ export async function terminateSession(client: SSMClient, sessionId: string): Pr
   } catch (error) {
     return toAwsError(error, 'TerminateSession');
   }
+}
+
+/** What ResumeSession gave: a new token and stream URL, or why the session cannot go on. */
+export type Resumed = { tokenValue: string; streamUrl: string } | { ended: string; hint?: string | undefined };
+
+/**
+ * ResumeSession (docs/protocol.md §10): a new token for a session whose data channel dropped, and
+ * the StreamUrl to reopen (the original when the answer has none). No token, a target that is gone,
+ * or credentials that no longer work mean the session has ended; anything else (throttling, the
+ * network) is thrown, for the caller to try again.
+ */
+export async function resumeSession(client: SSMClient, started: StartedSession): Promise<Resumed> {
+  let output;
+  try {
+    output = await client.send(new ResumeSessionCommand({ SessionId: started.sessionId }));
+  } catch (error) {
+    const failure = toAwsError(error, 'ResumeSession');
+    if (failure.kind === 'target' || failure.kind === 'credentials' || failure.kind === 'permission') {
+      return { ended: `the session ${started.sessionId} cannot be resumed: ${failure.message}`, hint: failure.hint };
+    }
+    throw failure;
+  }
+  if (!output.TokenValue) return { ended: `the session ${started.sessionId} has ended on the service (it timed out, or was terminated)` };
+  return { tokenValue: output.TokenValue, streamUrl: output.StreamUrl ?? started.streamUrl };
 }

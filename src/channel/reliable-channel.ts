@@ -8,7 +8,8 @@ import { RtoEstimator } from './rto.js';
 
 /** What the channel asks its owner to do; it never does I/O itself. */
 export type ChannelEvent =
-  | { kind: 'write'; frame: Buffer }
+  /** A frame for the link; a resend says the timeout it waited (for --debug). */
+  | { kind: 'write'; frame: Buffer; resend?: { timeout: number } }
   /** A stream message, in sequence order, exactly once. */
   | { kind: 'deliver'; message: AgentMessage }
   | { kind: 'channel-closed'; closed: ChannelClosed }
@@ -438,7 +439,7 @@ export class ReliableChannel {
     entry.resent = true;
     entry.sendOrder = ++this.sendCounter;
     entry.epoch = this.epoch;
-    events.push({ kind: 'write', frame: entry.frame });
+    events.push({ kind: 'write', frame: entry.frame, resend: { timeout: entry.timeout } });
   }
 
   private fail(events: ChannelEvent[], error: ChannelError): void {

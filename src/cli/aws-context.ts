@@ -7,7 +7,7 @@ import type { AwsOptions } from '../aws/client-config.js';
 import { createSsmClient } from '../aws/ssm.js';
 import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS } from '../session/data-channel-session.js';
-import type { ResumeOptions } from './connect.js';
+import type { ConnectOptions } from './connect.js';
 import { loadSsmxConfig, type Alias } from './config-file.js';
 import { useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
@@ -24,8 +24,8 @@ export interface CommandAws {
   /** The alias the target named, if it named one. */
   alias: Alias | undefined;
   say(line: string): void;
-  /** How a dropped data channel is reopened, and the notices about it. */
-  resume: ResumeOptions;
+  /** What opening a session needs: the SSM client, reconnects and their notices, KMS, --debug. */
+  connect: ConnectOptions;
   destroy(): void;
 }
 
@@ -39,14 +39,22 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
   return seconds * 1000;
 }
 
-/** Reconnect notices go on a line of their own, also in a raw terminal (no output processing). */
-export function resumeOptions(options: GlobalOptions, context: CliContext): ResumeOptions {
+/**
+ * How sessions are opened for a command: reconnects bounded by --reconnect-timeout, their notices
+ * on a line of their own (also in a raw terminal, which does no output processing), and the wire
+ * under --debug.
+ */
+export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: CliContext, kms?: AwsOptions): ConnectOptions {
   const tty = Boolean((context.stderr as { isTTY?: boolean }).isTTY);
+  const debug = options.debug ? debugWriter(options, context) : undefined;
   return {
+    ssm,
     reconnectTimeoutMs: reconnectTimeoutMs(options),
+    kms,
     notice: (line) => {
       if (!options.quiet) context.stderr.write(tty ? `\r\n${line}\r\n` : `${line}\n`);
     },
+    debug: debug && ((line) => debug(tty ? `${line}\r` : line)),
   };
 }
 
@@ -64,7 +72,6 @@ export function debugWriter(options: GlobalOptions, context: CliContext): ((line
  * file; clients made once; the MFA prompt and the target picker on a terminal.
  */
 export function awsFor(options: GlobalOptions, context: CliContext, target?: string): CommandAws {
-  const resume = resumeOptions(options, context);
   const config = loadSsmxConfig(context.env);
   const alias = target !== undefined ? config.aliases[target] : undefined;
   const debug = debugWriter(options, context);
@@ -91,7 +98,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     alias,
     targets,
     say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
-    resume: { ...resume, aws },
+    connect: connectOptions(ssm, options, context, aws),
     async resolve(given) {
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;

@@ -1,114 +1,92 @@
 import { randomUUID } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { ResumeSessionCommand } from '@aws-sdk/client-ssm';
 import type { AwsOptions } from '../aws/client-config.js';
-import { toAwsError } from '../aws/errors.js';
 import { generateSessionDataKey } from '../aws/kms.js';
-import { startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
-import { FlagValue, PayloadType } from '../protocol/constants.js';
-import { AgentGates, isVersionGreater, ReportedClientVersion } from '../protocol/version.js';
-import { encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
+import { resumeSession, startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
+import { ReportedClientVersion } from '../protocol/version.js';
+import type { ChannelClosed } from '../protocol/payloads.js';
 import { DataChannelSession, type SessionReady } from '../session/data-channel-session.js';
 import { SessionError } from '../session/errors.js';
+import { asSessionError } from '../session/link.js';
 import { WebSocketTransport } from '../transport/websocket.js';
 
-/** One process-wide client id, as the plugin keeps one across reconnects (docs/protocol.md §9). */
+/** One process-wide client id, as the plugin keeps one across reconnects (docs/protocol.md §1). */
 const clientId = randomUUID();
+
+/** Everything a session needs from the AWS side and from the person running ssmx. */
+export interface ConnectOptions {
+  ssm: SSMClient;
+  /** How long to keep trying to reopen a dropped data channel; 0 turns reconnecting off. */
+  reconnectTimeoutMs: number;
+  /** Credentials, region and endpoint for KMS, should the agent ask for an encrypted session. */
+  kms?: AwsOptions | undefined;
+  /** One line for the person when the link drops and when it is back. */
+  notice?: ((line: string) => void) | undefined;
+  /** --debug: the wire, frame by frame. */
+  debug?: ((line: string) => void) | undefined;
+}
 
 export interface OpenedSession {
   started: StartedSession;
   session: DataChannelSession;
 }
 
-export interface ResumeOptions {
-  /** How long to keep trying to reopen a dropped data channel. */
-  reconnectTimeoutMs: number;
-  /** One line for the person when the link drops and when it is back. */
-  notice?: (line: string) => void;
-  /** Credentials, region and endpoint for KMS, when the agent asks for an encrypted session. */
-  aws?: AwsOptions;
-}
-
 /** StartSession, then the data channel on its StreamUrl: the path every command takes. */
-export async function openSession(
-  client: SSMClient,
-  input: StartSessionInput,
-  onStarted?: (started: StartedSession) => void,
-  resume?: ResumeOptions,
-): Promise<OpenedSession> {
-  const started = await startSession(client, input);
+export async function openSession(input: StartSessionInput, connect: ConnectOptions, onStarted?: (started: StartedSession) => void): Promise<OpenedSession> {
+  const started = await startSession(connect.ssm, input);
   onStarted?.(started);
-  return { started, session: await openDataChannel(started, resume ? { client, ...resume } : undefined, input.target) };
+  return { started, session: await openDataChannel(started, connect, input.target) };
 }
 
-function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocketTransport> {
-  return WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion });
+async function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocketTransport> {
+  try {
+    return await WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion });
+  } catch (error) {
+    throw asSessionError(error as Error, 'cannot open the data channel');
+  }
 }
 
 /**
  * Reopens a dropped data channel as the plugin does (docs/protocol.md §10): ResumeSession for a new
- * token, then the StreamUrl it returns (the plugin's own; the original when none). No token means
- * the service has ended the session.
+ * token, then the StreamUrl it returns. A session the service has ended ends here too.
  */
 export function resumer(client: SSMClient, started: StartedSession): () => Promise<WebSocketTransport> {
   return async () => {
-    let output;
-    try {
-      output = await client.send(new ResumeSessionCommand({ SessionId: started.sessionId }));
-    } catch (error) {
-      const failure = toAwsError(error, 'ResumeSession');
-      if (failure.kind === 'target' || failure.kind === 'credentials' || failure.kind === 'permission') {
-        throw new SessionError('ENDED_BY_SERVICE', `the session ${started.sessionId} cannot be resumed: ${failure.message}`, failure.hint);
-      }
-      throw failure;
-    }
-    if (!output.TokenValue) throw new SessionError('ENDED_BY_SERVICE', `the session ${started.sessionId} has ended on the service (it timed out, or was terminated)`);
-    return openTransport(output.StreamUrl ?? started.streamUrl, output.TokenValue);
+    const resumed = await resumeSession(client, started);
+    if ('ended' in resumed) throw new SessionError('ENDED_BY_SERVICE', resumed.ended, resumed.hint);
+    return openTransport(resumed.streamUrl, resumed.tokenValue);
   };
 }
 
 /**
- * The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode).
- * With `resume`, a dropped link is reopened through ResumeSession, with a notice each way.
+ * The data channel of a session already started (by ssmx, or by the AWS CLI in drop-in mode): it
+ * reconnects through ResumeSession, ends itself on the service through TerminateSession, and asks
+ * KMS for a data key when the agent wants encryption.
  */
 export async function openDataChannel(
   started: StartedSession,
-  resume?: ResumeOptions & { client: SSMClient },
-  /** The session's target id, or how to look it up (ECS Exec) should the agent ask for KMS. */
+  connect: ConnectOptions,
+  /** The session's target id, or how to look it up (ECS Exec), should the agent ask for KMS. */
   targetId?: string | (() => Promise<string>),
 ): Promise<DataChannelSession> {
   const transport = await openTransport(started.streamUrl, started.tokenValue);
-  const aws = resume?.aws;
+  const { kms } = connect;
   const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
     // The agent decrypts the data key only under its own target id, so KMS needs to know it.
-    ...(aws && targetId
-      ? { kms: async (keyId: string) => generateSessionDataKey(aws, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId() }) }
+    ...(kms && targetId
+      ? { kms: async (keyId: string) => generateSessionDataKey(kms, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId() }) }
       : {}),
-    ...(resume && resume.reconnectTimeoutMs > 0 ? { reconnect: resumer(resume.client, started), reconnectTimeoutMs: resume.reconnectTimeoutMs } : {}),
+    ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
+    terminateOnService: () => terminateSession(connect.ssm, started.sessionId),
+    ...(connect.debug ? { debug: (line: string) => connect.debug!(`wire ${started.sessionId}: ${line}`) } : {}),
   });
-  if (resume?.notice) {
-    const notice = resume.notice;
-    session.on('reconnecting', (reason: Error) => notice(`ssmx: the connection dropped (${reason.message}); reconnecting…`));
-    session.on('resumed', (ms: number) => notice(`ssmx: reconnected after ${(ms / 1000).toFixed(1)} s`));
+  if (connect.notice) {
+    const notice = connect.notice;
+    session.on('reconnecting', (reason) => notice(`ssmx: the connection dropped (${reason.message}); reconnecting…`));
+    session.on('resumed', (ms) => notice(`ssmx: reconnected after ${(ms / 1000).toFixed(1)} s`));
   }
   return session;
-}
-
-/**
- * Ends a session from this side as the agent version allows (docs/protocol.md §8): the TerminateSession flag
- * for agents after 2.3.722.0, the TerminateSession API otherwise, or when the channel is not ready.
- */
-export async function endSession(client: SSMClient, sessionId: string, session: DataChannelSession | undefined, agentVersion: string | undefined): Promise<void> {
-  if (session?.isReady && agentVersion && isVersionGreater(agentVersion, AgentGates.terminateSessionFlag)) {
-    session.send(PayloadType.Flag, encodeFlag(FlagValue.TerminateSession));
-    // Let the flag leave before the socket closes.
-    await new Promise((resolve) => setImmediate(resolve));
-    session.end();
-    return;
-  }
-  session?.end();
-  await withTimeout(terminateSession(client, sessionId), 2000);
 }
 
 /**
@@ -133,22 +111,5 @@ export function waitReady<T = SessionReady>(session: DataChannelSession, attach?
         reject(error);
       }
     });
-  });
-}
-
-/** Waits at most `ms` for a promise; resolves undefined on timeout or failure (for best-effort work on the way out). */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      },
-    );
   });
 }

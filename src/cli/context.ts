@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { SignalSource } from './lifecycle.js';
 
 /** What a command needs from the outside world, handed in so tests can supply their own. */
 export interface CliContext {
@@ -6,6 +7,8 @@ export interface CliContext {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** Stop signals (SIGTERM, SIGHUP, …): the process's, or a test's. */
+  signals: SignalSource;
 }
 
 export interface GlobalOptions {

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { useColor } from './context.js';
 import { renderError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
+import { processSignals } from './lifecycle.js';
 import { shellCommand, type ShellOptions } from './commands/shell.js';
 import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
@@ -21,6 +22,13 @@ import { completionCommand } from './commands/completion.js';
 const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** --sessions, checked as the command line is read: before any AWS client exists. */
+function parseSessions(text: string): number {
+  const sessions = Number(text);
+  if (!/^\d+$/.test(text) || sessions < 1 || sessions > 64) throw new InvalidArgumentError(`--sessions must be 1 to 64, not ${text}`);
+  return sessions;
+}
 
 export function buildProgram(context: CliContext, run: (work: () => Promise<number>) => void): Command {
   const program = new Command('ssmx')
@@ -71,7 +79,7 @@ Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
     .argument('<target>', TARGET_HELP)
     .argument('[spec...]', 'PORT | LOCAL:PORT | LOCAL:HOST:PORT; LOCAL 0 picks a free port, a path is a Unix socket (default: the alias\'s)')
     .option('--bind <address>', 'local address to listen on', '127.0.0.1')
-    .option('--sessions <n>', `sessions per spec, connections spread over them (default ${DEFAULT_SESSIONS})`)
+    .option('--sessions <n>', `sessions per spec, connections spread over them (default ${DEFAULT_SESSIONS})`, parseSessions)
     .option('--json', 'one JSON line per listener on stdout (for scripts)')
     .option('--reason <text>', 'reason recorded with the sessions, for audit')
     .addHelpText(
@@ -315,6 +323,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     stdout: context?.stdout ?? process.stdout,
     stderr: context?.stderr ?? process.stderr,
     env: context?.env ?? process.env,
+    signals: context?.signals ?? processSignals,
   };
   // Drop-in mode: run as session-manager-plugin (a link or launcher of that name), or `ssmx plugin`,
   // the arguments are the AWS CLI's, exactly; commander must not read them as options.

@@ -60,3 +60,42 @@ export function decodeEncChallenge(payload: Uint8Array): Buffer | ProtocolError 
   if (text === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return new ProtocolError('BAD_PAYLOAD', 'encryption challenge: Challenge is not base64');
   return Buffer.from(text, 'base64');
 }
+
+/**
+ * One side's cipher for a session: built from the KMS data key, it seals what this side sends and
+ * opens what the peer sends, each for the payload types that are encrypted that way (docs/protocol.md §5).
+ */
+export class SessionCipher {
+  private constructor(
+    private readonly keys: SessionKeys,
+    private readonly sealed: ReadonlySet<number>,
+    private readonly opened: ReadonlySet<number>,
+  ) {}
+
+  static fromDataKey(plaintext: Uint8Array, side: 'client' | 'agent'): SessionCipher | ProtocolError {
+    const keys = splitDataKey(plaintext, side);
+    if (keys instanceof ProtocolError) return keys;
+    return side === 'client'
+      ? new SessionCipher(keys, CLIENT_ENCRYPTED_TYPES, AGENT_ENCRYPTED_TYPES)
+      : new SessionCipher(keys, AGENT_ENCRYPTED_TYPES, CLIENT_ENCRYPTED_TYPES);
+  }
+
+  /** A payload this side sends, as it goes on the wire. */
+  outgoing(payloadType: number, payload: Buffer): Buffer {
+    return this.sealed.has(payloadType) ? seal(this.keys.encryptKey, payload) : payload;
+  }
+
+  /** A payload from the peer, as the session sees it. */
+  incoming(payloadType: number, payload: Buffer): Buffer | ProtocolError {
+    return this.opened.has(payloadType) ? open(this.keys.decryptKey, payload) : payload;
+  }
+
+  /** The challenge's two halves (docs/protocol.md §5): open with our decryption key, seal with our encryption key. */
+  openChallenge(sealed: Buffer): Buffer | ProtocolError {
+    return open(this.keys.decryptKey, sealed);
+  }
+
+  sealChallenge(plain: Buffer, key: Buffer = this.keys.encryptKey): Buffer {
+    return seal(key, plain);
+  }
+}

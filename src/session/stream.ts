@@ -91,7 +91,7 @@ export function runStream(session: DataChannelSession, io: StreamIo): Promise<St
 
     stdin.on('data', onInput);
     stdin.once('end', () => {
-      if (session.inFlight === 0) return disconnect();
+      if (session.unacknowledged === 0) return disconnect();
       // An agent that never acks a duplicate may leave a message resent after a drop unacknowledged
       // for good; the agent takes messages in order, so past a bound the flag goes anyway.
       ackTimer = setTimeout(() => {

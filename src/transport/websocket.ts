@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { encodeOpenDataChannel } from '../protocol/payloads.js';
-import { SessionError } from '../session/errors.js';
+import { TransportError } from './errors.js';
 
 export interface OpenOptions {
   tokenValue: string;
@@ -26,8 +26,13 @@ export interface DataChannelTransport {
   resume(): void;
   /** True once the link has gone: a close that came before anyone listened is not missed. */
   readonly isClosed?: boolean;
-  on(event: 'frame', listener: (frame: Buffer) => void): this;
-  on(event: 'close', listener: (error: SessionError | undefined) => void): this;
+  on<K extends keyof TransportEvents>(event: K, listener: (...args: TransportEvents[K]) => void): unknown;
+}
+
+export interface TransportEvents {
+  frame: [frame: Buffer];
+  /** The link has gone: undefined when this side closed it, else why. */
+  close: [error: TransportError | undefined];
 }
 
 const PING_PAYLOAD = Buffer.from('keepalive');
@@ -38,7 +43,7 @@ export const DEFAULT_PING_INTERVAL_MS = 30_000;
  * frame with the token, then binary frames only. TLS is always verified; Node adds the CAs named
  * by NODE_EXTRA_CA_CERTS.
  */
-export class WebSocketTransport extends EventEmitter implements DataChannelTransport {
+export class WebSocketTransport extends EventEmitter<TransportEvents> implements DataChannelTransport {
   private closedByUs = false;
   private awaitingPong = false;
   isClosed = false;
@@ -64,7 +69,7 @@ export class WebSocketTransport extends EventEmitter implements DataChannelTrans
         return;
       }
       const why = reason.length > 0 ? `: ${reason.toString()}` : '';
-      this.emit('close', new SessionError('CONNECTION_LOST', `the data channel closed (WebSocket code ${code}${why})`));
+      this.emit('close', new TransportError('CONNECTION_LOST', `the data channel closed (WebSocket code ${code}${why})`));
     });
     socket.on('error', () => {
       // 'close' follows every error and reports it.
@@ -90,7 +95,7 @@ export class WebSocketTransport extends EventEmitter implements DataChannelTrans
         settled = true;
         socket.terminate();
         reject(
-          new SessionError(
+          new TransportError(
             'STREAM_UNREACHABLE',
             `cannot open the data channel at ${redactUrl(streamUrl)}: ${detail}`,
             'check the network path to the Session Manager endpoint (proxy, firewall, VPC endpoint for ssmmessages)',

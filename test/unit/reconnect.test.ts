@@ -5,6 +5,7 @@ import { PayloadType } from '../../src/protocol/constants.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { SessionError } from '../../src/session/errors.js';
 import { FakeTransport, T } from '../support/fake-transport.js';
+import { FakeTimers } from '../support/fake-timers.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -54,7 +55,7 @@ describe('resuming a dropped data channel', () => {
     expect(probe!.payloadType).toBe(PayloadType.Size);
     // The agent drops the duplicate silently and acks the probe: both are done.
     second.acknowledge(probe!);
-    expect(session.inFlight).toBe(0);
+    expect(session.unacknowledged).toBe(0);
   });
 
   it('ends at once when the service has ended the session', async () => {
@@ -94,5 +95,96 @@ describe('ResumeSession (the reconnect ssmx makes)', () => {
     await expect(resumer(noToken, started)()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/has ended on the service/) });
     const throttled = resumer(failingWith('ThrottlingException', 'Rate exceeded'), started);
     await expect(throttled()).rejects.not.toMatchObject({ code: 'ENDED_BY_SERVICE' });
+  });
+});
+
+describe('the reconnect schedule, in fake time', () => {
+  /** A running shell whose link drops at `dropAt`; `reopen` plays each reconnect attempt. */
+  function droppingShell(timers: FakeTimers, reopen: () => Promise<FakeTransport>, reconnectTimeoutMs: number) {
+    const first = new FakeTransport();
+    const attempts: number[] = [];
+    const session = new DataChannelSession(first, {
+      clientVersion: '1.2.650.0',
+      timers,
+      random: () => 0.5,
+      reconnectTimeoutMs,
+      reconnect: () => {
+        attempts.push(timers.now() - start);
+        return reopen();
+      },
+    });
+    const start = timers.now();
+    const events: string[] = [];
+    session.on('reconnecting', () => events.push(`reconnecting@${timers.now() - start}`));
+    session.on('resumed', () => events.push(`resumed@${timers.now() - start}`));
+    session.on('error', (error: SessionError) => events.push(`error@${timers.now() - start}:${error.code}:${error.message}`));
+    first.deliver(0, PayloadType.Output, '$ ');
+    return { first, session, attempts, events, start };
+  }
+
+  const refused = () => Promise.reject(new SessionError('CONNECTION_LOST', 'connection refused'));
+
+  it('backs off exponentially with jitter between failed attempts, then resumes', async () => {
+    const timers = new FakeTimers();
+    const results = [refused, refused, refused, async () => new FakeTransport()];
+    const { first, attempts, events } = droppingShell(timers, () => results.shift()!(), 60_000);
+    first.emit('close', new SessionError('CONNECTION_LOST', 'dropped'));
+    await timers.advance(10_000);
+    // Backoff 100, 200, 400 ms, each × (0.5 + random/2) = 0.75: waits of 75, 150 and 300 ms.
+    expect(attempts).toEqual([0, 75, 225, 525]);
+    expect(events).toEqual(['reconnecting@0', 'resumed@525']);
+  });
+
+  it('caps the backoff at 5 s and gives up when the window closes, with the window in the message', async () => {
+    const timers = new FakeTimers();
+    const { first, attempts, events } = droppingShell(timers, refused, 12_000);
+    first.emit('close', new SessionError('CONNECTION_LOST', 'dropped'));
+    await timers.advance(60_000);
+    // 75, 150, 300, 600, 1200, 2400, then 3750 (5 s × 0.75), the last cut to the deadline at 12 s.
+    expect(attempts).toEqual([0, 75, 225, 525, 1125, 2325, 4725, 8475, 12_000]);
+    expect(events).toEqual(['reconnecting@0', 'error@12000:CONNECTION_LOST:the connection was lost and could not be restored within 12 s: connection refused']);
+  });
+
+  it('a link that drops again at once does not earn a new window; one that stayed up does', async () => {
+    for (const [secondDropAt, givesUpAt] of [
+      [500, 1000],
+      [1500, 2500],
+    ] as const) {
+      const timers = new FakeTimers();
+      const second = new FakeTransport();
+      const results = [refused, async () => second];
+      const { first, events } = droppingShell(timers, () => (results.shift() ?? refused)(), 1000);
+      first.emit('close', new SessionError('CONNECTION_LOST', 'dropped'));
+      await timers.advance(secondDropAt);
+      expect(events).toEqual(['reconnecting@0', 'resumed@75']);
+      second.emit('close', new SessionError('CONNECTION_LOST', 'dropped again'));
+      await timers.advance(10_000);
+      expect(events.at(-1)).toMatch(new RegExp(`^error@${givesUpAt}:CONNECTION_LOST:.*within 1 s`));
+    }
+  });
+
+  it('the service ending the session stops the attempts at once, whatever the window', async () => {
+    const timers = new FakeTimers();
+    const results = [refused, () => Promise.reject(new SessionError('ENDED_BY_SERVICE', 'the session has ended on the service'))];
+    const { first, attempts, events } = droppingShell(timers, () => (results.shift() ?? refused)(), 60_000);
+    first.emit('close', new SessionError('CONNECTION_LOST', 'dropped'));
+    await timers.advance(60_000);
+    expect(attempts).toEqual([0, 75]);
+    expect(events).toEqual(['reconnecting@0', 'error@75:ENDED_BY_SERVICE:the session has ended on the service']);
+  });
+
+  it('retransmits on its own timer in fake time, and stops once acknowledged', async () => {
+    const timers = new FakeTimers();
+    const { first, session } = droppingShell(timers, refused, 60_000);
+    session.send(PayloadType.Output, Buffer.from('ls\r'));
+    await timers.advance(199);
+    expect(first.data()).toHaveLength(1);
+    // The initial retransmission timeout is 200 ms (docs/protocol.md §6); then it backs off.
+    await timers.advance(1);
+    expect(first.data()).toHaveLength(2);
+    first.acknowledge(first.data()[0]!);
+    await timers.advance(60_000);
+    expect(first.data()).toHaveLength(2);
+    expect(timers.nextAt).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { WebSocketTransport } from '../../src/transport/websocket.js';
-import { SessionError } from '../../src/session/errors.js';
+import { TransportError } from '../../src/transport/errors.js';
 
 let server: WebSocketServer | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
@@ -53,8 +53,8 @@ describe('WebSocket transport', () => {
     await listen({ autoPong: false });
     const { url } = { url: `ws://127.0.0.1:${(server!.address() as AddressInfo).port}/` };
     const transport = await WebSocketTransport.open(url, { tokenValue: 't', clientId: 'c', clientVersion: 'v', pingIntervalMs: 30 });
-    const closed = await new Promise<SessionError | undefined>((resolve) => transport.on('close', resolve));
-    expect(closed).toBeInstanceOf(SessionError);
+    const closed = await new Promise<TransportError | undefined>((resolve) => transport.on('close', resolve));
+    expect(closed).toBeInstanceOf(TransportError);
     expect(closed!.code).toBe('CONNECTION_LOST');
   });
 
@@ -62,9 +62,9 @@ describe('WebSocket transport', () => {
     const error = await WebSocketTransport.open('ws://127.0.0.1:1/v1/data-channel/x?role=publish_subscribe&secret=1', {
       tokenValue: 't', clientId: 'c', clientVersion: 'v',
     }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SessionError);
-    expect((error as SessionError).code).toBe('STREAM_UNREACHABLE');
-    expect((error as SessionError).message).toContain('ws://127.0.0.1:1/v1/data-channel/x');
-    expect((error as SessionError).message).not.toContain('secret');
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).code).toBe('STREAM_UNREACHABLE');
+    expect((error as TransportError).message).toContain('ws://127.0.0.1:1/v1/data-channel/x');
+    expect((error as TransportError).message).not.toContain('secret');
   });
 });

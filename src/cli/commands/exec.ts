@@ -20,10 +20,10 @@ export async function execCommand(cluster: string, task: string, command: string
   const ecs = createEcsClient(aws.options);
   const progress = startProgress(context.stderr, `Starting ECS Exec in ${cluster}/${task}`, !options.quiet);
   try {
-    return await runShellSession(aws.ssm, progress, context, async (onStarted) => {
+    return await runShellSession(progress, context, async (onStarted) => {
       const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? commandLine(command) : '/bin/sh' });
       onStarted(started.sessionId);
-      return openDataChannel(started, { client: aws.ssm, ...aws.resume }, () => ecsTargetId(ecs, cluster, task, started.containerName));
+      return openDataChannel(started, aws.connect, () => ecsTargetId(ecs, cluster, task, started.containerName));
     });
   } finally {
     ecs.destroy();

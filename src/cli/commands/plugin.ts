@@ -4,17 +4,17 @@ import { SessionType } from '../../protocol/constants.js';
 import { stringField } from '../../protocol/json.js';
 import type { ChannelClosed } from '../../protocol/payloads.js';
 import { ReportedClientVersion } from '../../protocol/version.js';
-import type { DataChannelSession, SessionReady } from '../../session/data-channel-session.js';
+import type { SessionReady } from '../../session/data-channel-session.js';
 import { SessionError } from '../../session/errors.js';
 import { listenLocal, type LocalEnd } from '../../session/listener.js';
 import { runShell } from '../../session/shell.js';
 import { runStream } from '../../session/stream.js';
 import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
-import { resumeOptions } from '../aws-context.js';
-import { endSession, openDataChannel, waitReady } from '../connect.js';
+import { connectOptions } from '../aws-context.js';
+import { openDataChannel, waitReady } from '../connect.js';
+import { Lifecycle } from '../lifecycle.js';
 import type { CliContext } from '../context.js';
 import { signalExitCode } from '../exit-codes.js';
-import { onSignals } from '../signals.js';
 import { parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
 
 /** The program name the AWS CLI runs. */
@@ -57,59 +57,50 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   const { response } = invocation;
   const client = createSsmClient({ region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl });
   const say = (text: string) => context.stdout.write(text);
-  let session: DataChannelSession | undefined;
-  let agentVersion: string | undefined;
-  let stop: ((signal: NodeJS.Signals) => void) | undefined;
-  const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
-  const removals = [onSignals(['SIGTERM', 'SIGHUP'], (signal) => stop?.(signal))];
-
+  let port = false;
+  // The AWS CLI ignores the keyboard's signals while the plugin runs; a tunnel ends on them, a shell sends them on.
+  const lifecycle = new Lifecycle({
+    signals: context.signals,
+    stopSignals: ['SIGTERM', 'SIGHUP'],
+    onStop: () => port && say('Terminate signal received, exiting.\n'),
+    exitStatus: (signal) => (port ? (say(exitLine(response.sessionId, undefined)), 0) : signalExitCode(signal)),
+  });
   try {
-    // The legacy 4-argument form cannot do KMS (the plugin refuses it too); otherwise the target
-    // from the request parameters names the encryption context.
-    // KMS uses its own endpoint (the argument is SSM's), as the plugin does (docs/protocol.md §5).
-    const kmsAws = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile };
-    session = await openDataChannel(response, { client, ...resumeOptions({}, context), ...(kmsAws ? { aws: kmsAws } : {}) }, invocation.request.target);
-    const opened = session;
-    const running = await waitReady<Running>(opened, (ready) => {
-      agentVersion = ready.agentVersion;
-      if (ready.sessionType === SessionType.Port) {
-        if (portMode(ready) === 'stream') {
-          // ssh reads this stdout as its connection: nothing but the stream goes there.
-          return { kind: 'stream', done: runStream(opened, { stdin: context.stdin, stdout: context.stdout }) };
+    return await lifecycle.run(async () => {
+      // The legacy 4-argument form cannot do KMS (the plugin refuses it too); otherwise the target
+      // from the request parameters names the encryption context. KMS uses its own endpoint (the
+      // argument is SSM's), as the plugin does (docs/protocol.md §5).
+      const kms = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile };
+      const session = lifecycle.track(await openDataChannel(response, connectOptions(client, {}, context, kms), invocation.request.target));
+      const running = await waitReady<Running>(session, (ready) => {
+        if (ready.sessionType === SessionType.Port) {
+          if (portMode(ready) === 'stream') {
+            // ssh reads this stdout as its connection: nothing but the stream goes there.
+            return { kind: 'stream', done: runStream(session, { stdin: context.stdin, stdout: context.stdout }) };
+          }
+          const tunnel = createTunnel(session, ready);
+          const ended = new Promise<ChannelClosed>((resolve, reject) => {
+            tunnel.once('closed', resolve);
+            tunnel.once('error', reject);
+          });
+          ended.catch(() => undefined);
+          return { kind: 'port', tunnel, ready, ended };
         }
-        const tunnel = createTunnel(opened, ready);
-        const ended = new Promise<ChannelClosed>((resolve, reject) => {
-          tunnel.once('closed', resolve);
-          tunnel.once('error', reject);
-        });
-        ended.catch(() => undefined);
-        return { kind: 'port', tunnel, ready, ended };
-      }
-      say(`\nStarting session with SessionId: ${response.sessionId}\n`);
-      return { kind: 'shell', done: runShell(opened, { stdin: context.stdin, stdout: context.stdout, stderr: context.stderr }) };
-    });
-
-    if (running.kind === 'port') {
-      say(`\nStarting session with SessionId: ${response.sessionId}\n`);
-      removals.push(onSignals(['SIGINT', 'SIGQUIT', 'SIGTSTP'], (signal) => stop?.(signal)));
-      return await forwardPort(running, response, context, stopped, async () => {
-        say('Terminate signal received, exiting.\n');
-        await endSession(client, response.sessionId, opened, agentVersion);
+        say(`\nStarting session with SessionId: ${response.sessionId}\n`);
+        return { kind: 'shell', done: runShell(session, { stdin: context.stdin, stdout: context.stdout, stderr: context.stderr }) };
       });
-    }
-    if (running.kind === 'stream') removals.push(onSignals(['SIGINT'], (signal) => stop?.(signal)));
-    const outcome = await Promise.race([running.done, stopped.then((signal) => ({ signal }))]);
-    if ('signal' in outcome) {
-      await endSession(client, response.sessionId, opened, agentVersion);
-      return signalExitCode(outcome.signal);
-    }
-    if (running.kind === 'shell') say(exitLine(response.sessionId, outcome.closed));
-    return outcome.exitCode ?? 0;
-  } catch (error) {
-    await endSession(client, response.sessionId, session, agentVersion);
-    throw error;
+      if (running.kind === 'port') {
+        port = true;
+        say(`\nStarting session with SessionId: ${response.sessionId}\n`);
+        lifecycle.alsoStopOn(['SIGINT', 'SIGQUIT', 'SIGTSTP']);
+        return await forwardPort(running, response, context);
+      }
+      if (running.kind === 'stream') lifecycle.alsoStopOn(['SIGINT']);
+      const outcome = await running.done;
+      if (running.kind === 'shell') say(exitLine(response.sessionId, outcome.closed));
+      return outcome.exitCode ?? 0;
+    });
   } finally {
-    for (const remove of removals) remove();
     client.destroy();
   }
 }
@@ -118,14 +109,8 @@ function exitLine(sessionId: string, closed: ChannelClosed | undefined): string 
   return closed?.output ? `\n\nSessionId: ${sessionId} : ${closed.output}\n\n` : `\n\nExiting session with sessionId: ${sessionId}.\n\n`;
 }
 
-/** A port forwarding session (one session, started by the AWS CLI): listen where the document says. */
-async function forwardPort(
-  { tunnel, ready, ended }: Extract<Running, { kind: 'port' }>,
-  response: StartedSession,
-  context: CliContext,
-  stopped: Promise<NodeJS.Signals>,
-  terminate: () => Promise<void>,
-): Promise<number> {
+/** A port forwarding session (one session, started by the AWS CLI): listen where the document says, until it ends. */
+async function forwardPort({ tunnel, ready, ended }: Extract<Running, { kind: 'port' }>, response: StartedSession, context: CliContext): Promise<number> {
   const say = (text: string) => context.stdout.write(text);
   const multiplexed = portMode(ready) === 'multiplexed';
   const unixSocket = stringField(ready.properties, 'localUnixSocket');
@@ -147,13 +132,7 @@ async function forwardPort(
     const where = unixSocket ? `Unix socket ${unixSocket}` : `Port ${listening.port}`;
     say(multiplexed ? `${where} opened for sessionId ${response.sessionId}.\nWaiting for connections...\n` : `${where} opened for sessionId ${response.sessionId}.\n`);
     tunnel.on('connect-error', () => context.stderr.write('ssmx: the agent could not connect to the destination port for a connection (ConnectToPortError)\n'));
-    const outcome = await Promise.race([ended.then((closed) => ({ closed })), stopped.then((signal) => ({ signal }))]);
-    if ('signal' in outcome) {
-      await terminate();
-      say(exitLine(response.sessionId, undefined));
-      return 0;
-    }
-    say(exitLine(response.sessionId, outcome.closed));
+    say(exitLine(response.sessionId, await ended));
     return 0;
   } finally {
     // The session is over: local connections go too (a half-closed one would keep the listener's

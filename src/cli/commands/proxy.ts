@@ -1,13 +1,11 @@
 import { awsFor } from '../aws-context.js';
-import type { DataChannelSession } from '../../session/data-channel-session.js';
 import { SessionError } from '../../session/errors.js';
 import { runStream } from '../../session/stream.js';
 import { portMode } from '../../session/tunnel.js';
-import { endSession, openSession, waitReady } from '../connect.js';
+import { openSession, waitReady } from '../connect.js';
+import { Lifecycle } from '../lifecycle.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
-import { signalExitCode } from '../exit-codes.js';
-import { onSignals } from '../signals.js';
 
 export interface ProxyOptions extends GlobalOptions {
   reason?: string;
@@ -39,53 +37,23 @@ export async function proxyCommand(target: string, portText: string | undefined,
   const name = target.endsWith(ALIAS_SUFFIX) ? target.slice(0, -ALIAS_SUFFIX.length) : target;
   if (!name) throw new UsageError('no target given', 'ssmx proxy i-0123456789abcdef0 22');
   const aws = awsFor(options, context, name);
-  const client = aws.ssm;
-  let sessionId: string | undefined;
-  let session: DataChannelSession | undefined;
-  let agentVersion: string | undefined;
-  let stoppedBy: NodeJS.Signals | undefined;
-  let interrupt: ((signal: NodeJS.Signals) => void) | undefined;
-  const interrupted = new Promise<never>((_, reject) => {
-    interrupt = (signal) => {
-      stoppedBy = signal;
-      reject(new SessionError('INTERRUPTED', `stopped by ${signal}`));
-    };
-  });
-  interrupted.catch(() => undefined);
-  const removeSignals = onSignals(stopSignals, (signal) => interrupt?.(signal));
-
+  const lifecycle = new Lifecycle({ signals: context.signals, stopSignals });
   try {
-    const work = (async () => {
+    return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(name);
-      const opened = await openSession(
-        client,
-        { target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason },
-        (started) => {
-          sessionId = started.sessionId;
-        },
-        aws.resume,
-      );
-      session = opened.session;
-      const stream = await waitReady(opened.session, (ready) => {
-        agentVersion = ready.agentVersion;
+      const { session } = await openSession({ target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason }, aws.connect);
+      lifecycle.track(session);
+      const outcome = await waitReady(session, (ready) => {
         if (portMode(ready) !== 'stream') {
           throw new SessionError('PROTOCOL', `the agent offered ${ready.sessionType} ${String(ready.properties.type ?? '')} for ${SSH_DOCUMENT}, not a stream`);
         }
-        return runStream(opened.session, { stdin: context.stdin, stdout: context.stdout });
+        return runStream(session, { stdin: context.stdin, stdout: context.stdout });
       });
-      return stream;
-    })();
-    const outcome = await Promise.race([work, interrupted]);
-    // The agent ends a stream session silently when the destination closes; a reason means it failed.
-    if (outcome.closed?.output) throw new SessionError('CONNECTION_LOST', `the session on ${name} ended: ${outcome.closed.output}`);
-    return 0;
-  } catch (error) {
-    // A session that did not end by itself is ended here, so nothing lingers on the instance.
-    if (sessionId !== undefined) await endSession(client, sessionId, session, agentVersion);
-    if (stoppedBy) return signalExitCode(stoppedBy);
-    throw error;
+      // The agent ends a stream session silently when the destination closes; a reason means it failed.
+      if (outcome.closed?.output) throw new SessionError('CONNECTION_LOST', `the session on ${name} ended: ${outcome.closed.output}`);
+      return 0;
+    });
   } finally {
-    removeSignals();
     aws.destroy();
   }
 }

@@ -1,14 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { CreateDocumentCommand } from '@aws-sdk/client-ssm';
 import { AwsError, toAwsError } from '../../aws/errors.js';
-import { SessionError } from '../../session/errors.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
-import { endSession, openSession } from '../connect.js';
+import { openSession } from '../connect.js';
+import { Lifecycle } from '../lifecycle.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
-import { signalExitCode } from '../exit-codes.js';
-import { onSignals } from '../signals.js';
 import { commandLine } from './exec.js';
 
 /** The session document `ssmx run` uses, created by `ssmx setup`. */
@@ -40,41 +38,27 @@ export async function runCommand(target: string, words: string[], options: RunOp
   if (words.length === 0) throw new UsageError('no command given', "ssmx run i-0123456789abcdef0 -- uname -a");
   const command = commandLine(words);
   const aws = awsFor(options, context, target);
-  let sessionId: string | undefined;
-  let agentVersion: string | undefined;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  let stoppedBy: NodeJS.Signals | undefined;
-  let removeSignals = () => {};
+  const lifecycle = new Lifecycle({ signals: context.signals, stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'] });
   try {
-    const instanceId = await aws.resolve(target);
-    const start = (documentName: string) =>
-      openSession(aws.ssm, { target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, undefined, aws.resume);
-    let opened;
-    try {
-      opened = await start(RUN_DOCUMENT);
-    } catch (error) {
-      if (!(error instanceof AwsError && error.code === 'InvalidDocument')) throw error;
-      aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`);
-      opened = await start(FALLBACK_DOCUMENT);
-    }
-    const { session } = opened;
-    sessionId = opened.started.sessionId;
-    session.once('ready', (ready) => (agentVersion = ready.agentVersion));
-    removeSignals = onSignals(signals, (signal) => {
-      stoppedBy = signal;
-      session.abort(new SessionError('INTERRUPTED', `stopped by ${signal}`));
+    return await lifecycle.run(async () => {
+      const instanceId = await aws.resolve(target);
+      const start = async (documentName: string) =>
+        lifecycle.track((await openSession({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect)).session);
+      let session;
+      try {
+        session = await start(RUN_DOCUMENT);
+      } catch (error) {
+        if (!(error instanceof AwsError && error.code === 'InvalidDocument')) throw error;
+        aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`);
+        session = await start(FALLBACK_DOCUMENT);
+      }
+      // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
+      // nothing is read from ours.
+      const outcome = await runShell(session, { stdin: new PassThrough().end(), stdout: context.stdout, stderr: context.stderr, terminal: false });
+      if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
+      return outcome.exitCode ?? 0;
     });
-    // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
-    // nothing is read from ours.
-    const outcome = await runShell(session, { stdin: new PassThrough().end(), stdout: context.stdout, stderr: context.stderr, terminal: false });
-    if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
-    return outcome.exitCode ?? 0;
-  } catch (error) {
-    if (sessionId !== undefined) await endSession(aws.ssm, sessionId, undefined, agentVersion);
-    if (stoppedBy) return signalExitCode(stoppedBy);
-    throw error;
   } finally {
-    removeSignals();
     aws.destroy();
   }
 }

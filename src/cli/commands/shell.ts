@@ -37,12 +37,9 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
     // The picker and the MFA prompt come before the spinner: they share the terminal.
     const instanceId = await aws.resolve(target);
     const progress = startProgress(context.stderr, `Starting a session on ${instanceId}`, !options.quiet);
-    return await runShellSession(aws.ssm, progress, context, async (onStarted) => {
-      const { session } = await openSession(
-        aws.ssm,
-        { target: instanceId, documentName: options.document, parameters, reason: options.reason },
-        (started) => onStarted(started.sessionId),
-        aws.resume,
+    return await runShellSession(progress, context, async (onStarted) => {
+      const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
+        onStarted(started.sessionId),
       );
       return session;
     });

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { shellQuote, ssmxCommandWord } from '../self.js';
-import { onSignals } from '../signals.js';
+
 import { ALIAS_SUFFIX } from './proxy.js';
 
 export interface SshConfigOptions extends GlobalOptions {
@@ -47,7 +47,7 @@ export async function sshCommand(destination: string, sshArgs: string[], options
   const args = ['-o', `ProxyCommand=${proxyCommandLine(options, context.env)}`, destination, ...sshArgs];
   const child = spawn('ssh', args, { stdio: 'inherit', env: context.env });
   // Keyboard signals reach ssh through the terminal; ssmx must outlive them to report its status.
-  const removeSignals = onSignals(['SIGINT', 'SIGQUIT', 'SIGTSTP'], () => undefined);
+  const removeSignals = context.signals.on(['SIGINT', 'SIGQUIT', 'SIGTSTP'], () => undefined);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', (error: NodeJS.ErrnoException) =>

@@ -1,5 +1,7 @@
 import type { WebSocket } from 'ws';
-import { ReliableChannel, type ChannelEvent } from '../../channel/reliable-channel.js';
+import { ChannelDriver } from '../../channel/driver.js';
+import { ReliableChannel } from '../../channel/reliable-channel.js';
+import { systemTimers } from '../../channel/timers.js';
 import { ActionStatus, ActionType, MessageType, PayloadType, SessionType } from '../../protocol/constants.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import { encodeAgentMessage } from '../../protocol/message.js';
@@ -13,7 +15,7 @@ import {
 } from '../../protocol/payloads.js';
 import { newMessageId } from '../../protocol/uuid.js';
 import { randomBytes } from 'node:crypto';
-import { AGENT_ENCRYPTED_TYPES, decodeEncChallenge, encodeEncChallenge, open, seal, splitDataKey, type SessionKeys } from '../../protocol/crypto.js';
+import { decodeEncChallenge, encodeEncChallenge, SessionCipher } from '../../protocol/crypto.js';
 import { decryptDataKey } from '../kms.js';
 import type { EmulatorConfig } from '../config.js';
 import type { SessionRecord } from '../sessions.js';
@@ -49,18 +51,17 @@ function needsHandshake(sessionType: string): boolean {
  * the reliable channel, paces output as the real agent does, and runs the document's plugin.
  */
 export class AgentSession implements PluginHost {
-  private readonly channel: ReliableChannel;
+  private readonly driver: ChannelDriver;
   private socket: WebSocket | undefined;
   private readonly queue: Array<{ payloadType: number; payload: Buffer }> = [];
   private plugin: AgentPlugin | undefined;
   private started = false;
   private handshake: 'none' | 'awaiting-response' | 'awaiting-challenge' | 'complete';
-  /** The agent's halves of the KMS data key, once the client's response gave it (docs/protocol.md §5). */
-  private keys: SessionKeys | undefined;
+  /** The agent's cipher, once the client's response gave the KMS data key (docs/protocol.md §5). */
+  private cipher: SessionCipher | undefined;
   private challenge: Buffer | undefined;
   private handshakeStartedAt = 0n;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private retransmitTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private pluginPaused = false;
   private ending = false;
@@ -77,7 +78,7 @@ export class AgentSession implements PluginHost {
     private readonly config: EmulatorConfig,
     private readonly onClosed: () => void,
   ) {
-    this.channel = new ReliableChannel({
+    const channel = new ReliableChannel({
       sendType: MessageType.OutputStreamData,
       synOnFirstMessage: true,
       windowSize: AGENT_WINDOW,
@@ -85,6 +86,13 @@ export class AgentSession implements PluginHost {
       acknowledgeDuplicates: config.duplicateAcks,
       // The agent logs and drops a frame it cannot deserialize (datachannel.go), whatever came before.
       invalidFrames: 'drop',
+    });
+    this.driver = new ChannelDriver(channel, systemTimers, {
+      write: (frame) => this.write(frame),
+      deliver: (message) => this.onClientData(message.payloadType, message.payload),
+      writable: () => this.pump(),
+      failed: (error) => this.socket?.close(1011, error.message.slice(0, 120)),
+      settled: () => this.closeIfDrained(),
     });
     // With KMS on, every session type opens with a handshake (docs/protocol.md §4).
     this.handshake = needsHandshake(record.document.sessionType) || config.kmsKeyId ? 'awaiting-response' : 'none';
@@ -100,11 +108,12 @@ export class AgentSession implements PluginHost {
     this.socket = socket;
     clearTimeout(this.idleTimer);
     socket.on('message', (data, isBinary) => {
-      if (isBinary) this.apply(this.channel.receive(data as Buffer, Date.now()));
+      if (isBinary) this.driver.receive(data as Buffer);
     });
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      this.driver.linkDown();
       if (!this.closed) this.idleTimer = setTimeout(() => this.terminate(), this.config.idleTimeoutMs);
     });
     if (!this.started) {
@@ -113,7 +122,7 @@ export class AgentSession implements PluginHost {
       else this.startPlugin();
     } else {
       // A resumed connection: what the old one did not get acknowledged goes again.
-      this.apply(this.channel.retransmitAll(Date.now()));
+      this.driver.linkUp();
     }
     this.pump();
   }
@@ -130,7 +139,7 @@ export class AgentSession implements PluginHost {
   output(payloadType: number, payload: Buffer): void {
     if (this.closed || payload.length === 0) return;
     // The agent encrypts at the moment it hands data to the channel.
-    this.queue.push({ payloadType, payload: this.keys && AGENT_ENCRYPTED_TYPES.has(payloadType) ? seal(this.keys.encryptKey, payload) : payload });
+    this.queue.push({ payloadType, payload: this.cipher ? this.cipher.outgoing(payloadType, payload) : payload });
     if (this.queue.length >= QUEUE_HIGH_WATER && !this.pluginPaused) {
       this.pluginPaused = true;
       this.plugin?.pause();
@@ -154,7 +163,7 @@ export class AgentSession implements PluginHost {
 
   /** After the plugin ends, the channel closes once every queued message is acknowledged. */
   private closeIfDrained(): void {
-    if (this.ending && !this.closed && this.queue.length === 0 && this.channel.inFlight === 0) {
+    if (this.ending && !this.closed && this.queue.length === 0 && this.driver.channel.inFlight === 0) {
       this.sendChannelClosed(this.closingOutput);
     }
   }
@@ -244,49 +253,26 @@ export class AgentSession implements PluginHost {
     if (!wrapped) return this.sendChannelClosed('Handshake failed: the client sent no KMS data key.');
     const dataKey = decryptDataKey(wrapped, { 'aws:ssm:SessionId': this.record.sessionId, 'aws:ssm:TargetId': this.record.target.id });
     if (typeof dataKey === 'string') return this.sendChannelClosed(`Handshake failed: ${dataKey}`);
-    const keys = splitDataKey(dataKey, 'agent');
-    if (keys instanceof ProtocolError) return this.sendChannelClosed(`Handshake failed: ${keys.message}`);
-    this.keys = keys;
+    const cipher = SessionCipher.fromDataKey(dataKey, 'agent');
+    if (cipher instanceof ProtocolError) return this.sendChannelClosed(`Handshake failed: ${cipher.message}`);
+    this.cipher = cipher;
     this.challenge = randomBytes(64);
     // A fault for tests: a challenge under a key the client cannot have.
-    const key = this.record.target.fault === 'bad-challenge' ? randomBytes(32) : keys.encryptKey;
+    const key = this.record.target.fault === 'bad-challenge' ? randomBytes(32) : undefined;
     this.handshake = 'awaiting-challenge';
-    this.output(PayloadType.EncChallengeRequest, encodeEncChallenge(seal(key, this.challenge)));
+    this.output(PayloadType.EncChallengeRequest, encodeEncChallenge(cipher.sealChallenge(this.challenge, key)));
     this.handshakeTimer = setTimeout(() => this.sendChannelClosed('Handshake timed out waiting for the client.'), HANDSHAKE_TIMEOUT_MS);
   }
 
   private onChallengeResponse(payload: Buffer): void {
     clearTimeout(this.handshakeTimer);
     const sealed = decodeEncChallenge(payload);
-    const answer = sealed instanceof ProtocolError ? sealed : open(this.keys!.decryptKey, sealed);
+    const answer = sealed instanceof ProtocolError ? sealed : this.cipher!.openChallenge(sealed);
     if (answer instanceof ProtocolError || !answer.equals(this.challenge!)) {
       this.sendChannelClosed('Encryption challenge failed: the client does not hold the session key.');
       return;
     }
     this.completeHandshake('This session is encrypted using AWS KMS.');
-  }
-
-  private apply(events: ChannelEvent[]): void {
-    for (const event of events) {
-      switch (event.kind) {
-        case 'write':
-          this.write(event.frame);
-          break;
-        case 'deliver':
-          this.onClientData(event.message.payloadType, event.message.payload);
-          break;
-        case 'writable':
-          this.pump();
-          break;
-        case 'failed':
-          this.socket?.close(1011, event.error.message.slice(0, 120));
-          break;
-        case 'channel-closed':
-          break;
-      }
-    }
-    this.armRetransmit();
-    this.closeIfDrained();
   }
 
   private onClientData(payloadType: number, payload: Buffer): void {
@@ -298,7 +284,7 @@ export class AgentSession implements PluginHost {
     }
     switch (payloadType) {
       case PayloadType.Output: {
-        const input = this.keys ? open(this.keys.decryptKey, payload) : payload;
+        const input = this.cipher ? this.cipher.incoming(payloadType, payload) : payload;
         if (input instanceof ProtocolError) {
           this.sendChannelClosed(`Failed to decrypt the client's data: ${input.message}`);
           return;
@@ -328,9 +314,9 @@ export class AgentSession implements PluginHost {
   /** Sends queued output one message at a time, with the agent's 1 ms pause between messages. */
   private pump(): void {
     if (this.pumpScheduled || this.closed) return;
-    while (this.socket && this.queue.length > 0 && this.channel.canSend && this.socket.bufferedAmount < SOCKET_HIGH_WATER) {
+    while (this.socket && this.queue.length > 0 && this.driver.channel.canSend && this.socket.bufferedAmount < SOCKET_HIGH_WATER) {
       const { payloadType, payload } = this.queue.shift()!;
-      this.apply(this.channel.send(payloadType, payload, Date.now()));
+      this.driver.send(payloadType, payload);
       if (this.pluginPaused && this.queue.length < QUEUE_HIGH_WATER / 2) {
         this.pluginPaused = false;
         this.plugin?.resume();
@@ -346,17 +332,6 @@ export class AgentSession implements PluginHost {
     }
   }
 
-  private armRetransmit(): void {
-    if (this.retransmitTimer || this.closed) return;
-    const deadline = this.channel.nextDeadline();
-    if (deadline === undefined) return;
-    this.retransmitTimer = setTimeout(() => {
-      this.retransmitTimer = undefined;
-      if (this.socket) this.apply(this.channel.tick(Date.now()));
-      else this.armRetransmit();
-    }, Math.max(1, deadline - Date.now()));
-  }
-
   private write(frame: Buffer): void {
     const socket = this.socket;
     if (socket?.readyState !== 1) return;
@@ -370,7 +345,7 @@ export class AgentSession implements PluginHost {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.handshakeTimer);
-    clearTimeout(this.retransmitTimer);
+    this.driver.stop();
     clearTimeout(this.idleTimer);
     clearTimeout(this.drainTimer);
     const now = Date.now();

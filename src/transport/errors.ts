@@ -1,0 +1,17 @@
+export type TransportErrorCode =
+  /** The stream URL could not be reached, or refused the WebSocket. */
+  | 'STREAM_UNREACHABLE'
+  /** The WebSocket closed or failed after it was open. */
+  | 'CONNECTION_LOST';
+
+/** A failure of the data channel's link, with a code the layers above map to their own. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
