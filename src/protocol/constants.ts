@@ -28,7 +28,6 @@ export const MessageType = {
   StartPublication: 'start_publication',
   PausePublication: 'pause_publication',
 } as const;
-export type MessageTypeName = (typeof MessageType)[keyof typeof MessageType];
 
 export const PayloadType = {
   /** Acknowledge messages leave the payload type unset. */
@@ -83,3 +82,11 @@ export const ActionStatus = {
   Failed: 2,
   Unsupported: 3,
 } as const;
+
+/** A byte stream cut into payloads of at most 1,024 bytes, as both real peers read their sources (docs/protocol.md §6). */
+export function streamPayloads(data: Buffer, size: number = StreamDataPayloadSize): Buffer[] {
+  if (data.length <= size) return data.length === 0 ? [] : [data];
+  const payloads: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += size) payloads.push(data.subarray(offset, offset + size));
+  return payloads;
+}

@@ -1,15 +1,22 @@
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { ReadStream, WriteStream } from 'node:tty';
-import { PayloadType, StreamDataPayloadSize } from '../protocol/constants.js';
+import { PayloadType } from '../protocol/constants.js';
 import { encodeSize, type ChannelClosed } from '../protocol/payloads.js';
 import type { DataChannelSession } from './data-channel-session.js';
 import { SessionError } from './errors.js';
+import { SessionWriter } from './session-io.js';
+import type { SignalSource } from './signals.js';
 import { enterRawMode } from './terminal.js';
 
 export interface ShellIo {
   stdin: Readable | ReadStream;
   stdout: Writable | WriteStream;
   stderr: Writable;
+  /** Whether stdin and stdout are terminals (raw mode, the window's size): the caller knows. */
+  stdinIsTTY: boolean;
+  stdoutIsTTY: boolean;
+  /** Keyboard signals that reach ssmx (SIGINT…) while the terminal is not raw: sent on as bytes. */
+  signals: SignalSource;
   /**
    * False for a command with no terminal (ssmx run): the local terminal stays as it is, no size is
    * sent, keyboard signals stay local, and the end of stdin sends no EOT.
@@ -35,8 +42,6 @@ export interface ShellOutcome {
 const EOT_AFTER_QUIET_MS = 100;
 const EOT = Buffer.from([0x04]);
 
-const isTty = (stream: unknown): stream is ReadStream & WriteStream => Boolean((stream as { isTTY?: boolean }).isTTY);
-
 /** Keyboard signals that reach ssmx while the terminal is not raw become the remote's bytes. */
 const signalBytes: Array<[NodeJS.Signals, number]> = [
   ['SIGINT', 0x03],
@@ -53,13 +58,14 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
   const { stdin, stderr } = io;
   const terminal = io.terminal ?? true;
   const stdout = io.stdout;
-  const ttyOut = terminal && isTty(stdout);
+  const ttyOut = terminal && io.stdoutIsTTY;
   let restoreTerminal = () => {};
   let exitCode: number | undefined;
   let lastOutputByte = 0x0a;
   const cleanups: Array<() => void> = [];
   let inputEnded = false;
   let eotTimer: NodeJS.Timeout | undefined;
+  const writer = new SessionWriter(session);
   const armEot = () => {
     clearTimeout(eotTimer);
     if (!terminal) return;
@@ -74,19 +80,18 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       stdin.pause();
       if ('ok' in outcome) return resolve(outcome.ok);
       // The reason goes on a line of its own, not after a half-drawn remote prompt.
-      if (isTty(stdout) && lastOutputByte !== 0x0a) stderr.write('\n');
+      if (io.stdoutIsTTY && lastOutputByte !== 0x0a) stderr.write('\n');
       reject(outcome.error);
     };
 
-    const sendInput = (data: Buffer) => {
-      // Keys typed just after a resize can be read before the SIGWINCH is handled: the size goes
-      // first, so the remote program sees its new window before the keys meant for it.
-      sendSizeIfChanged();
-      for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
-        session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
-      }
-      if (!session.canSend) stdin.pause();
-    };
+    // Keys typed just after a resize can be read before the SIGWINCH is handled: the size goes
+    // first, so the remote program sees its new window before the keys meant for it.
+    const input = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        sendSizeIfChanged();
+        writer.write(PayloadType.Output, chunk, () => done());
+      },
+    });
 
     let sentCols = 0;
     let sentRows = 0;
@@ -95,7 +100,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       // getWindowSize() answers from a cache that only the SIGWINCH handler refreshes; the stream's
       // own refresh asks the terminal (one ioctl). It is internal to Node, so it is optional here.
       (stdout as unknown as { _refreshSize?: () => void })._refreshSize?.();
-      const [cols, rows] = stdout.getWindowSize();
+      const [cols, rows] = (stdout as WriteStream).getWindowSize();
       if (cols === sentCols && rows === sentRows) return;
       sentCols = cols;
       sentRows = rows;
@@ -104,7 +109,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       session.setProbe(PayloadType.Size, () => encodeSize({ cols: sentCols, rows: sentRows }));
     };
 
-    session.on('output', (payloadType: number, payload: Buffer) => {
+    session.on('output', (payloadType, payload) => {
       if (inputEnded) armEot();
       switch (payloadType) {
         case PayloadType.Output:
@@ -123,30 +128,28 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
           break;
       }
     });
-    session.on('customer-message', (text: string) => stderr.write(`${text}\n`));
-    session.on('writable', () => stdin.resume());
-    session.once('closed', (closed: ChannelClosed) => finish({ ok: { closed, exitCode } }));
-    session.once('error', (error: SessionError) => finish({ error }));
+    session.on('customer-message', (text) => stderr.write(`${text}\n`));
+    session.once('closed', (closed) => finish({ ok: { closed, exitCode } }));
+    session.once('error', (error) => finish({ error }));
 
     const start = () => {
-      if (terminal && isTty(stdin)) restoreTerminal = enterRawMode(stdin);
+      if (terminal && io.stdinIsTTY) restoreTerminal = enterRawMode(stdin as ReadStream);
       sendSizeIfChanged();
       if (ttyOut) {
         stdout.on('resize', sendSizeIfChanged);
         cleanups.push(() => stdout.off('resize', sendSizeIfChanged));
       }
-      for (const [signal, byte] of terminal ? signalBytes : []) {
-        const forward = () => session.isReady && session.send(PayloadType.Output, Buffer.from([byte]));
-        process.on(signal, forward);
-        cleanups.push(() => process.off(signal, forward));
+      if (terminal) {
+        const bytes = new Map(signalBytes);
+        cleanups.push(io.signals.on([...bytes.keys()], (signal) => session.isReady && session.send(PayloadType.Output, Buffer.from([bytes.get(signal)!]))));
       }
-      stdin.on('data', (chunk: Buffer | string) => sendInput(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      stdin.pipe(input);
+      cleanups.push(() => stdin.unpipe(input));
       stdin.once('end', () => {
         // Piped input has ended: an EOT at the remote terminal ends the shell's input the same way.
         inputEnded = true;
         armEot();
       });
-      stdin.resume();
     };
     // Called before `ready` (ssmx shell), or from a `ready` listener once the session type is known.
     if (session.isReady) start();

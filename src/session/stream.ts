@@ -1,8 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
-import { FlagValue, PayloadType, StreamDataPayloadSize } from '../protocol/constants.js';
+import { FlagValue, PayloadType } from '../protocol/constants.js';
 import { encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
 import type { DataChannelSession } from './data-channel-session.js';
 import type { SessionError } from './errors.js';
+import { ChannelDuplex, ReceiveBudget, SessionWriter } from './session-io.js';
 
 export interface StreamIo {
   stdin: Readable;
@@ -37,34 +38,19 @@ export const ACK_WAIT_MS = 10_000;
  */
 export function runStream(session: DataChannelSession, io: StreamIo): Promise<StreamOutcome> {
   const { stdin, stdout } = io;
-  let receivePaused = false;
   let closeTimer: NodeJS.Timeout | undefined;
   let ackTimer: NodeJS.Timeout | undefined;
+  const writer = new SessionWriter(session);
 
   return new Promise<StreamOutcome>((resolve, reject) => {
     const finish = (outcome: { ok: StreamOutcome } | { error: SessionError }) => {
       clearTimeout(closeTimer);
       clearTimeout(ackTimer);
-      stdin.off('data', onInput);
+      stdin.unpipe(stream);
       stdin.pause();
-      stdout.off('drain', onDrain);
+      stream.unpipe(stdout);
       if ('ok' in outcome) resolve(outcome.ok);
       else reject(outcome.error);
-    };
-
-    const onDrain = () => {
-      if (receivePaused && stdout.writableLength <= STDOUT_BUDGET / 2) {
-        receivePaused = false;
-        session.resumeReceiving();
-      }
-    };
-
-    const onInput = (chunk: Buffer | string) => {
-      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
-        session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
-      }
-      if (!session.canSend) stdin.pause();
     };
 
     const disconnect = () => {
@@ -76,34 +62,34 @@ export function runStream(session: DataChannelSession, io: StreamIo): Promise<St
       }, CLOSE_WAIT_MS);
     };
 
-    session.on('output', (payloadType: number, payload: Buffer) => {
-      if (payloadType !== PayloadType.Output) return;
-      stdout.write(payload);
-      if (!receivePaused && stdout.writableLength > STDOUT_BUDGET) {
-        receivePaused = true;
-        session.pauseReceiving();
-      }
-    });
-    stdout.on('drain', onDrain);
-    session.on('writable', () => stdin.resume());
-    session.once('closed', (closed: ChannelClosed) => finish({ ok: { closed } }));
-    session.once('error', (error: SessionError) => finish({ error }));
-
-    stdin.on('data', onInput);
-    stdin.once('end', () => {
+    /** stdin has ended: once every byte is acknowledged, the agent is told to close the destination. */
+    const afterLastAck = (done: () => void) => {
+      done();
       if (session.unacknowledged === 0) return disconnect();
       // An agent that never acks a duplicate may leave a message resent after a drop unacknowledged
       // for good; the agent takes messages in order, so past a bound the flag goes anyway.
-      ackTimer = setTimeout(() => {
-        session.off('acknowledged', onAcknowledged);
-        disconnect();
-      }, ACK_WAIT_MS);
       const onAcknowledged = () => {
         clearTimeout(ackTimer);
         disconnect();
       };
+      ackTimer = setTimeout(() => {
+        session.off('acknowledged', onAcknowledged);
+        disconnect();
+      }, ACK_WAIT_MS);
       session.once('acknowledged', onAcknowledged);
+    };
+
+    const stream = new ChannelDuplex({
+      send: (data, done) => writer.write(PayloadType.Output, data, done),
+      finish: afterLastAck,
+      budget: new ReceiveBudget(session, STDOUT_BUDGET),
     });
-    stdin.resume();
+    session.on('output', (payloadType, payload) => {
+      if (payloadType === PayloadType.Output) stream.deliver(payload);
+    });
+    session.once('closed', (closed) => finish({ ok: { closed } }));
+    session.once('error', (error) => finish({ error }));
+    stream.pipe(stdout, { end: false });
+    stdin.pipe(stream);
   });
 }

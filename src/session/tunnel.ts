@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { SmuxSession } from '../channel/smux-session.js';
-import { FlagValue, PayloadType, StreamDataPayloadSize } from '../protocol/constants.js';
-import { ProtocolError } from '../protocol/errors.js';
+import { FlagValue, PayloadType } from '../protocol/constants.js';
 import { field } from '../protocol/json.js';
-import { decodeFlag, encodeFlag } from '../protocol/payloads.js';
+import { decodeFlag, encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
 import { AgentGates, isVersionGreater } from '../protocol/version.js';
 import type { DataChannelSession, SessionReady } from './data-channel-session.js';
 import { SessionError } from './errors.js';
+import { ChannelDuplex, ReceiveBudget, SessionWriter } from './session-io.js';
 
 export type PortMode = 'multiplexed' | 'basic' | 'stream';
 
@@ -17,31 +17,63 @@ export function portMode(ready: SessionReady): PortMode {
   return isVersionGreater(ready.agentVersion, AgentGates.multiplexedPortForwarding) ? 'multiplexed' : 'basic';
 }
 
-/**
- * Bytes written to local sockets but not yet taken by them, beyond which ssmx stops reading the
- * data channel: smux's own session receive buffer (docs/protocol.md §8), so memory stays bounded whatever the
- * local readers do.
- */
-export const RECEIVE_BUDGET = 4 * 1024 * 1024;
+export { RECEIVE_BUDGET } from './session-io.js';
+
+export interface TunnelEvents {
+  /** The agent could not reach the destination for one connection; the tunnel goes on. */
+  'connect-error': [];
+  /** The service closed the session (channel_closed). */
+  closed: [closed: ChannelClosed];
+  error: [error: SessionError];
+}
+
+/** What a mode works with: the session, its one writer and its one receive budget. */
+interface ModeParts {
+  session: DataChannelSession;
+  writer: SessionWriter;
+  budget: ReceiveBudget;
+  fail(error: SessionError): void;
+}
+
+/** How local connections ride the session: one smux stream each, or one at a time. */
+interface Mode {
+  attach(socket: Socket): void;
+  /** An Output payload from the agent. */
+  output(payload: Buffer): void;
+  end(): void;
+}
 
 /**
- * What a tunnel tells its owner: `connect-error` (the agent could not reach the destination for
- * one connection; the tunnel goes on), `closed` (channel_closed), `error`.
+ * A port forwarding session serving local connections. Its mode (multiplexed or basic) follows
+ * the agent's version; both share the session's writer and receive budget.
  */
-export abstract class Tunnel extends EventEmitter {
-  protected readonly sockets = new Set<Socket>();
-  private localPaused = false;
-  private receivePaused = false;
+export class Tunnel extends EventEmitter<TunnelEvents> {
+  private readonly sockets = new Set<Socket>();
+  private readonly mode: Mode;
 
-  constructor(protected readonly session: DataChannelSession) {
+  constructor(
+    private readonly session: DataChannelSession,
+    ready: SessionReady,
+  ) {
     super();
-    session.on('output', (payloadType: number, payload: Buffer) => this.onOutput(payloadType, payload));
-    session.on('writable', () => this.resumeLocal());
+    const kind = portMode(ready);
+    if (kind === 'stream') throw new SessionError('PROTOCOL', 'this session streams to stdin/stdout (ssh); it is not a port tunnel');
+    const parts: ModeParts = {
+      session,
+      writer: new SessionWriter(session),
+      budget: new ReceiveBudget(session),
+      fail: (error) => session.abort(error),
+    };
+    this.mode = kind === 'multiplexed' ? new MultiplexedMode(parts, { keepAlive: !isVersionGreater(ready.agentVersion, AgentGates.smuxKeepAliveDisabled) }) : new BasicMode(parts);
+    session.on('output', (payloadType, payload) => {
+      if (payloadType === PayloadType.Output) this.mode.output(payload);
+      else if (payloadType === PayloadType.Flag && decodeFlag(payload) === FlagValue.ConnectToPortError) this.emit('connect-error');
+    });
     session.once('closed', (closed) => {
       this.destroyAll();
       this.emit('closed', closed);
     });
-    session.once('error', (error: SessionError) => {
+    session.once('error', (error) => {
       this.destroyAll();
       this.emit('error', error);
     });
@@ -52,165 +84,105 @@ export abstract class Tunnel extends EventEmitter {
     return this.sockets.size;
   }
 
-  abstract attach(socket: Socket): void;
+  attach(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.sockets.delete(socket));
+    this.mode.attach(socket);
+  }
 
   end(): void {
     this.destroyAll();
     this.session.end();
   }
 
-  protected abstract onOutput(payloadType: number, payload: Buffer): void;
-
-  /** Sends a byte stream as Output messages of at most 1,024 bytes (docs/protocol.md §7, §8). */
-  protected sendBytes(data: Buffer): void {
-    for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
-      this.session.send(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
-    }
-    if (!this.session.canSend) this.pauseLocal();
-  }
-
-  /** Writes to a local socket and stops reading the channel when local sockets hold too much. */
-  protected writeLocal(socket: Socket, data: Buffer): void {
-    if (socket.destroyed) return;
-    socket.write(data);
-    this.checkReceiveBudget();
-  }
-
-  protected checkReceiveBudget(): void {
-    if (!this.receivePaused && this.unflushed() > RECEIVE_BUDGET) {
-      this.receivePaused = true;
-      this.session.pauseReceiving();
-    }
-  }
-
-  protected maybeResumeReceiving(): void {
-    if (this.receivePaused && this.unflushed() <= RECEIVE_BUDGET / 2) {
-      this.receivePaused = false;
-      this.session.resumeReceiving();
-    }
-  }
-
-  protected track(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('drain', () => this.maybeResumeReceiving());
-    socket.on('error', () => undefined);
-    socket.once('close', () => this.sockets.delete(socket));
-    if (this.localPaused) socket.pause();
-  }
-
-  /** Bytes a tunnel holds for no socket yet; counted against the same budget. */
-  protected heldBytes = 0;
-
-  protected unflushed(): number {
-    let total = this.heldBytes;
-    for (const socket of this.sockets) total += socket.writableLength;
-    return total;
-  }
-
-  private pauseLocal(): void {
-    if (this.localPaused) return;
-    this.localPaused = true;
-    for (const socket of this.sockets) socket.pause();
-  }
-
-  private resumeLocal(): void {
-    if (!this.localPaused) return;
-    this.localPaused = false;
-    for (const socket of this.sockets) if (this.mayRead(socket)) socket.resume();
-  }
-
-  /** Whether a socket should read when the window opens (basic mode holds waiting ones). */
-  protected mayRead(_socket: Socket): boolean {
-    return true;
-  }
-
-  protected destroyAll(): void {
+  private destroyAll(): void {
+    this.mode.end();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
   }
+}
 
-  protected onFlag(payload: Buffer): void {
-    const flag = decodeFlag(payload);
-    if (flag === FlagValue.ConnectToPortError) this.emit('connect-error');
-  }
+/** Joins a local socket to its view of the session, both ways, until either goes. */
+function join(socket: Socket, stream: ChannelDuplex): void {
+  // The socket's EOF ends the stream's writing side; the agent's end ends the socket's.
+  socket.pipe(stream);
+  stream.pipe(socket);
+  socket.once('close', () => stream.destroy());
 }
 
 /** Multiplexed mode: one smux stream per local connection, all over this one session. */
-export class MultiplexedTunnel extends Tunnel {
+class MultiplexedMode implements Mode {
   private readonly smux = new SmuxSession('client');
-  private readonly streams = new Map<number, Socket>();
+  private readonly streams = new Map<number, ChannelDuplex>();
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private lastReceived = Date.now();
 
-  constructor(session: DataChannelSession, options: { keepAlive: boolean }) {
-    super(session);
-    session.setProbe(PayloadType.Output, () => this.smux.nop());
+  constructor(
+    private readonly parts: ModeParts,
+    options: { keepAlive: boolean },
+  ) {
+    parts.session.setProbe(PayloadType.Output, () => this.smux.nop());
     if (options.keepAlive) {
       // Older agents run smux keep-alive: a NOP every 10 s, the session dropped after 30 s of silence.
       this.keepAliveTimer = setInterval(() => {
-        if (Date.now() - this.lastReceived > 30_000) {
-          this.session.abort(new SessionError('CONNECTION_LOST', 'smux keep-alive: nothing from the agent for 30 s'));
-          return;
-        }
-        this.sendBytes(this.smux.nop());
+        if (Date.now() - this.lastReceived > 30_000) return parts.fail(new SessionError('CONNECTION_LOST', 'smux keep-alive: nothing from the agent for 30 s'));
+        parts.writer.write(PayloadType.Output, this.smux.nop());
       }, 10_000);
       this.keepAliveTimer.unref();
-      session.once('closed', () => clearInterval(this.keepAliveTimer));
-      session.once('error', () => clearInterval(this.keepAliveTimer));
     }
   }
 
   attach(socket: Socket): void {
+    const { writer, budget } = this.parts;
     const { streamId, bytes } = this.smux.openStream();
-    this.streams.set(streamId, socket);
-    this.track(socket);
-    this.sendBytes(bytes);
-    socket.on('data', (data: Buffer) => {
-      for (const frame of this.smux.write(streamId, data)) this.sendBytes(frame);
+    writer.write(PayloadType.Output, bytes);
+    const stream = new ChannelDuplex({
+      send: (data, done) => writer.writeAll(PayloadType.Output, this.smux.write(streamId, data), done),
+      // smux v1 has no half-close: the local end's EOF closes the stream; replies already on the
+      // way still reach the socket, which closes when the agent's FIN comes back.
+      finish: (done) => {
+        this.closeStream(streamId);
+        done();
+      },
+      budget,
     });
-    // smux v1 has no half-close: the local end's EOF closes the stream; replies already on the
-    // way still reach the socket, which closes when the agent's FIN comes back.
-    socket.once('end', () => this.closeStream(streamId));
-    socket.once('close', () => {
+    this.streams.set(streamId, stream);
+    stream.once('close', () => {
       this.streams.delete(streamId);
       this.closeStream(streamId);
     });
+    join(socket, stream);
   }
 
-  override end(): void {
-    clearInterval(this.keepAliveTimer);
-    super.end();
-  }
-
-  private closeStream(streamId: number): void {
-    if (!this.session.isReady) return;
-    const fin = this.smux.close(streamId);
-    if (fin) this.sendBytes(fin);
-  }
-
-  protected onOutput(payloadType: number, payload: Buffer): void {
+  output(payload: Buffer): void {
     this.lastReceived = Date.now();
-    if (payloadType === PayloadType.Flag) return this.onFlag(payload);
-    if (payloadType !== PayloadType.Output) return;
     for (const event of this.smux.receive(payload)) {
       switch (event.kind) {
-        case 'data': {
-          const socket = this.streams.get(event.streamId);
-          if (socket) this.writeLocal(socket, event.data);
+        case 'data':
+          this.streams.get(event.streamId)?.deliver(event.data);
           break;
-        }
-        case 'close': {
-          const socket = this.streams.get(event.streamId);
-          socket?.end();
+        case 'close':
+          this.streams.get(event.streamId)?.deliverEnd();
           break;
-        }
         case 'error':
-          this.session.abort(new SessionError('PROTOCOL', `the agent's smux stream is broken: ${event.error.message}`));
+          this.parts.fail(new SessionError('PROTOCOL', `the agent's smux stream is broken: ${event.error.message}`));
           return;
         default:
           break;
       }
     }
+  }
+
+  end(): void {
+    clearInterval(this.keepAliveTimer);
+    for (const stream of this.streams.values()) stream.destroy();
+  }
+
+  private closeStream(streamId: number): void {
+    if (!this.parts.session.isReady) return;
+    const fin = this.smux.close(streamId);
+    if (fin) this.parts.writer.write(PayloadType.Output, fin);
   }
 }
 
@@ -218,69 +190,58 @@ export class MultiplexedTunnel extends Tunnel {
  * Basic mode (older agents): one local connection at a time over the session's byte stream; the
  * next waits, unread, until the current one closes and the agent has been told (DisconnectToPort).
  */
-export class BasicTunnel extends Tunnel {
-  private active: Socket | undefined;
+class BasicMode implements Mode {
+  private active: ChannelDuplex | undefined;
   private readonly waiting: Socket[] = [];
   /** What the destination sent while no local connection was there to take it (a server's greeting). */
-  private readonly early: Buffer[] = [];
+  private early: Buffer[] = [];
+  private earlyBytes = 0;
 
-  attach(socket: Socket): void {
-    this.track(socket);
-    if (this.active) {
-      socket.pause();
-      this.waiting.push(socket);
-      socket.once('close', () => {
-        const index = this.waiting.indexOf(socket);
-        if (index >= 0) this.waiting.splice(index, 1);
-      });
-      return;
-    }
-    this.serve(socket);
+  constructor(private readonly parts: ModeParts) {
+    parts.budget.hold(() => this.earlyBytes);
   }
 
-  protected override mayRead(socket: Socket): boolean {
-    return socket === this.active;
+  attach(socket: Socket): void {
+    if (!this.active) return this.serve(socket);
+    socket.pause();
+    this.waiting.push(socket);
+    socket.once('close', () => {
+      const index = this.waiting.indexOf(socket);
+      if (index >= 0) this.waiting.splice(index, 1);
+    });
+  }
+
+  output(payload: Buffer): void {
+    if (this.active) return this.active.deliver(payload);
+    this.early.push(payload);
+    this.earlyBytes += payload.length;
+    this.parts.budget.check();
+  }
+
+  end(): void {
+    this.active?.destroy();
   }
 
   private serve(socket: Socket): void {
-    this.active = socket;
-    this.heldBytes = 0;
-    for (const data of this.early.splice(0)) this.writeLocal(socket, data);
-    this.maybeResumeReceiving();
-    socket.on('data', (data: Buffer) => this.sendBytes(data));
-    socket.once('close', () => {
-      if (this.active !== socket) return;
-      this.active = undefined;
-      if (this.session.isReady) this.session.send(PayloadType.Flag, encodeFlag(FlagValue.DisconnectToPort));
-      const next = this.waiting.shift();
-      if (next) {
-        this.serve(next);
-        next.resume();
-      }
-    });
+    const { session, writer, budget } = this.parts;
+    const stream = new ChannelDuplex({ send: (data, done) => writer.write(PayloadType.Output, data, done), budget });
+    this.active = stream;
+    for (const data of this.early.splice(0)) stream.deliver(data);
+    this.earlyBytes = 0;
+    // The local end's EOF closes the connection: the agent hears of it only as a whole (DisconnectToPort).
     socket.once('end', () => socket.end());
+    socket.once('close', () => {
+      if (this.active !== stream) return;
+      this.active = undefined;
+      if (session.isReady) session.send(PayloadType.Flag, encodeFlag(FlagValue.DisconnectToPort));
+      const next = this.waiting.shift();
+      if (next) this.serve(next);
+    });
+    join(socket, stream);
     socket.resume();
-  }
-
-  protected onOutput(payloadType: number, payload: Buffer): void {
-    if (payloadType === PayloadType.Flag) return this.onFlag(payload);
-    if (payloadType !== PayloadType.Output) return;
-    if (this.active) {
-      this.writeLocal(this.active, payload);
-    } else {
-      this.early.push(payload);
-      this.heldBytes += payload.length;
-      this.checkReceiveBudget();
-    }
   }
 }
 
 export function createTunnel(session: DataChannelSession, ready: SessionReady): Tunnel {
-  const mode = portMode(ready);
-  if (mode === 'multiplexed') {
-    const keepAlive = !isVersionGreater(ready.agentVersion, AgentGates.smuxKeepAliveDisabled);
-    return new MultiplexedTunnel(session, { keepAlive });
-  }
-  if (mode === 'basic') return new BasicTunnel(session);
-  throw new ProtocolError('BAD_PAYLOAD', 'this session streams to stdin/stdout (ssh); it is not a port tunnel');
+  return new Tunnel(session, ready);
 }

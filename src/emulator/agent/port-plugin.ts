@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
 import { SmuxSession } from '../../channel/smux-session.js';
-import { FlagValue, PayloadType, StreamDataPayloadSize } from '../../protocol/constants.js';
+import { FlagValue, PayloadType, streamPayloads } from '../../protocol/constants.js';
 import { encodeFlag } from '../../protocol/payloads.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 
@@ -41,9 +41,7 @@ async function dialLoopback(host: string, port: number): Promise<Socket> {
 
 /** Emits a byte stream as Output messages of at most 1,024 bytes, as the agent's reads cut it. */
 function emitChunks(host: PluginHost, data: Buffer): void {
-  for (let offset = 0; offset < data.length; offset += StreamDataPayloadSize) {
-    host.output(PayloadType.Output, data.subarray(offset, offset + StreamDataPayloadSize));
-  }
+  for (const payload of streamPayloads(data)) host.output(PayloadType.Output, payload);
 }
 
 /** The agent's Port plugin: basic (one destination connection) or multiplexed (smux server). */
