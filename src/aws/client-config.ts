@@ -11,6 +11,11 @@ export interface AwsOptions {
   mfaCodeProvider?: ((serial: string) => Promise<string>) | undefined;
   /** Where --debug lines go; secrets are redacted before they get here. */
   debug?: ((line: string) => void) | undefined;
+  /**
+   * The environment the command runs in (region, credentials, endpoints, config files are read
+   * from it); the process's when not given. A test hands in its own.
+   */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export type Service = 'ssm' | 'ec2' | 'ecs' | 'sts' | 'kms';
@@ -30,9 +35,24 @@ const providers = new WeakMap<AwsOptions, AwsCredentialIdentityProvider>();
 function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
   let provider = providers.get(options);
   if (!provider) {
-    const stsEndpoint = resolveEndpoint(options, 'sts');
+    const env = options.env ?? process.env;
+    const stsEndpoint = resolveEndpoint(options, 'sts', env);
+    const profile = options.profile ?? env.AWS_PROFILE;
+    // The chain's first link is the environment's keys; read from the command's own environment.
+    const fromEnv = !profile && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY;
+    if (fromEnv) {
+      provider = async () => ({
+        accessKeyId: env.AWS_ACCESS_KEY_ID!,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
+        ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+      });
+      providers.set(options, provider);
+      return provider;
+    }
     provider = fromNodeProviderChain({
-      ...(options.profile ? { profile: options.profile } : {}),
+      ...(profile ? { profile } : {}),
+      ...(env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: env.AWS_SHARED_CREDENTIALS_FILE } : {}),
+      ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
       ...(options.mfaCodeProvider ? { mfaCodeProvider: options.mfaCodeProvider } : {}),
       clientConfig: { ...(options.region ? { region: options.region } : {}), ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
     });
@@ -46,10 +66,14 @@ export function clientConfig(options: AwsOptions, service: Service) {
   // The SDK warns on every run that its 2027 releases will need Node 22; ssmx pins its SDK, and a
   // user of a shell should not see that notice on every session.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const endpoint = resolveEndpoint(options, service);
+  const env = options.env ?? process.env;
+  const endpoint = resolveEndpoint(options, service, env);
+  // The region: the flag, then the environment; else the SDK finds the profile's.
+  const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const profile = options.profile ?? env.AWS_PROFILE;
   return {
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
+    ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
     ...(endpoint ? { endpoint } : {}),
     credentials: credentialsFor(options),
     maxAttempts: 3,

@@ -78,8 +78,12 @@ export class ChannelDriver {
       if (this.stopped) return;
       switch (event.kind) {
         case 'write':
-          if (!this.isOnline) break;
-          if (this.debug) this.debug(`→ ${describeFrame(event.frame)}${event.resend ? ` (resend, timeout ${event.resend.timeout} ms)` : ''}`);
+          if (!this.isOnline) {
+            // It waits among the unacknowledged, and goes with the resend once the link is back.
+            this.debug?.(`held, the link is down: ${describeFrame(event.frame)}`);
+            break;
+          }
+          if (this.debug) this.debug(`→ ${describeFrame(event.frame)}${event.resend ? ` (resend, timeout ${Math.round(event.resend.timeout)} ms)` : ''}`);
           this.hooks.write(event.frame);
           break;
         case 'deliver':

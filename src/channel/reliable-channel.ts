@@ -175,11 +175,6 @@ export class ReliableChannel {
     return this.paused;
   }
 
-  /** Next outgoing sequence number; the handshake and every stream message use one. */
-  get sequenceNumber(): number {
-    return this.nextSequenceNumber;
-  }
-
   /**
    * Queues one stream message. It goes out at once when the window has room; otherwise it waits
    * here, and the owner should stop reading its source until a `writable` event.

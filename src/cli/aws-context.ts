@@ -1,5 +1,3 @@
-import { openSync } from 'node:fs';
-import { ReadStream, WriteStream } from 'node:tty';
 import { createInterface } from 'node:readline';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -12,7 +10,7 @@ import { loadSsmxConfig, type Alias } from './config-file.js';
 import { useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
 import { canPick, pick } from './picker.js';
-import { startProgress, stopAllProgress } from './progress.js';
+import { startProgress } from './progress.js';
 import { formatTable } from './table.js';
 
 export interface CommandAws {
@@ -29,14 +27,9 @@ export interface CommandAws {
   destroy(): void;
 }
 
-/** --reconnect-timeout in seconds, as milliseconds. */
+/** --reconnect-timeout (seconds, checked as the command line is read), as milliseconds. */
 export function reconnectTimeoutMs(options: GlobalOptions): number {
-  if (options.reconnectTimeout === undefined) return DEFAULT_RECONNECT_TIMEOUT_MS;
-  const seconds = Number(options.reconnectTimeout);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) {
-    throw new UsageError(`--reconnect-timeout must be 0 to 86400 seconds, not ${options.reconnectTimeout}`, '0 turns reconnecting off');
-  }
-  return seconds * 1000;
+  return options.reconnectTimeout === undefined ? DEFAULT_RECONNECT_TIMEOUT_MS : options.reconnectTimeout * 1000;
 }
 
 /**
@@ -45,7 +38,7 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
  * under --debug.
  */
 export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: CliContext, kms?: AwsOptions): ConnectOptions {
-  const tty = Boolean((context.stderr as { isTTY?: boolean }).isTTY);
+  const tty = context.stderrIsTTY;
   const debug = options.debug ? debugWriter(options, context) : undefined;
   return {
     ssm,
@@ -55,6 +48,7 @@ export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: 
       if (!options.quiet) context.stderr.write(tty ? `\r\n${line}\r\n` : `${line}\n`);
     },
     debug: debug && ((line) => debug(tty ? `${line}\r` : line)),
+    timers: context.timers,
   };
 }
 
@@ -81,6 +75,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     endpointUrl: options.endpointUrl ?? config.endpointUrl,
     mfaCodeProvider: (serial) => askMfaCode(serial, context),
     debug: options.debug ? debug : undefined,
+    env: context.env,
   };
   if (alias) debug?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
   const ssm = createSsmClient(aws);
@@ -103,7 +98,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;
       // A spinner while AWS is asked; it makes way for the picker, which shares the terminal.
-      const progress = startProgress(context.stderr, wanted === undefined ? 'Listing managed instances' : `Looking up ${wanted}`, !options.quiet);
+      const progress = startProgress(context, wanted === undefined ? 'Listing managed instances' : `Looking up ${wanted}`, !options.quiet);
       const pickAfterProgress = async (instances: ManagedInstance[], question: string) => {
         progress.stop();
         return choose(instances, question);
@@ -135,11 +130,11 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
  * terminal, as ssh asks for a password.
  */
 async function askMfaCode(serial: string, context: CliContext): Promise<string> {
-  const terminal = (context.stdin as { isTTY?: boolean }).isTTY ? { input: context.stdin, output: context.stderr, close: () => undefined } : controllingTerminal();
+  const terminal = context.stdinIsTTY ? { input: context.stdin, output: context.stderr, close: () => undefined } : context.openTerminal();
   if (!terminal) {
     throw new UsageError(`the profile needs an MFA code for ${serial}, and there is no terminal to ask on`, 'run ssmx at a terminal, or use credentials that need no MFA code');
   }
-  stopAllProgress();
+  context.spinners.stopAll();
   const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
   try {
     const code = await new Promise<string>((resolve) => rl.question(`MFA code for ${serial}: `, resolve));
@@ -148,30 +143,4 @@ async function askMfaCode(serial: string, context: CliContext): Promise<string> 
     rl.close();
     terminal.close();
   }
-}
-
-/** The process's controlling terminal (/dev/tty), or undefined when it has none. */
-function controllingTerminal(): { input: ReadStream; output: WriteStream; close(): void } | undefined {
-  let input: ReadStream;
-  let output: WriteStream;
-  try {
-    // Each stream owns its descriptor and closes it when destroyed.
-    input = new ReadStream(openSync('/dev/tty', 'r'));
-  } catch {
-    return undefined;
-  }
-  try {
-    output = new WriteStream(openSync('/dev/tty', 'w'));
-  } catch {
-    input.destroy();
-    return undefined;
-  }
-  return {
-    input,
-    output,
-    close: () => {
-      input.destroy();
-      output.destroy();
-    },
-  };
 }

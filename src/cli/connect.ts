@@ -3,6 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsOptions } from '../aws/client-config.js';
 import { generateSessionDataKey } from '../aws/kms.js';
 import { resumeSession, startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
+import type { Timers } from '../channel/timers.js';
 import { ReportedClientVersion } from '../protocol/version.js';
 import type { ChannelClosed } from '../protocol/payloads.js';
 import { DataChannelSession, type SessionReady } from '../session/data-channel-session.js';
@@ -24,6 +25,8 @@ export interface ConnectOptions {
   notice?: ((line: string) => void) | undefined;
   /** --debug: the wire, frame by frame. */
   debug?: ((line: string) => void) | undefined;
+  /** The clock and timers of retransmission and reconnects. */
+  timers?: Timers | undefined;
 }
 
 export interface OpenedSession {
@@ -79,6 +82,7 @@ export async function openDataChannel(
       : {}),
     ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
     terminateOnService: () => terminateSession(connect.ssm, started.sessionId),
+    ...(connect.timers ? { timers: connect.timers } : {}),
     ...(connect.debug ? { debug: (line: string) => connect.debug!(`wire ${started.sessionId}: ${line}`) } : {}),
   });
   if (connect.notice) {

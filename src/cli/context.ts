@@ -1,14 +1,60 @@
+import { openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import type { SignalSource } from './lifecycle.js';
+import { ReadStream, WriteStream } from 'node:tty';
+import { systemTimers, type Timers } from '../channel/timers.js';
+import { processSignals, type SignalSource } from './lifecycle.js';
+import { Spinners } from './progress.js';
 
-/** What a command needs from the outside world, handed in so tests can supply their own. */
+/** A terminal to ask a person on, besides stdin (an MFA code while stdin carries ssh's bytes). */
+export interface Terminal {
+  input: Readable;
+  output: Writable;
+  close(): void;
+}
+
+/**
+ * What a command needs from the outside world, handed in (as the GitHub CLI's IOStreams and
+ * factory are) so that a test runs a command in-process with its own streams, terminal facts,
+ * environment, signals and clock. Whether a stream is a terminal is decided here once.
+ */
 export interface CliContext {
   stdin: Readable;
   stdout: Writable;
   stderr: Writable;
+  stdinIsTTY: boolean;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** The environment: configuration, credentials, region and endpoints are read from it. */
   env: NodeJS.ProcessEnv;
   /** Stop signals (SIGTERM, SIGHUP, …): the process's, or a test's. */
   signals: SignalSource;
+  timers: Timers;
+  /** The spinners this run shows: a prompt stops them before it asks. */
+  spinners: Spinners;
+  /** The controlling terminal, or undefined when there is none. */
+  openTerminal(): Terminal | undefined;
+}
+
+const isTty = (stream: unknown): boolean => Boolean((stream as { isTTY?: boolean } | undefined)?.isTTY);
+
+/** The context of a real run, with whatever a caller (a test) gives in place of the process's. */
+export function cliContext(given: Partial<CliContext> = {}): CliContext {
+  const stdin = given.stdin ?? process.stdin;
+  const stdout = given.stdout ?? process.stdout;
+  const stderr = given.stderr ?? process.stderr;
+  return {
+    stdin,
+    stdout,
+    stderr,
+    stdinIsTTY: given.stdinIsTTY ?? isTty(stdin),
+    stdoutIsTTY: given.stdoutIsTTY ?? isTty(stdout),
+    stderrIsTTY: given.stderrIsTTY ?? isTty(stderr),
+    env: given.env ?? process.env,
+    signals: given.signals ?? processSignals,
+    timers: given.timers ?? systemTimers,
+    spinners: given.spinners ?? new Spinners(),
+    openTerminal: given.openTerminal ?? controllingTerminal,
+  };
 }
 
 export interface GlobalOptions {
@@ -19,12 +65,48 @@ export interface GlobalOptions {
   color?: boolean;
   verbose?: boolean;
   debug?: boolean;
-  /** Seconds to keep reopening a dropped data channel. */
-  reconnectTimeout?: string;
+  /** Seconds to keep reopening a dropped data channel (checked as the command line is read). */
+  reconnectTimeout?: number;
 }
+
+/** The streams and terminal facts a shell joins to the session. */
+export const shellIo = (context: CliContext) => ({
+  stdin: context.stdin,
+  stdout: context.stdout,
+  stderr: context.stderr,
+  stdinIsTTY: context.stdinIsTTY,
+  stdoutIsTTY: context.stdoutIsTTY,
+  signals: context.signals,
+});
 
 /** Colour only for a terminal, and never when NO_COLOR is set or --no-color given. */
 export function useColor(context: CliContext, options: GlobalOptions): boolean {
   if (options.color === false || context.env.NO_COLOR !== undefined) return false;
-  return Boolean((context.stderr as { isTTY?: boolean }).isTTY);
+  return context.stderrIsTTY;
+}
+
+/** The process's controlling terminal (/dev/tty), or undefined when it has none. */
+function controllingTerminal(): Terminal | undefined {
+  let input: ReadStream;
+  let output: WriteStream;
+  try {
+    // Each stream owns its descriptor and closes it when destroyed.
+    input = new ReadStream(openSync('/dev/tty', 'r'));
+  } catch {
+    return undefined;
+  }
+  try {
+    output = new WriteStream(openSync('/dev/tty', 'w'));
+  } catch {
+    input.destroy();
+    return undefined;
+  }
+  return {
+    input,
+    output,
+    close: () => {
+      input.destroy();
+      output.destroy();
+    },
+  };
 }

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
-import { useColor } from './context.js';
+import { cliContext, useColor } from './context.js';
 import { renderError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { processSignals } from './lifecycle.js';
+import { ssmxVersion } from './self.js';
 import { shellCommand, type ShellOptions } from './commands/shell.js';
 import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
@@ -19,9 +18,17 @@ import { execCommand, type ExecOptions } from './commands/exec.js';
 import { RUN_DOCUMENT, runCommand, setupCommand, type RunOptions, type SetupOptions } from './commands/run.js';
 import { completionCommand } from './commands/completion.js';
 
-const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** --reconnect-timeout in seconds, checked as the command line is read. */
+function parseReconnectTimeout(text: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new InvalidArgumentError(`--reconnect-timeout must be 0 to 86400 seconds, not ${text} (0 turns reconnecting off)`);
+  }
+  return seconds;
+}
 
 /** --sessions, checked as the command line is read: before any AWS client exists. */
 function parseSessions(text: string): number {
@@ -33,14 +40,14 @@ function parseSessions(text: string): number {
 export function buildProgram(context: CliContext, run: (work: () => Promise<number>) => void): Command {
   const program = new Command('ssmx')
     .description('Shells, tunnels and ssh over AWS Session Manager: a fast, dependable session-manager-plugin.')
-    .version(packageJson.version, '-V, --version')
+    .version(ssmxVersion, '-V, --version')
     .option('--region <region>', 'AWS region (default: AWS_REGION, then the profile)')
     .option('--profile <name>', 'AWS profile from the shared config (default: AWS_PROFILE)')
     .option('--endpoint-url <url>', 'endpoint of the AWS APIs (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL)')
     .option('-q, --quiet', 'no progress or status lines on stderr')
     .option('-v, --verbose', 'say on stderr what ssmx does (target lookups, aliases)')
     .option('--debug', 'like --verbose, and every AWS call and answer, with tokens, keys and signatures redacted')
-    .option('--reconnect-timeout <seconds>', 'how long to keep reopening a dropped connection (ResumeSession)', '180')
+    .option('--reconnect-timeout <seconds>', 'how long to keep reopening a dropped connection (ResumeSession); 0: never', parseReconnectTimeout, 180)
     .option('--no-color', 'no colour in messages (also NO_COLOR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -318,13 +325,8 @@ const isHelp = (args: string[]) => args.length === 1 && (args[0] === '--help' ||
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[], context?: Partial<CliContext>): Promise<number> {
-  const ctx: CliContext = {
-    stdin: context?.stdin ?? process.stdin,
-    stdout: context?.stdout ?? process.stdout,
-    stderr: context?.stderr ?? process.stderr,
-    env: context?.env ?? process.env,
-    signals: context?.signals ?? processSignals,
-  };
+  const ctx = cliContext(context);
+
   // Drop-in mode: run as session-manager-plugin (a link or launcher of that name), or `ssmx plugin`,
   // the arguments are the AWS CLI's, exactly; commander must not read them as options.
   const invokedAs = basename(argv[1] ?? '').replace(/\.(c?js|mjs|cmd|exe)$/i, '');

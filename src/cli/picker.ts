@@ -8,10 +8,8 @@ export interface PickerIo {
   color: boolean;
 }
 
-const isTty = (stream: unknown): boolean => Boolean((stream as { isTTY?: boolean }).isTTY);
-
 /** A picker needs a person: a terminal on both stdin and stderr. */
-export const canPick = (io: { stdin: Readable; stderr: Writable }): boolean => isTty(io.stdin) && isTty(io.stderr);
+export const canPick = (io: { stdinIsTTY: boolean; stderrIsTTY: boolean }): boolean => io.stdinIsTTY && io.stderrIsTTY;
 
 const UP = new Set(['\x1b[A', '\x1bOA', 'k']);
 const DOWN = new Set(['\x1b[B', '\x1bOB', 'j']);

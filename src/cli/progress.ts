@@ -6,28 +6,38 @@ export interface Progress {
   stop(): void;
 }
 
-/** Spinners running now: a prompt (the MFA code) stops them before it asks. */
-const running = new Set<Progress>();
+const idle: Progress = { update() {}, stop() {} };
 
-export function stopAllProgress(): void {
-  for (const progress of [...running]) progress.stop();
+/** The spinners of one run: a prompt (the MFA code, the picker) stops them before it asks. */
+export class Spinners {
+  private readonly running = new Set<Progress>();
+
+  /** A spinner on stderr, only where stderr is a terminal and `enabled` (no --quiet). */
+  start(stderr: Writable, stderrIsTTY: boolean, text: string, enabled: boolean): Progress {
+    if (!enabled || !stderrIsTTY) return idle;
+    const spinner = startSpinner(stderr, text);
+    const progress: Progress = {
+      update: (next) => spinner.update(next),
+      stop: () => {
+        this.running.delete(progress);
+        spinner.stop();
+      },
+    };
+    this.running.add(progress);
+    return progress;
+  }
+
+  stopAll(): void {
+    for (const progress of [...this.running]) progress.stop();
+  }
 }
 
-/** A spinner on stderr, only where stderr is a terminal and --quiet was not given. */
-export function startProgress(stderr: Writable, text: string, enabled: boolean): Progress {
-  if (!enabled || !(stderr as { isTTY?: boolean }).isTTY) return { update() {}, stop() {} };
-  const progress = spinner(stderr, text);
-  running.add(progress);
-  return {
-    update: (next) => progress.update(next),
-    stop() {
-      running.delete(progress);
-      progress.stop();
-    },
-  };
+/** A spinner for a command's context: its stderr, its terminal facts, its set of spinners. */
+export function startProgress(context: { stderr: Writable; stderrIsTTY: boolean; spinners: Spinners }, text: string, enabled: boolean): Progress {
+  return context.spinners.start(context.stderr, context.stderrIsTTY, text, enabled);
 }
 
-function spinner(stderr: Writable, text: string): Progress {
+function startSpinner(stderr: Writable, text: string): Progress {
   const spinner: Ora = ora({ text, stream: stderr as NodeJS.WritableStream, discardStdin: false }).start();
   let spinning = true;
   return {

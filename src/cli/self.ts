@@ -1,9 +1,27 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** This ssmx's launcher script (bin/ssmx), from the built module's place in dist/. */
-export const ssmxBin = fileURLToPath(new URL('../../../bin/ssmx', import.meta.url));
+/** ssmx's own folder and package.json: two folders up from src/cli, three from dist/src/cli. */
+function ownPackage(): { root: string; version: string } {
+  for (const up of ['../../', '../../../']) {
+    const root = fileURLToPath(new URL(up, import.meta.url));
+    try {
+      const found = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: string; version: string };
+      if (found.name === 'ssmx') return { root, version: found.version };
+    } catch {
+      // not at this depth
+    }
+  }
+  throw new Error('ssmx cannot find its own package.json');
+}
+
+const own = ownPackage();
+
+export const ssmxVersion = own.version;
+
+/** This ssmx's launcher script (bin/ssmx). */
+export const ssmxBin = join(own.root, 'bin', 'ssmx');
 
 const realpath = (path: string) => {
   try {

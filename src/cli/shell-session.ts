@@ -1,6 +1,6 @@
 import type { DataChannelSession } from '../session/data-channel-session.js';
 import { runShell } from '../session/shell.js';
-import type { CliContext } from './context.js';
+import { shellIo, type CliContext } from './context.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Progress } from './progress.js';
 
@@ -23,7 +23,7 @@ export async function runShellSession(
       const session = lifecycle.track(await open((id) => progress.update(`Connecting to session ${id}`)));
       session.once('ready', () => progress.stop());
       session.once('error', () => progress.stop());
-      const outcome = await runShell(session, { stdin: context.stdin, stdout: context.stdout, stderr: context.stderr });
+      const outcome = await runShell(session, shellIo(context));
       if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
       return outcome.exitCode ?? 0;
     });

@@ -9,8 +9,7 @@ export type ProtocolErrorCode =
   | 'BAD_MESSAGE_ID'
   | 'UNSAFE_INTEGER'
   | 'BAD_JSON'
-  | 'BAD_PAYLOAD'
-  | 'EMPTY_PAYLOAD';
+  | 'BAD_PAYLOAD';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';

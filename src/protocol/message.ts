@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Header, MessageType, SchemaVersion } from './constants.js';
+import { Header, MessageType } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { readMessageId, writeMessageId } from './uuid.js';
 
@@ -110,11 +110,4 @@ export function decodeAgentMessage(frame: Buffer): DecodedAgentMessage | Protoco
     return new ProtocolError('BAD_DIGEST', `payload digest does not match (${messageType} #${message.sequenceNumber})`);
   }
   return message;
-}
-
-export function newMessage(
-  fields: Pick<AgentMessage, 'messageType' | 'sequenceNumber' | 'payloadType' | 'payload' | 'messageId' | 'createdDate'> &
-    Partial<Pick<AgentMessage, 'flags'>>,
-): AgentMessage {
-  return { schemaVersion: SchemaVersion, flags: 0n, ...fields };
 }

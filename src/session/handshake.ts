@@ -15,13 +15,14 @@ export interface HandshakeOutcome {
 
 const shellTypes = new Set<string>([SessionType.StandardStream, SessionType.InteractiveCommands, SessionType.NonInteractiveCommands]);
 
+/** What ssmx got from KMS for a KMSEncryption action: the wrapped data key, or why it has none. */
+export type KmsAnswer = { cipherTextKey: Uint8Array } | { error: string };
+
 /**
  * Answers a HandshakeRequest (docs/protocol.md §4): actions in the order received; a session type ssmx runs
  * is accepted; KMS encryption is accepted with the wrapped data key ssmx got from KMS, or refused
  * with a reason the agent logs and the user sees. Pure: the caller calls KMS and sends the response.
  */
-/** What ssmx got from KMS for a KMSEncryption action: the wrapped data key, or why it has none. */
-export type KmsAnswer = { cipherTextKey: Uint8Array } | { error: string };
 
 export function answerHandshake(request: HandshakeRequest, clientVersion: string, kms?: KmsAnswer): HandshakeOutcome {
   const processed: ProcessedClientAction[] = [];

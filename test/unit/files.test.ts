@@ -21,8 +21,8 @@ describe('files ssmx writes', () => {
     const writing = client.filter((path) => WRITERS.test(readFileSync(path, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')));
     // The launcher is a program the AWS CLI runs, possibly as another user (sudo install into
     // /usr/local/bin): it must be executable by them, and it holds only two paths.
-    // aws-context.ts opens /dev/tty, the terminal, to ask for an MFA code when stdin is a pipe.
-    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/aws-context.ts', 'src/cli/commands/install-plugin.ts']);
-    expect(readFileSync(join(repoRoot, 'src/cli/aws-context.ts'), 'utf8').match(/openSync\('[^']*'/g)).toEqual(["openSync('/dev/tty'", "openSync('/dev/tty'"]);
+    // context.ts opens /dev/tty, the terminal, to ask for an MFA code when stdin is a pipe.
+    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts']);
+    expect(readFileSync(join(repoRoot, 'src/cli/context.ts'), 'utf8').match(/openSync\('[^']*'/g)).toEqual(["openSync('/dev/tty'", "openSync('/dev/tty'"]);
   });
 });

@@ -10,7 +10,7 @@ import { FakeTransport, T } from '../support/fake-transport.js';
 
 function makeSession() {
   const transport = new FakeTransport();
-  const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0', now: () => T });
+  const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0' });
   const events: string[] = [];
   session.on('ready', (r) => events.push(`ready:${r.sessionType}:${r.agentVersion}`));
   session.on('output', (t: number, p: Buffer) => events.push(`output:${t}:${p.toString()}`));

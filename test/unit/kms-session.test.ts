@@ -4,7 +4,7 @@ import { decodeEncChallenge, encodeEncChallenge, open, seal, splitDataKey, type 
 import { decodeHandshakeResponse, encodeHandshakeRequest } from '../../src/protocol/payloads.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import type { SessionError } from '../../src/session/errors.js';
-import { FakeTransport, T } from '../support/fake-transport.js';
+import { FakeTransport } from '../support/fake-transport.js';
 
 const dataKey = Buffer.from(Array.from({ length: 64 }, (_, i) => 255 - i));
 const blob = Buffer.from('wrapped-data-key');
@@ -25,7 +25,6 @@ async function encryptedShell(kmsKeyIds: string[] = []) {
   const transport = new FakeTransport();
   const session = new DataChannelSession(transport, {
     clientVersion: '1.2.650.0',
-    now: () => T,
     kms: async (keyId) => {
       kmsKeyIds.push(keyId);
       return { plaintext: dataKey, ciphertextBlob: blob };
@@ -83,7 +82,7 @@ describe('a KMS-encrypted session on the wire (docs/protocol.md §5)', () => {
 
   it('a KMS failure is refused in the response (the agent logs it) and ends the session', async () => {
     const transport = new FakeTransport();
-    const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0', now: () => T, kms: async () => { throw new Error('NotFoundException: Key alias/gone does not exist'); } });
+    const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0', kms: async () => { throw new Error('NotFoundException: Key alias/gone does not exist'); } });
     const errors: string[] = [];
     session.on('error', (e: SessionError) => errors.push(e.message));
     transport.deliver(0, PayloadType.HandshakeRequest, kmsHandshake('alias/gone'));

@@ -4,14 +4,14 @@ import { resumer } from '../../src/cli/connect.js';
 import { PayloadType } from '../../src/protocol/constants.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { SessionError } from '../../src/session/errors.js';
-import { FakeTransport, T } from '../support/fake-transport.js';
+import { FakeTransport } from '../support/fake-transport.js';
 import { FakeTimers } from '../support/fake-timers.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 function shellSession(reconnect: () => Promise<FakeTransport>) {
   const first = new FakeTransport();
-  const session = new DataChannelSession(first, { clientVersion: '1.2.650.0', now: () => T, reconnect, reconnectTimeoutMs: 1000 });
+  const session = new DataChannelSession(first, { clientVersion: '1.2.650.0', reconnect, reconnectTimeoutMs: 1000 });
   const events: string[] = [];
   session.on('reconnecting', () => events.push('reconnecting'));
   session.on('resumed', () => events.push('resumed'));
@@ -70,7 +70,7 @@ describe('resuming a dropped data channel', () => {
   it('a session that never got going is not resumed: the drop is its error', async () => {
     const first = new FakeTransport();
     let calls = 0;
-    const session = new DataChannelSession(first, { clientVersion: '1.2.650.0', now: () => T, reconnect: async () => (calls++, new FakeTransport()) });
+    const session = new DataChannelSession(first, { clientVersion: '1.2.650.0', reconnect: async () => (calls++, new FakeTransport()) });
     const errors: string[] = [];
     session.on('error', (error: SessionError) => errors.push(error.code));
     first.emit('close', new SessionError('CONNECTION_LOST', 'dropped'));

@@ -5,12 +5,12 @@ import { encodeHandshakeRequest } from '../../src/protocol/payloads.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { ACK_WAIT_MS, runStream, type StreamOutcome } from '../../src/session/stream.js';
 import { portMode } from '../../src/session/tunnel.js';
-import { FakeTransport, T } from '../support/fake-transport.js';
+import { FakeTransport } from '../support/fake-transport.js';
 
 /** An AWS-StartSSHSession handshake (a Port session whose properties have no `type`), then complete. */
 function sshSession() {
   const transport = new FakeTransport();
-  const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0', now: () => T });
+  const session = new DataChannelSession(transport, { clientVersion: '1.2.650.0' });
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const written: Buffer[] = [];

@@ -18,7 +18,7 @@ export async function execCommand(cluster: string, task: string, command: string
   // The ECS client loads only for this command.
   const { createEcsClient, ecsTargetId, executeCommand } = await import('../../aws/ecs.js');
   const ecs = createEcsClient(aws.options);
-  const progress = startProgress(context.stderr, `Starting ECS Exec in ${cluster}/${task}`, !options.quiet);
+  const progress = startProgress(context, `Starting ECS Exec in ${cluster}/${task}`, !options.quiet);
   try {
     return await runShellSession(progress, context, async (onStarted) => {
       const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? commandLine(command) : '/bin/sh' });

@@ -47,7 +47,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   const poolSize = options.sessions ?? DEFAULT_SESSIONS;
   const aws = awsFor(options, context, target);
   const listeners: Listening[] = [];
-  const progress = startProgress(context.stderr, `Starting port forwarding to ${target}`, !options.quiet);
+  const progress = startProgress(context, `Starting port forwarding to ${target}`, !options.quiet);
   try {
     const given = specTexts.length > 0 ? specTexts : (aws.alias?.forward ?? []);
     if (given.length === 0) {

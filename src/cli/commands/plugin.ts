@@ -13,7 +13,7 @@ import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
 import { connectOptions } from '../aws-context.js';
 import { openDataChannel, waitReady } from '../connect.js';
 import { Lifecycle } from '../lifecycle.js';
-import type { CliContext } from '../context.js';
+import { shellIo, type CliContext } from '../context.js';
 import { signalExitCode } from '../exit-codes.js';
 import { parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
 
@@ -55,7 +55,7 @@ export async function pluginCommand(args: string[], context: CliContext): Promis
 
 async function runStartSession(invocation: Start, context: CliContext): Promise<number> {
   const { response } = invocation;
-  const client = createSsmClient({ region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl });
+  const client = createSsmClient({ region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl, env: context.env });
   const say = (text: string) => context.stdout.write(text);
   let port = false;
   // The AWS CLI ignores the keyboard's signals while the plugin runs; a tunnel ends on them, a shell sends them on.
@@ -70,7 +70,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
       // The legacy 4-argument form cannot do KMS (the plugin refuses it too); otherwise the target
       // from the request parameters names the encryption context. KMS uses its own endpoint (the
       // argument is SSM's), as the plugin does (docs/protocol.md §5).
-      const kms = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile };
+      const kms = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile, env: context.env };
       const session = lifecycle.track(await openDataChannel(response, connectOptions(client, {}, context, kms), invocation.request.target));
       const running = await waitReady<Running>(session, (ready) => {
         if (ready.sessionType === SessionType.Port) {
@@ -87,7 +87,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
           return { kind: 'port', tunnel, ready, ended };
         }
         say(`\nStarting session with SessionId: ${response.sessionId}\n`);
-        return { kind: 'shell', done: runShell(session, { stdin: context.stdin, stdout: context.stdout, stderr: context.stderr }) };
+        return { kind: 'shell', done: runShell(session, shellIo(context)) };
       });
       if (running.kind === 'port') {
         port = true;

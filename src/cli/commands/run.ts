@@ -5,7 +5,7 @@ import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
 import { openSession } from '../connect.js';
 import { Lifecycle } from '../lifecycle.js';
-import type { CliContext, GlobalOptions } from '../context.js';
+import { shellIo, type CliContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { commandLine } from './exec.js';
 
@@ -54,7 +54,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
       }
       // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
       // nothing is read from ours.
-      const outcome = await runShell(session, { stdin: new PassThrough().end(), stdout: context.stdout, stderr: context.stderr, terminal: false });
+      const outcome = await runShell(session, { ...shellIo(context), stdin: new PassThrough().end(), terminal: false });
       if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
       return outcome.exitCode ?? 0;
     });
