@@ -16,6 +16,22 @@ export interface AwsOptions {
    * from it); the process's when not given. A test hands in its own.
    */
   env?: NodeJS.ProcessEnv | undefined;
+  /** How long connecting to an endpoint, and then waiting for its answer, may take (the AWS CLI's 60 s each). */
+  connectTimeoutMs?: number | undefined;
+  readTimeoutMs?: number | undefined;
+}
+
+/** The AWS CLI's defaults for --cli-connect-timeout and --cli-read-timeout. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
+export const DEFAULT_READ_TIMEOUT_MS = 60_000;
+
+/** Every request has a bound: no API call can keep ssmx waiting for ever. */
+function requestHandler(options: AwsOptions) {
+  return {
+    connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    // Inactivity, as the AWS CLI's read timeout: a slow answer that keeps coming is not cut.
+    socketTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+  };
 }
 
 export type Service = 'ssm' | 'ec2' | 'ecs' | 'sts' | 'kms';
@@ -54,7 +70,7 @@ function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
       ...(env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: env.AWS_SHARED_CREDENTIALS_FILE } : {}),
       ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
       ...(options.mfaCodeProvider ? { mfaCodeProvider: options.mfaCodeProvider } : {}),
-      clientConfig: { ...(options.region ? { region: options.region } : {}), ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
+      clientConfig: { ...(options.region ? { region: options.region } : {}), ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), requestHandler: requestHandler(options) },
     });
     providers.set(options, provider);
   }
@@ -77,11 +93,38 @@ export function clientConfig(options: AwsOptions, service: Service) {
     ...(endpoint ? { endpoint } : {}),
     credentials: credentialsFor(options),
     maxAttempts: 3,
+    requestHandler: requestHandler(options),
   };
 }
 
+/** The endpoint a failed request went to, kept on its error so the message can name it. */
+export const ENDPOINT_OF_ERROR = Symbol('ssmx endpoint');
+
+/**
+ * Every SDK client of ssmx, instrumented: a failure carries the endpoint it came from (a person
+ * must know which address did not answer), and with --debug every call and answer is traced.
+ */
+export function instrumentClient<T extends { middlewareStack: unknown }>(client: T, options: AwsOptions, service: Service): T {
+  const stack = client.middlewareStack as { add: (middleware: unknown, options: { step: 'initialize' | 'build'; name: string }) => void };
+  stack.add(
+    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const request = (args as { request?: { protocol?: string; hostname?: string; port?: number } }).request;
+        if (request?.hostname && error && typeof error === 'object') {
+          Object.defineProperty(error, ENDPOINT_OF_ERROR, { value: `${request.protocol ?? 'https:'}//${request.hostname}${request.port ? `:${request.port}` : ''}`, enumerable: false });
+        }
+        throw error;
+      }
+    },
+    { step: 'build', name: 'ssmxEndpointOfError' },
+  );
+  return traceClient(client, options, service);
+}
+
 /** With --debug: every API call and its answer on stderr, secrets redacted. */
-export function traceClient<T extends { middlewareStack: unknown }>(client: T, options: AwsOptions, service: Service): T {
+function traceClient<T extends { middlewareStack: unknown }>(client: T, options: AwsOptions, service: Service): T {
   const debug = options.debug;
   if (!debug) return client;
   const stack = client.middlewareStack as { add: (middleware: unknown, options: { step: 'initialize'; name: string }) => void };

@@ -1,10 +1,10 @@
 import { DescribeTasksCommand, ECSClient, ExecuteCommandCommand } from '@aws-sdk/client-ecs';
-import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
+import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 import type { StartedSession } from './ssm.js';
 
 export function createEcsClient(options: AwsOptions): ECSClient {
-  return traceClient(new ECSClient(clientConfig(options, 'ecs')), options, 'ecs');
+  return instrumentClient(new ECSClient(clientConfig(options, 'ecs')), options, 'ecs');
 }
 
 export interface ExecInput {

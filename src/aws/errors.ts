@@ -1,4 +1,14 @@
-export type AwsErrorKind = 'credentials' | 'permission' | 'target' | 'usage' | 'throttling' | 'service';
+import { ENDPOINT_OF_ERROR } from './client-config.js';
+
+export type AwsErrorKind =
+  | 'credentials'
+  | 'permission'
+  | 'target'
+  | 'usage'
+  | 'throttling'
+  | 'service'
+  /** The endpoint could not be reached, did not answer in time, or did not answer as AWS does. */
+  | 'connection';
 
 /** An AWS failure, said so a person understands it, with what to do next. */
 export class AwsError extends Error {
@@ -30,6 +40,8 @@ export function toAwsError(error: unknown, operation: string): AwsError {
   const e = error as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const code = e.Code ?? e.name ?? 'Error';
   const message = (e.message ?? String(error)).replace(/\s+/g, ' ').trim();
+  const unreachable = connectionFailure(error, code, message, operation);
+  if (unreachable) return unreachable;
   if (/sso/i.test(message) && /token|expired|login/i.test(message)) {
     return new AwsError('credentials', code, `the SSO session has no valid token: ${message}`, 'run `aws sso login` (with --profile for that profile), then try again');
   }
@@ -86,8 +98,38 @@ export function toAwsError(error: unknown, operation: string): AwsError {
   if (/Region is missing|Region not accepted: region="" /i.test(message)) {
     return new AwsError('usage', 'RegionMissing', 'no AWS region is set', 'pass --region, set AWS_REGION, or set a region in the profile');
   }
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(message)) {
-    return new AwsError('service', code, `cannot reach the SSM endpoint: ${message}`, 'check --endpoint-url / AWS_ENDPOINT_URL and the network');
-  }
   return new AwsError('service', code, `${operation} failed: ${message}`);
+}
+
+const ENDPOINT_HINT = 'check --endpoint-url / AWS_ENDPOINT_URL (it must be the AWS API endpoint) and the network path (proxy, firewall, VPN)';
+
+/**
+ * An endpoint that could not be reached, did not answer in time, or answered in a way no AWS API
+ * does (an HTML page, an empty 404, plain HTTP to an https:// URL): one line that names the
+ * endpoint and what happened, never the SDK's internals. Undefined for an answer AWS gave.
+ */
+function connectionFailure(error: unknown, code: string, message: string, operation: string): AwsError | undefined {
+  const endpoint = (error as { [ENDPOINT_OF_ERROR]?: string } | undefined)?.[ENDPOINT_OF_ERROR] ?? 'the AWS endpoint';
+  const response = (error as { $response?: { statusCode?: number; headers?: Record<string, string> } }).$response;
+  const status = response?.statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const seconds = (ms: string | undefined) => (ms ? `${Number(ms) / 1000} s` : 'the time allowed');
+  if (code === 'TimeoutError') {
+    const connect = /establish a connection .* timeout of (\d+) ms/.exec(message);
+    if (connect) return new AwsError('connection', code, `cannot reach ${endpoint}: no connection within ${seconds(connect[1])}`, `${ENDPOINT_HINT}; --connect-timeout sets how long to wait`);
+    const idle = /after (\d+) ms of inactivity/.exec(message);
+    return new AwsError('connection', code, `${endpoint} took the connection but did not answer ${operation} within ${seconds(idle?.[1])}`, `${ENDPOINT_HINT}; --read-timeout sets how long to wait`);
+  }
+  const network = /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up/i.exec(message);
+  if (network) return new AwsError('connection', code, `cannot reach ${endpoint}: ${network[0]}`, ENDPOINT_HINT);
+  if (/wrong version number|packet length too long|EPROTO/i.test(message)) {
+    return new AwsError('connection', code, `${endpoint} does not speak TLS (is it an http:// endpoint?)`, ENDPOINT_HINT);
+  }
+  if (/Deserialization error|Unexpected token|is not valid JSON|Unexpected end of JSON/i.test(message)) {
+    const type = response?.headers?.['content-type'];
+    return new AwsError('connection', code, `${endpoint} answered ${operation} with something that is not an AWS response (HTTP ${status ?? '?'}${type ? `, ${type.split(';')[0]}` : ''})`, ENDPOINT_HINT);
+  }
+  if ((code === 'UnknownError' || code === 'Unknown' || /^UnknownError/.test(message)) && status !== undefined) {
+    return new AwsError('connection', code, `${endpoint} answered ${operation} with HTTP ${status} and no AWS error in it`, ENDPOINT_HINT);
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
+import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { toAwsError } from './errors.js';
 import { DATA_KEY_BYTES } from '../protocol/crypto.js';
 
@@ -13,7 +13,7 @@ export async function generateSessionDataKey(
   context: { sessionId: string; targetId: string },
 ): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }> {
   const { KMSClient, GenerateDataKeyCommand } = await import('@aws-sdk/client-kms');
-  const client = traceClient(new KMSClient(clientConfig(options, 'kms')), options, 'kms');
+  const client = instrumentClient(new KMSClient(clientConfig(options, 'kms')), options, 'kms');
   try {
     const output = await client.send(
       new GenerateDataKeyCommand({

@@ -1,5 +1,5 @@
 import { ResumeSessionCommand, SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
-import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
+import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
 export type { AwsOptions } from './client-config.js';
@@ -18,7 +18,7 @@ export interface StartSessionInput {
 }
 
 export function createSsmClient(options: AwsOptions): SSMClient {
-  return traceClient(new SSMClient(clientConfig(options, 'ssm')), options, 'ssm');
+  return instrumentClient(new SSMClient(clientConfig(options, 'ssm')), options, 'ssm');
 }
 
 export async function startSession(client: SSMClient, input: StartSessionInput): Promise<StartedSession> {

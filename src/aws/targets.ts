@@ -1,6 +1,6 @@
 import type { EC2Client, Filter } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, type InstanceInformation, type InstanceInformationStringFilter, type SSMClient } from '@aws-sdk/client-ssm';
-import { clientConfig, traceClient, type AwsOptions } from './client-config.js';
+import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
 /** Targets StartSession takes as they are: EC2 and managed instance ids, ECS container targets. */
@@ -24,6 +24,8 @@ export interface ManagedInstance {
   name: string;
   ipAddress: string;
   platform: string;
+  /** Linux, Windows or MacOS, as SSM reports it. */
+  platformType: string;
   agentVersion: string;
   pingStatus: string;
 }
@@ -34,7 +36,7 @@ export interface ManagedInstance {
  */
 export async function createEc2Client(options: AwsOptions): Promise<EC2Client> {
   const { EC2Client } = await import('@aws-sdk/client-ec2');
-  return traceClient(new EC2Client(clientConfig(options, 'ec2')), options, 'ec2');
+  return instrumentClient(new EC2Client(clientConfig(options, 'ec2')), options, 'ec2');
 }
 
 async function describeInstanceInformation(ssm: SSMClient, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
@@ -87,6 +89,7 @@ function toManaged(info: InstanceInformation, ec2: Map<string, { name: string; i
     name: fromEc2?.name || info.Name || info.ComputerName || '',
     ipAddress: fromEc2?.ip || info.IPAddress || '',
     platform: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(' ') || info.PlatformType || '',
+    platformType: info.PlatformType ?? '',
     agentVersion: info.AgentVersion ?? '',
     pingStatus: info.PingStatus ?? '',
   };
@@ -150,4 +153,13 @@ export async function resolveTarget(clients: TargetClients, target: string, choo
     spec.kind === 'tag' ? `no managed instance is ${described}` : `no managed instance is named ${value}`,
     'give an instance id (i-…, mi-…), a Name tag, or tag:Key=Value of an instance registered with Systems Manager (ssmx list shows them)',
   );
+}
+
+/** What SSM knows of one managed instance, or undefined when it knows nothing (or may not say). */
+export async function describeManagedInstance(ssm: SSMClient, id: string): Promise<InstanceInformation | undefined> {
+  try {
+    return (await describeInstanceInformation(ssm, [{ Key: 'InstanceIds', Values: [id] }]))[0];
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import { MessageFlags, MessageType, PayloadType, SchemaVersion } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { decodeAgentMessage, encodeAgentMessage, type AgentMessage } from '../protocol/message.js';
+import { decodeAgentMessage, encodeAgentMessage, type AgentMessage, type FrameRules } from '../protocol/message.js';
 import { decodeAcknowledge, decodeChannelClosed, encodeAcknowledge, type ChannelClosed } from '../protocol/payloads.js';
 import { newMessageId } from '../protocol/uuid.js';
 import { ChannelError } from './errors.js';
@@ -51,6 +51,11 @@ export interface ReliableChannelOptions {
    * frames with no valid one between them fail the channel.
    */
   invalidFrames?: 'drop' | 'drop-after-first-valid';
+  /**
+   * Whose checks a frame must pass (see FrameRules): the client checks digest and length, the
+   * agent does not, and the emulator's agent side forgives what the agent forgives (it counts it).
+   */
+  frameRules?: FrameRules;
   newId?: () => string;
 }
 
@@ -111,6 +116,8 @@ export class ReliableChannel {
   private receivedValid = false;
   private invalidInARow = 0;
   private invalidTotal = 0;
+  private forgivenTotal = 0;
+  private readonly frameRules: FrameRules;
 
   private nextSequenceNumber = 0;
   private expectedSequenceNumber = 0;
@@ -142,11 +149,17 @@ export class ReliableChannel {
     this.peerAcknowledgesDuplicates = options.peerAcknowledgesDuplicates ?? true;
     this.newId = options.newId ?? newMessageId;
     this.invalidFrames = options.invalidFrames ?? 'drop-after-first-valid';
+    this.frameRules = options.frameRules ?? 'client';
   }
 
   /** Frames dropped because they failed validation. */
   get discardedFrames(): number {
     return this.invalidTotal;
+  }
+
+  /** Frames taken under the agent's rules that the client's would have dropped (a wrong digest or length). */
+  get forgivenFrames(): number {
+    return this.forgivenTotal;
   }
 
   /** True while the producer may hand over more data without it waiting in the channel. */
@@ -193,7 +206,7 @@ export class ReliableChannel {
   receive(frame: Buffer, now: number): ChannelEvent[] {
     const events: ChannelEvent[] = [];
     if (this.failed) return events;
-    const message = decodeAgentMessage(frame);
+    const message = decodeAgentMessage(frame, this.frameRules);
     if (message instanceof ProtocolError) {
       this.invalidTotal++;
       const giveUp = (this.invalidFrames === 'drop-after-first-valid' && !this.receivedValid) || ++this.invalidInARow >= MAX_INVALID_IN_A_ROW;
@@ -208,6 +221,7 @@ export class ReliableChannel {
     }
     this.receivedValid = true;
     this.invalidInARow = 0;
+    if (message.forgiven) this.forgivenTotal++;
     switch (message.messageType) {
       case MessageType.Acknowledge:
         this.onAcknowledge(message, now, events);

@@ -76,6 +76,8 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     mfaCodeProvider: (serial) => askMfaCode(serial, context),
     debug: options.debug ? debug : undefined,
     env: context.env,
+    connectTimeoutMs: options.connectTimeout !== undefined ? options.connectTimeout * 1000 : undefined,
+    readTimeoutMs: options.readTimeout !== undefined ? options.readTimeout * 1000 : undefined,
   };
   if (alias) debug?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
   const ssm = createSsmClient(aws);

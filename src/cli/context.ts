@@ -67,6 +67,9 @@ export interface GlobalOptions {
   debug?: boolean;
   /** Seconds to keep reopening a dropped data channel (checked as the command line is read). */
   reconnectTimeout?: number;
+  /** Seconds an AWS endpoint may take to connect, and to answer once connected. */
+  connectTimeout?: number;
+  readTimeout?: number;
 }
 
 /** The streams and terminal facts a shell joins to the session. */

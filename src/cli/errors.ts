@@ -24,6 +24,7 @@ const awsExitCodes: Record<AwsErrorKind, number> = {
   usage: ExitCode.Usage,
   throttling: ExitCode.Failure,
   service: ExitCode.Failure,
+  connection: ExitCode.Connection,
 };
 
 const sessionExitCodes: Record<SessionErrorCode, number> = {
@@ -40,11 +41,7 @@ const sessionExitCodes: Record<SessionErrorCode, number> = {
 /** One place that turns any failure into a line for a person and a status for a script. */
 export function classify(error: unknown): Rendered {
   if (error instanceof UsageError) return { message: error.message, hint: error.hint, exitCode: ExitCode.Usage };
-  if (error instanceof AwsError) {
-    // An endpoint that cannot be reached is a connection failure, whatever the SDK called it.
-    const unreachable = error.kind === 'service' && error.message.startsWith('cannot reach');
-    return { message: error.message, hint: error.hint, exitCode: unreachable ? ExitCode.Connection : awsExitCodes[error.kind] };
-  }
+  if (error instanceof AwsError) return { message: error.message, hint: error.hint, exitCode: awsExitCodes[error.kind] };
   if (error instanceof SessionError) return { message: error.message, hint: error.hint, exitCode: sessionExitCodes[error.code] };
   return { message: (error as Error)?.message ?? String(error), hint: undefined, exitCode: ExitCode.Failure };
 }

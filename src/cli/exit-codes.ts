@@ -13,6 +13,8 @@ export const ExitCode = {
   Connection: 5,
   /** The peer broke the protocol, or the handshake failed. */
   Protocol: 6,
+  /** `ssmx run`: the remote command was killed by a signal the agent does not name (as ssh's 255). */
+  KilledRemotely: 255,
 } as const;
 
 /** A process ended by a signal exits 128 + the signal number, as shells report it. */

@@ -21,6 +21,13 @@ import { completionCommand } from './commands/completion.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** A timeout in seconds: more than 0 (ssmx never waits for ever), at most an hour. */
+const parseTimeout = (flag: string) => (text: string): number => {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new InvalidArgumentError(`${flag} must be more than 0 and at most 3600 seconds, not ${text}`);
+  return seconds;
+};
+
 /** --reconnect-timeout in seconds, checked as the command line is read. */
 function parseReconnectTimeout(text: string): number {
   const seconds = Number(text);
@@ -48,6 +55,8 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('-v, --verbose', 'say on stderr what ssmx does (target lookups, aliases)')
     .option('--debug', 'like --verbose, and every AWS call and answer, with tokens, keys and signatures redacted')
     .option('--reconnect-timeout <seconds>', 'how long to keep reopening a dropped connection (ResumeSession); 0: never', parseReconnectTimeout, 180)
+    .option('--connect-timeout <seconds>', 'how long connecting to an AWS endpoint may take', parseTimeout('--connect-timeout'), 60)
+    .option('--read-timeout <seconds>', 'how long an AWS endpoint may stay silent once connected', parseTimeout('--read-timeout'), 60)
     .option('--no-color', 'no colour in messages (also NO_COLOR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -145,7 +154,7 @@ Exit status: the command's where the agent reports it, else 0; errors as for she
     .command('run')
     .description('Run one command; its stdout, stderr and exit status become ssmx\'s.')
     .argument('<target>', TARGET_HELP)
-    .argument('[command...]', 'the command, after --')
+    .argument('[command...]', 'the command, after --: one string is shell syntax, several words a program and its arguments')
     .option('--reason <text>', 'reason recorded with the session, for audit')
     .addHelpText(
       'after',
@@ -153,11 +162,23 @@ Exit status: the command's where the agent reports it, else 0; errors as for she
 Examples:
   $ ssmx run web-1 -- uname -a
   $ ssmx run i-0123456789abcdef0 -- 'df -h / | tail -1'
+  $ ssmx run web-1 -- printf '%s\\n' 'two  words'
   $ ssmx run tag:Role=db -- systemctl is-active postgresql || echo down
+
+One string after -- is shell syntax: it runs as sh -c '<string>' on the instance
+(pipes, ;, redirections, $VAR, globs). Several words are a program and its
+arguments, each passed exactly as given, with no shell. (The SSM agent itself
+runs commands with no shell; ssmx adds sh -c for one string.) Linux and macOS
+instances only: a Windows instance is refused.
+
+The command gets no stdin: Session Manager passes none to a non-interactive
+command, so input piped to ssmx run is not read (use ssmx shell to type).
 
 Stdout and stderr stay apart and the remote exit status is ssmx's when the
 account has the ${RUN_DOCUMENT} session document (ssmx setup creates it);
-without it, ssmx says so, output comes combined and the status is 0.`,
+without it, ssmx says so, output comes combined and the status is 0. A command
+killed by a signal makes ssmx say so and exit 255 (the agent does not say which
+signal).`,
     )
     .action((target: string, command: string[], options: RunOptions) =>
       run(() => runCommand(target, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
@@ -260,8 +281,11 @@ Exit status: ssh's own (the remote command's, or 255 for an ssh failure).`,
       `
 The AWS CLI runs ${PLUGIN_NAME} for aws ssm start-session and aws ecs
 execute-command. Install ssmx under that name with ssmx install-plugin, and it
-runs those sessions (shell, port forwarding, ssh) with ssmx's engine. It exits
-non-zero on failure, unlike the original.
+runs those sessions (shell, port forwarding, ssh) with ssmx's engine. A remote
+command's status is not the plugin's. Failures are said on stderr; they give a
+non-zero status only when the AWS CLI passed the session response through the
+environment: a CLI that passes it as an argument prints that argument (the
+session token) beside any non-zero status.
 
   $ ssmx plugin --version
   $ ssmx install-plugin && aws ssm start-session --target i-0123456789abcdef0`,
@@ -357,6 +381,10 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   try {
     return await work();
   } catch (error) {
+    ctx.spinners.stopAll();
     return renderError(error, ctx.stderr, useColor(ctx, program.opts<GlobalOptions>()));
+  } finally {
+    // No status output outlives the command: nothing may hold up its exit.
+    ctx.spinners.stopAll();
   }
 }

@@ -8,18 +8,28 @@ export interface Progress {
 
 const idle: Progress = { update() {}, stop() {} };
 
+const hasWidth = (stream: Writable): boolean => ((stream as { columns?: number }).columns ?? 0) > 0;
+
 /** The spinners of one run: a prompt (the MFA code, the picker) stops them before it asks. */
 export class Spinners {
   private readonly running = new Set<Progress>();
 
-  /** A spinner on stderr, only where stderr is a terminal and `enabled` (no --quiet). */
+  /**
+   * A spinner on stderr, only where stderr is a terminal of a known width and `enabled` (no
+   * --quiet). A terminal that reports 0 columns (`docker exec -t`, some CI runners) has no known
+   * width: a spinner there would compute an endless number of lines to clear and spin the event
+   * loop for ever, deaf to signals. It gets none, and a spinner stops if its terminal shrinks so.
+   */
   start(stderr: Writable, stderrIsTTY: boolean, text: string, enabled: boolean): Progress {
-    if (!enabled || !stderrIsTTY) return idle;
+    if (!enabled || !stderrIsTTY || !hasWidth(stderr)) return idle;
     const spinner = startSpinner(stderr, text);
+    const onResize = () => !hasWidth(stderr) && progress.stop();
+    stderr.on('resize', onResize);
     const progress: Progress = {
       update: (next) => spinner.update(next),
       stop: () => {
         this.running.delete(progress);
+        stderr.off('resize', onResize);
         spinner.stop();
       },
     };

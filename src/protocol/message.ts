@@ -66,16 +66,33 @@ function trimMessageType(raw: string): string {
 }
 
 /**
+ * Whose checks a frame must pass (docs/protocol.md §2). The client's are the plugin's
+ * `ClientMessage.Validate`: a header length of at least 116, a message type, a created date, a
+ * payload length equal to the bytes present, and a digest equal to SHA-256 of the payload. The
+ * agent's are lenient (agent/session/contracts/agentmessage.go): `Deserialize` reads every field
+ * with bounds checks and takes the payload from HeaderLength + 4 onwards, and `Validate` asks only
+ * for a non-zero header length, a message type and a created date; digest and payload length are
+ * never compared.
+ */
+export type FrameRules = 'client' | 'agent';
+
+/** A frame the agent's rules accepted and the client's would have dropped, and why. */
+export interface Forgiven {
+  forgiven?: string;
+}
+
+/**
  * Decodes and validates one frame. Returns a ProtocolError instead of throwing, so a bad frame
  * from the network is a value the caller handles. Nothing is allocated from a length field: the
- * payload is a view of the frame, and its declared length must equal what is present.
+ * payload is a view of the frame.
  */
-export function decodeAgentMessage(frame: Buffer): DecodedAgentMessage | ProtocolError {
+export function decodeAgentMessage(frame: Buffer, rules: FrameRules = 'client'): (DecodedAgentMessage & Forgiven) | ProtocolError {
   if (frame.length < Header.payloadOffset) {
     return new ProtocolError('FRAME_TOO_SHORT', `frame of ${frame.length} bytes is shorter than the ${Header.payloadOffset}-byte header`);
   }
   const headerLength = frame.readUInt32BE(Header.headerLengthOffset);
-  if (headerLength < Header.headerLength || headerLength + 4 > frame.length) {
+  const lowest = rules === 'agent' ? 1 : Header.headerLength;
+  if (headerLength < lowest || headerLength + 4 > frame.length) {
     return new ProtocolError('BAD_HEADER_LENGTH', `header length ${headerLength} does not fit a frame of ${frame.length} bytes`);
   }
   const messageType = trimMessageType(
@@ -84,7 +101,7 @@ export function decodeAgentMessage(frame: Buffer): DecodedAgentMessage | Protoco
   const payloadLength = frame.readUInt32BE(Header.payloadLengthOffset);
   const payload = frame.subarray(headerLength + 4);
   const payloadDigest = frame.subarray(Header.payloadDigestOffset, Header.payloadDigestOffset + Header.payloadDigestWidth);
-  const message: DecodedAgentMessage = {
+  const message: DecodedAgentMessage & Forgiven = {
     headerLength,
     messageType,
     schemaVersion: frame.readUInt32BE(Header.schemaVersionOffset),
@@ -103,11 +120,14 @@ export function decodeAgentMessage(frame: Buffer): DecodedAgentMessage | Protoco
   }
   if (messageType.length === 0) return new ProtocolError('BAD_MESSAGE_TYPE', 'empty message type');
   if (message.createdDate === 0) return new ProtocolError('BAD_CREATED_DATE', 'created date is zero');
-  if (payloadLength !== payload.length) {
-    return new ProtocolError('BAD_PAYLOAD_LENGTH', `payload length ${payloadLength} but ${payload.length} bytes present`);
-  }
-  if (payloadLength !== 0 && !sha256(payload).equals(payloadDigest)) {
-    return new ProtocolError('BAD_DIGEST', `payload digest does not match (${messageType} #${message.sequenceNumber})`);
-  }
+  const mismatch =
+    payloadLength !== payload.length
+      ? new ProtocolError('BAD_PAYLOAD_LENGTH', `payload length ${payloadLength} but ${payload.length} bytes present`)
+      : payloadLength !== 0 && !sha256(payload).equals(payloadDigest)
+        ? new ProtocolError('BAD_DIGEST', `payload digest does not match (${messageType} #${message.sequenceNumber})`)
+        : undefined;
+  if (!mismatch) return message;
+  if (rules === 'client') return mismatch;
+  message.forgiven = mismatch.message;
   return message;
 }

@@ -10,6 +10,8 @@ import { freePort } from '../support/redis.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 
 const TARGET = 'i-0123456789abcdef0';
+/** An instance whose stream URL refuses connections: a failure of ssmx's own. */
+const UNREACHABLE = 'i-0dead0000000dead0';
 const PROMPT = 'ssmx-awscli$ ';
 const SHELL = `PS1='${PROMPT}' exec bash --norc --noprofile`;
 
@@ -40,9 +42,10 @@ let echoServer: Server;
 let echoPort: number;
 
 beforeAll(async () => {
-  [emulator, sshd] = await Promise.all([startEmulatorProcess(['--shell', SHELL]), startSshd()]);
+  [emulator, sshd] = await Promise.all([startEmulatorProcess(['--shell', SHELL, '--instance', `${TARGET}=demo`, '--instance', `${UNREACHABLE}=gone:unreachable-stream`]), startSshd()]);
   binDir = mkdtempSync(join(tmpdir(), 'ssmx-awscli-bin-'));
   execFileSync(process.execPath, [ssmxBin, 'install-plugin', binDir], { env: emulator.env });
+  execFileSync(process.execPath, [ssmxBin, 'setup'], { env: emulator.env });
   // The launcher first on the PATH, as a user who ran `ssmx install-plugin` has it.
   env = { ...emulator.env, PATH: `${binDir}:${emulator.env.PATH}`, AWS_PAGER: '', AWS_DEFAULT_OUTPUT: 'json' };
   echoServer = createServer((socket) => socket.on('data', (data: Buffer) => socket.write(data.toString().toUpperCase())).on('error', () => undefined));
@@ -76,7 +79,7 @@ describe.each(clis)('the real AWS CLI (%s) with ssmx as session-manager-plugin',
 
   it('aws ecs execute-command runs a command in the container (the target from its DescribeTasks)', async () => {
     const task = '0123456789abcdef0123456789abcdef';
-    const term = runInPty(aws, ['ecs', 'execute-command', '--cluster', 'demo', '--task', task, '--interactive', '--command', 'echo ecs-$((6*7))', ...common()], { env });
+    const term = runInPty(aws, ['ecs', 'execute-command', '--cluster', 'demo', '--task', task, '--interactive', '--command', "sh -c 'echo ecs-$((6*7))'", ...common()], { env });
     await term.waitFor(/ecs-42\r\n/, { timeoutMs: 20_000 });
     expect((await term.exited).exitCode).toBe(0);
     expect(term.output()).toMatch(/Exiting session with sessionId: ecs-execute-command-\S+\./);
@@ -127,6 +130,41 @@ describe.each(clis)('the real AWS CLI (%s) with ssmx as session-manager-plugin',
     });
     expect(result.stdout).toBe('ok\n');
     expect(result.code).toBe(0);
+  }, 40_000);
+
+  /** Runs the CLI to its end, stdin empty, and keeps both streams. */
+  const runAws = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(aws, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+      child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  /**
+   * No StartSession response in the CLI's output: neither its field names nor a token (the
+   * emulator's are 128 base64 characters). A CLI that passes the response through the environment
+   * may print the plugin's command line, which then holds only the variable's name.
+   */
+  const expectNoToken = (output: string) => {
+    expect(output).not.toMatch(/TokenValue|tokenValue/);
+    expect(output).not.toMatch(/[A-Za-z0-9+/]{100,}/);
+  };
+
+  it('a remote command that exits 4 does not make the AWS CLI print the session token', async () => {
+    const result = await runAws(['ssm', 'start-session', '--target', TARGET, '--document-name', 'SSMX-RunCommand', '--parameters', 'command="sh -c \'echo remote-out; exit 4\'"', ...common()]);
+    expectNoToken(result.stdout + result.stderr);
+    expect(result.stdout).toContain('remote-out');
+    // As the official plugin: the remote status is not the plugin's, so the CLI's is 0.
+    expect(result.code).toBe(0);
+  }, 40_000);
+
+  it('a failure of ssmx\'s own is said on stderr, and the token stays out of the output', async () => {
+    const result = await runAws(['ssm', 'start-session', '--target', UNREACHABLE, ...common()]);
+    expectNoToken(result.stdout + result.stderr);
+    expect(result.stderr).toMatch(/ssmx: error: cannot open the data channel/);
   }, 40_000);
 
   it('a bad target shows the emulator\'s error and exits non-zero', async () => {

@@ -15,7 +15,10 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-/** Runs a command through a real session and records every output message with its arrival time. */
+/**
+ * Runs a command through a real session and records every output message with its arrival time.
+ * The agent runs it with no shell (split with shlex), so a pipeline goes through `sh -c`.
+ */
 async function collectOutput(command: string) {
   const { info } = emulator!;
   const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
@@ -37,7 +40,7 @@ async function collectOutput(command: string) {
 describe('the emulated agent', () => {
   it('paces output as the real agent: at most 1,024 bytes a message, about 1 ms apart', async () => {
     emulator = await startEmulatorProcess();
-    const { messages } = await collectOutput("head -c 204800 /dev/zero | tr '\\0' a");
+    const { messages } = await collectOutput(`sh -c "head -c 204800 /dev/zero | tr '\\\\0' a"`);
     const total = messages.reduce((sum, m) => sum + m.size, 0);
     expect(total).toBe(204_800);
     expect(Math.max(...messages.map((m) => m.size))).toBeLessThanOrEqual(1024);
@@ -49,7 +52,7 @@ describe('the emulated agent', () => {
 
   it('with --agent-pacing off sends as fast as the window allows, and announces --agent-version', async () => {
     emulator = await startEmulatorProcess(['--agent-pacing', 'off', '--agent-version', '2.3.722.0']);
-    const { messages, agentVersion } = await collectOutput("head -c 204800 /dev/zero | tr '\\0' a");
+    const { messages, agentVersion } = await collectOutput(`sh -c "head -c 204800 /dev/zero | tr '\\\\0' a"`);
     expect(messages.reduce((sum, m) => sum + m.size, 0)).toBe(204_800);
     expect(messages.at(-1)!.at - messages[0]!.at).toBeLessThan(messages.length * 0.9);
     expect(agentVersion).toBe('2.3.722.0');

@@ -142,7 +142,7 @@ describe('sessions that open with a handshake', () => {
   it('a non-interactive command runs through the agent handshake; stdout and stderr come back; exit 0', async () => {
     const child = spawn(
       process.execPath,
-      [ssmxBin, 'shell', INSTANCE, '--document', 'AWS-StartNonInteractiveCommand', '--parameters', '{"command":["echo out-$((1+2)); echo err >&2; exit 3"]}'],
+      [ssmxBin, 'shell', INSTANCE, '--document', 'AWS-StartNonInteractiveCommand', '--parameters', '{"command":["sh -c \'echo out-$((1+2)); echo err >&2; exit 3\'"]}'],
       { env: emulator.env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

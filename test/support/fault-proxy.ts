@@ -19,6 +19,8 @@ export interface FaultProxy {
    * Probabilities per binary frame; 0 for a clean path. `corrupt` flips one byte of the payload (of
    * the digest, when there is no payload): the bytes the frame's SHA-256 covers. The header's other
    * fields are not covered by anything in the protocol (TLS is what protects them on a real path).
+   * Only frames towards the client are damaged: the client checks digests (as the plugin does), the
+   * agent does not (agentmessage.go), so damage towards it could not be noticed on AWS either.
    * `cut` drops every connection right after relaying the frame, as `cut()` does.
    */
   faults: Faults;
@@ -78,7 +80,7 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
   } as FaultProxy;
 
   /** Relays binary frames one way with the configured faults; text frames pass untouched. */
-  const relay = (from: WebSocket, to: WebSocket) => {
+  const relay = (from: WebSocket, to: WebSocket, towards: 'client' | 'agent') => {
     let held: Buffer | undefined;
     let heldTimer: NodeJS.Timeout | undefined;
     // Backpressure as a real path has it: stop reading one side while the other holds too much.
@@ -107,7 +109,7 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
           proxy.cut();
         });
       }
-      if (corrupt > 0 && data.length >= PAYLOAD_OFFSET && random() < corrupt) {
+      if (towards === 'client' && corrupt > 0 && data.length >= PAYLOAD_OFFSET && random() < corrupt) {
         proxy.counts.corrupted++;
         data = Buffer.from(data);
         const at = data.length > PAYLOAD_OFFSET ? PAYLOAD_OFFSET + Math.floor(random() * (data.length - PAYLOAD_OFFSET)) : DIGEST_OFFSET + Math.floor(random() * 32);
@@ -160,8 +162,8 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
       });
       agent.once('open', () => {
         for (const [data, isBinary] of pending.splice(0)) agent.send(isBinary ? data : data.toString());
-        relay(client, agent);
-        relay(agent, client);
+        relay(client, agent, 'agent');
+        relay(agent, client, 'client');
       });
       const drop = () => {
         client.terminate();

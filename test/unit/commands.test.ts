@@ -173,9 +173,13 @@ describe('the other commands, in-process', () => {
 
   it('plugin: --version prints the plugin-style version; a response that is not JSON is refused', async () => {
     expect((await runInProcess(['plugin', '--version'], env)).stdout).toMatch(/^\d+\.\d+\.\d+\.\d+\n$/);
+    // The response on the command line: the failure is said, and the status is 0 so that the AWS
+    // CLI does not print that command line (see pluginCommand).
     const bad = await runInProcess(['plugin', '{not json', 'us-east-1', 'StartSession', '', '{"Target":"i-1"}', 'http://127.0.0.1:1'], env);
-    expect(bad.status).toBe(2);
+    expect(bad.status).toBe(0);
     expect(bad.stderr).toMatch(/not valid JSON/);
+    const badEnv = await runInProcess(['plugin', 'AWS_SSM_START_SESSION_RESPONSE', 'us-east-1', 'StartSession', '', '{"Target":"i-1"}', 'http://127.0.0.1:1'], { ...env, AWS_SSM_START_SESSION_RESPONSE: '{not json' });
+    expect(badEnv.status).toBe(2);
   });
 
   it('install-plugin: another program of that name is left alone without --force', async () => {

@@ -167,3 +167,42 @@ describe('agent message decoder rejects bad frames with a typed error', () => {
     expect(() => encodeAgentMessage({ ...base, messageType: 'acknowledge', messageId: 'nope' })).toThrow(/not a UUID/);
   });
 });
+
+describe('the agent\'s frame rules, more lenient than the client\'s (docs/protocol.md §2)', () => {
+  // ssm-session (npm) writes the first 32 hex characters of the SHA-256 as text in the digest field.
+  const withDigest = (digest: Buffer) => {
+    const frame = encodeAgentMessage({ messageType: 'input_stream_data', schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n, messageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16', payloadType: 1, payload: Buffer.from('ls\r') });
+    digest.copy(frame, 80);
+    return frame;
+  };
+
+  it('a wrong digest: the client drops the frame, the agent takes it and says what it forgave', () => {
+    const frame = withDigest(Buffer.from(sha256(Buffer.from('ls\r')).toString('hex').slice(0, 32)));
+    expect(decodeAgentMessage(frame)).toBeInstanceOf(ProtocolError);
+    const taken = decodeAgentMessage(frame, 'agent');
+    expect(taken).not.toBeInstanceOf(ProtocolError);
+    expect((taken as { payload: Buffer }).payload.toString()).toBe('ls\r');
+    expect((taken as { forgiven?: string }).forgiven).toMatch(/digest/);
+  });
+
+  it('a wrong payload length is forgiven too: the payload runs from HeaderLength + 4 to the end', () => {
+    const frame = withDigest(sha256(Buffer.from('ls\r')));
+    frame.writeUInt32BE(999, 116);
+    const taken = decodeAgentMessage(frame, 'agent') as { payload: Buffer; forgiven?: string };
+    expect(taken.payload.toString()).toBe('ls\r');
+    expect(taken.forgiven).toMatch(/payload length/);
+  });
+
+  it('what the agent does check: a header length of 0, no message type, no created date', () => {
+    const good = withDigest(sha256(Buffer.from('ls\r')));
+    const zeroHeader = Buffer.from(good);
+    zeroHeader.writeUInt32BE(0, 0);
+    expect(decodeAgentMessage(zeroHeader, 'agent')).toMatchObject({ code: 'BAD_HEADER_LENGTH' });
+    const noType = Buffer.from(good);
+    noType.fill(0x20, 4, 36);
+    expect(decodeAgentMessage(noType, 'agent')).toMatchObject({ code: 'BAD_MESSAGE_TYPE' });
+    const noDate = Buffer.from(good);
+    noDate.fill(0, 40, 48);
+    expect(decodeAgentMessage(noDate, 'agent')).toMatchObject({ code: 'BAD_CREATED_DATE' });
+  });
+});

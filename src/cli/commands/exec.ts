@@ -3,14 +3,19 @@ import { openDataChannel } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { startProgress } from '../progress.js';
 import { runShellSession } from '../shell-session.js';
-import { shellQuote } from '../self.js';
+import { shlexQuote } from '../../protocol/shlex.js';
 
 export interface ExecOptions extends GlobalOptions {
   container?: string;
 }
 
-/** The command line a list of words makes: one word is already a command line, several are quoted. */
-export const commandLine = (words: string[]): string => (words.length === 1 ? words[0]! : words.map(shellQuote).join(' '));
+/**
+ * The command line to give the agent, which splits it with shlex and runs the words with no shell
+ * (docs/protocol.md §7): one string is shell syntax, so it goes to `sh -c` whole; several words are
+ * a command and its arguments, each quoted so that it arrives intact.
+ */
+export const agentCommandLine = (words: string[]): string =>
+  words.length === 1 ? `sh -c ${shlexQuote(words[0]!)}` : words.map(shlexQuote).join(' ');
 
 /** `ssmx exec <cluster> <task> [-- command]`: ECS Exec with the shell engine (default /bin/sh). */
 export async function execCommand(cluster: string, task: string, command: string[], options: ExecOptions, context: CliContext): Promise<number> {
@@ -21,7 +26,7 @@ export async function execCommand(cluster: string, task: string, command: string
   const progress = startProgress(context, `Starting ECS Exec in ${cluster}/${task}`, !options.quiet);
   try {
     return await runShellSession(progress, context, async (onStarted) => {
-      const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? commandLine(command) : '/bin/sh' });
+      const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? agentCommandLine(command) : '/bin/sh' });
       onStarted(started.sessionId);
       return openDataChannel(started, aws.connect, () => ecsTargetId(ecs, cluster, task, started.containerName));
     });

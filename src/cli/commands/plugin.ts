@@ -13,9 +13,10 @@ import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
 import { connectOptions } from '../aws-context.js';
 import { openDataChannel, waitReady } from '../connect.js';
 import { Lifecycle } from '../lifecycle.js';
-import { shellIo, type CliContext } from '../context.js';
+import { shellIo, useColor, type CliContext } from '../context.js';
 import { signalExitCode } from '../exit-codes.js';
-import { parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
+import { RESPONSE_ENV_PREFIX, parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
+import { renderError } from '../errors.js';
 
 /** The program name the AWS CLI runs. */
 export const PLUGIN_NAME = 'session-manager-plugin';
@@ -27,10 +28,28 @@ type Running = { kind: 'shell' | 'stream'; done: Promise<{ closed?: ChannelClose
 
 /**
  * ssmx as `session-manager-plugin`: the official plugin's argument contract and its stdout lines
- * (docs/protocol.md §9), ssmx's engine underneath. Unlike the original it exits non-zero on failure, and
- * an unreachable stream URL fails within the connect timeout instead of hanging.
+ * (docs/protocol.md §9), ssmx's engine underneath; an unreachable stream URL fails within the
+ * connect timeout instead of hanging.
+ *
+ * The exit status: a remote command's status never becomes ssmx's here (the official plugin exits
+ * 0). The AWS CLI runs the plugin with `check_call`, which prints the plugin's whole command line
+ * beside a non-zero status; CLIs that pass the StartSession response as an argument would so print
+ * the session token into terminals and CI logs. When the response came on the command line, ssmx
+ * says what failed on stderr and exits 0, as the official plugin does; when it came through the
+ * environment (newer CLIs print only the variable's name), a failure keeps its status.
  */
 export async function pluginCommand(args: string[], context: CliContext): Promise<number> {
+  const tokenInArguments = args.length >= 4 && !args[0]!.startsWith(RESPONSE_ENV_PREFIX);
+  let status: number;
+  try {
+    status = await plugin(args, context);
+  } catch (error) {
+    status = renderError(error, context.stderr, useColor(context, {}));
+  }
+  return tokenInArguments ? 0 : status;
+}
+
+async function plugin(args: string[], context: CliContext): Promise<number> {
   const invocation = parsePluginArgs(args, context.env);
   if (invocation.kind === 'installed') {
     context.stdout.write(`\nssmx is installed as ${PLUGIN_NAME}. Use the AWS CLI to start a session (aws ssm start-session, aws ecs execute-command).\n\n`);
@@ -98,7 +117,8 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
       if (running.kind === 'stream') lifecycle.alsoStopOn(['SIGINT']);
       const outcome = await running.done;
       if (running.kind === 'shell') say(exitLine(response.sessionId, outcome.closed));
-      return outcome.exitCode ?? 0;
+      // The remote command's status is not the plugin's (see pluginCommand).
+      return 0;
     });
   } finally {
     client.destroy();

@@ -7,7 +7,9 @@ import { openSession } from '../connect.js';
 import { Lifecycle } from '../lifecycle.js';
 import { shellIo, type CliContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
-import { commandLine } from './exec.js';
+import { ExitCode } from '../exit-codes.js';
+import { agentCommandLine } from './exec.js';
+import { describeManagedInstance } from '../../aws/targets.js';
 
 /** The session document `ssmx run` uses, created by `ssmx setup`. */
 export const RUN_DOCUMENT = 'SSMX-RunCommand';
@@ -26,6 +28,9 @@ export const RUN_DOCUMENT_CONTENT = {
   properties: { linux: shellConfig, macos: shellConfig },
 };
 
+/** What the agent reports for a command a signal ended: Go's ExitCode() of such a process (agent shell.go). */
+const KILLED_BY_SIGNAL = -1;
+
 /** The fallback without RUN_DOCUMENT: output combined, no exit status from the agent. */
 const FALLBACK_DOCUMENT = 'AWS-StartNonInteractiveCommand';
 
@@ -36,12 +41,17 @@ export interface RunOptions extends GlobalOptions {
 /** `ssmx run <target> -- command…`: stdout to stdout, stderr to stderr, the remote status as ssmx's. */
 export async function runCommand(target: string, words: string[], options: RunOptions, context: CliContext): Promise<number> {
   if (words.length === 0) throw new UsageError('no command given', "ssmx run i-0123456789abcdef0 -- uname -a");
-  const command = commandLine(words);
+  const command = agentCommandLine(words);
   const aws = awsFor(options, context, target);
   const lifecycle = new Lifecycle({ signals: context.signals, stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'] });
   try {
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(target);
+      // The command goes to a POSIX shell (sh -c); a Windows instance has PowerShell instead.
+      const platformType = (await describeManagedInstance(aws.ssm, instanceId))?.PlatformType;
+      if (platformType === 'Windows') {
+        throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
+      }
       const start = async (documentName: string) =>
         lifecycle.track((await openSession({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect)).session);
       let session;
@@ -56,6 +66,10 @@ export async function runCommand(target: string, words: string[], options: RunOp
       // nothing is read from ours.
       const outcome = await runShell(session, { ...shellIo(context), stdin: new PassThrough().end(), terminal: false });
       if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
+      if (outcome.exitCode === KILLED_BY_SIGNAL) {
+        context.stderr.write(`ssmx: the command on ${target} was killed by a signal (the agent does not say which)\n`);
+        return ExitCode.KilledRemotely;
+      }
       return outcome.exitCode ?? 0;
     });
   } finally {

@@ -21,6 +21,7 @@ import type { EmulatorConfig } from '../config.js';
 import type { SessionRecord } from '../sessions.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 import { ExecPlugin } from './exec-plugin.js';
+import { resolveCommand } from './command.js';
 import { ShellPlugin } from './shell-plugin.js';
 import { PortPlugin, type PortOptions } from './port-plugin.js';
 import { AgentGates, ClientGates, compareVersions, isVersionGreater } from '../../protocol/version.js';
@@ -29,8 +30,12 @@ import { AgentGates, ClientGates, compareVersions, isVersionGreater } from '../.
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 /** Output queued beyond this many messages pauses the plugin's source. */
 const QUEUE_HIGH_WATER = 64;
-/** How long the agent waits for its buffer to drain before it reports termination. */
-const CLOSE_DRAIN_TIMEOUT_MS = 5_000;
+/**
+ * How long the agent waits, once its command has ended and all its output is sent, for every
+ * message to be acknowledged before it closes (agent/session/datachannel/datachannel.go,
+ * PrepareToCloseChannel).
+ */
+const CLOSE_DRAIN_TIMEOUT_MS = 2_000;
 /** The agent keeps this many messages that arrived ahead of the expected one (docs/protocol.md §6). */
 const AGENT_REORDER_CAPACITY = 100_000;
 /** The real agent's outgoing buffer holds this many unacknowledged messages. */
@@ -86,6 +91,8 @@ export class AgentSession implements PluginHost {
       acknowledgeDuplicates: config.duplicateAcks,
       // The agent logs and drops a frame it cannot deserialize (datachannel.go), whatever came before.
       invalidFrames: 'drop',
+      // …but it checks far less than the client does: no digest, no payload length (agentmessage.go).
+      frameRules: 'agent',
     });
     this.driver = new ChannelDriver(channel, systemTimers, {
       write: (frame) => this.write(frame),
@@ -96,6 +103,11 @@ export class AgentSession implements PluginHost {
     });
     // With KMS on, every session type opens with a handshake (docs/protocol.md §4).
     this.handshake = needsHandshake(record.document.sessionType) || config.kmsKeyId ? 'awaiting-response' : 'none';
+  }
+
+  /** An ECS Exec session: the agent runs in the container, in its container mode. */
+  private get containerMode(): boolean {
+    return this.record.target.id.startsWith('ecs:');
   }
 
   get agentVersion(): string {
@@ -151,7 +163,6 @@ export class AgentSession implements PluginHost {
     if (this.ending) return;
     this.ending = true;
     this.closingOutput = output;
-    this.drainTimer = setTimeout(() => this.sendChannelClosed(output), CLOSE_DRAIN_TIMEOUT_MS);
     this.closeIfDrained();
   }
 
@@ -161,11 +172,15 @@ export class AgentSession implements PluginHost {
     this.socket?.resume();
   }
 
-  /** After the plugin ends, the channel closes once every queued message is acknowledged. */
+  /**
+   * After the plugin ends, the channel closes once every message is acknowledged, or 2 s after the
+   * last one went out (the real agent has sent everything by the time its command ends; the
+   * emulator's queue is its pacing, so the wait starts when that is empty).
+   */
   private closeIfDrained(): void {
-    if (this.ending && !this.closed && this.queue.length === 0 && this.driver.channel.inFlight === 0) {
-      this.sendChannelClosed(this.closingOutput);
-    }
+    if (!this.ending || this.closed || this.queue.length > 0) return;
+    if (this.driver.channel.inFlight === 0) return this.sendChannelClosed(this.closingOutput);
+    this.drainTimer ??= setTimeout(() => this.sendChannelClosed(this.closingOutput), CLOSE_DRAIN_TIMEOUT_MS);
   }
 
   // --- internals ------------------------------------------------------------------------------
@@ -177,9 +192,17 @@ export class AgentSession implements PluginHost {
     if (document.sessionType === SessionType.Port) {
       this.plugin = new PortPlugin(this, this.portOptions());
     } else if (document.sessionType === SessionType.NonInteractiveCommands) {
+      // Split with shlex and run with no shell, in container mode or not (shell_unix.go).
       this.plugin = new ExecPlugin(this, commands, properties.linux?.separateOutputStream === true);
+    } else if (this.containerMode && commands) {
+      // In container mode (ECS Exec) even an interactive command is split, not given to a shell
+      // (agent/session/shell/shell_unix.go, StartCommandExecutor: appConfig.Agent.ContainerMode).
+      const resolved = resolveCommand(commands);
+      if ('unableToStart' in resolved) return this.done(resolved.unableToStart);
+      this.plugin = new ShellPlugin(this, resolved.words);
     } else {
-      this.plugin = new ShellPlugin(this, commands ? ['/bin/sh', '-c', commands] : this.config.shell);
+      // Interactive commands outside containers run as `sh -c <command>` (shell_unix.go).
+      this.plugin = new ShellPlugin(this, commands ? ['sh', '-c', commands] : this.config.shell);
     }
     this.plugin.start();
   }

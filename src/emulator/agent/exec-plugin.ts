@@ -1,18 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { PayloadType, StreamDataPayloadSize } from '../../protocol/constants.js';
-import { Utf8Chunker } from './utf8-chunker.js';
+import { PayloadType } from '../../protocol/constants.js';
+import { AgentOutput } from './agent-output.js';
+import { commandEnv, resolveCommand, startFailure } from './command.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 
+/** The agent sleeps this long before it sends an error about a command it could not run (shell.go, sendErrorToDataChannel). */
+const ERROR_DELAY_MS = 1000;
+
 /**
- * NonInteractiveCommands: the command runs without a PTY (agent: exec.Cmd). With separate output
- * streams stdout goes as Output, stderr as StdErr and the status last as ExitCode `EXIT_CODE: n`;
- * without, both go as Output and no status is sent (docs/protocol.md §7). Input is only scanned for Ctrl-C and
- * Ctrl-\, which become signals; Size is ignored.
+ * NonInteractiveCommands, as the agent runs it (agent/session/shell/shell.go and shell_unix.go):
+ * - the command is split with shlex and run directly, with no shell and no stdin;
+ * - with separate output streams, stdout goes as Output and stderr as StdErr as they come, and the
+ *   status last as ExitCode `EXIT_CODE: n` (Go's ExitCode(): -1 for a command killed by a signal);
+ * - without, both streams go to one file that the agent reads and sends only once the command has
+ *   ended, as Output; no status is sent;
+ * - a command that cannot start: `EXIT_CODE: 1` (separate streams), then the error as StdErr a
+ *   second later; a command line shlex cannot split: "Unable to start command: …" as StdErr;
+ * - input is only scanned for Ctrl-C and Ctrl-\, which become signals; Size is ignored.
  */
 export class ExecPlugin implements AgentPlugin {
   private child: ChildProcess | undefined;
-  private readonly stdoutChunker = new Utf8Chunker(StreamDataPayloadSize);
-  private readonly stderrChunker = new Utf8Chunker(StreamDataPayloadSize);
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly host: PluginHost,
@@ -21,26 +30,37 @@ export class ExecPlugin implements AgentPlugin {
   ) {}
 
   start(): void {
-    const child = spawn('/bin/sh', ['-c', this.command], { stdio: ['ignore', 'pipe', 'pipe'], cwd: process.env.HOME ?? '/' });
+    const resolved = resolveCommand(this.command);
+    if ('unableToStart' in resolved) return this.fail(resolved.unableToStart, resolved.delayMs);
+    const [file, ...args] = resolved.words;
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: process.env.HOME ?? '/', env: commandEnv() });
     this.child = child;
-    const errType = this.separateOutputStream ? PayloadType.StdErr : PayloadType.Output;
-    child.stdout!.on('data', (data: Buffer) => {
-      for (const chunk of this.stdoutChunker.push(data)) this.host.output(PayloadType.Output, chunk);
-    });
-    child.stderr!.on('data', (data: Buffer) => {
-      for (const chunk of this.stderrChunker.push(data)) this.host.output(errType, chunk);
-    });
-    child.on('error', (error) => {
-      this.host.output(errType, Buffer.from(`Error occurred starting the command: ${error.message}\n`));
+    const stdout = new AgentOutput();
+    const stderr = new AgentOutput();
+    // Without separate streams the agent sends the output file once the command is done.
+    const collected: Buffer[] = [];
+    const emit = (payloadType: number, output: AgentOutput, data: Buffer) => {
+      for (const message of output.push(data)) {
+        if (this.separateOutputStream) this.host.output(payloadType, message);
+        else collected.push(message);
+      }
+    };
+    child.stdout!.on('data', (data: Buffer) => emit(PayloadType.Output, stdout, data));
+    child.stderr!.on('data', (data: Buffer) => emit(PayloadType.StdErr, stderr, data));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      this.child = undefined;
+      const message = startFailure(file!, error);
+      if (this.separateOutputStream) this.host.output(PayloadType.ExitCode, Buffer.from('EXIT_CODE: 1'));
+      this.fail(message, ERROR_DELAY_MS);
     });
     child.on('close', (code, signal) => {
-      for (const chunk of this.stdoutChunker.flush()) this.host.output(PayloadType.Output, chunk);
-      for (const chunk of this.stderrChunker.flush()) this.host.output(errType, chunk);
+      if (!this.child) return;
+      this.child = undefined;
+      for (const message of collected) this.host.output(PayloadType.Output, message);
       if (this.separateOutputStream) {
-        const status = code ?? (signal ? 1 : 0);
+        const status = signal ? -1 : (code ?? -1);
         this.host.output(PayloadType.ExitCode, Buffer.from(`EXIT_CODE: ${status}`));
       }
-      this.child = undefined;
       this.host.done();
     });
   }
@@ -65,6 +85,17 @@ export class ExecPlugin implements AgentPlugin {
   }
 
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.child?.kill('SIGKILL');
+  }
+
+  /** The error goes to the client as StdErr after the agent's pause, then the session ends. */
+  private fail(message: string, delayMs: number): void {
+    this.timer = setTimeout(() => {
+      if (this.stopped) return;
+      this.host.output(PayloadType.StdErr, Buffer.from(message));
+      this.host.done();
+    }, delayMs);
   }
 }

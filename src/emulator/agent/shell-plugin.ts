@@ -1,7 +1,8 @@
 import { spawn as spawnPty, type IPty } from 'node-pty';
-import { PayloadType, StreamDataPayloadSize } from '../../protocol/constants.js';
+import { PayloadType } from '../../protocol/constants.js';
 import type { TerminalSize } from '../../protocol/payloads.js';
-import { Utf8Chunker } from './utf8-chunker.js';
+import { AgentOutput } from './agent-output.js';
+import { commandEnv } from './command.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 
 /** The agent waits this long before its first read of the PTY (agent shell.go, writePump). */
@@ -12,11 +13,11 @@ const EXIT_SETTLE_MS = 50;
 
 /**
  * Standard_Stream and InteractiveCommands: a real shell (or the document's command) in a real
- * PTY. Keystrokes go in unchanged; output comes out in ≤1024-byte UTF-8-whole messages.
+ * PTY. Keystrokes go in unchanged; output comes out through the agent's output path (agent-output.ts).
  */
 export class ShellPlugin implements AgentPlugin {
   private pty: IPty | undefined;
-  private readonly chunker = new Utf8Chunker(StreamDataPayloadSize);
+  private readonly output = new AgentOutput();
   private waitTimer: NodeJS.Timeout | undefined;
   private waiting = true;
   private pausedByHost = false;
@@ -28,7 +29,7 @@ export class ShellPlugin implements AgentPlugin {
 
   start(): void {
     const [file, ...args] = this.command as [string, ...string[]];
-    const env = { ...process.env, TERM: process.env.TERM ?? 'xterm-256color' } as Record<string, string>;
+    const env = commandEnv() as Record<string, string>;
     this.pty = spawnPty(file, args, {
       name: 'xterm-256color',
       cols: 80,
@@ -41,12 +42,10 @@ export class ShellPlugin implements AgentPlugin {
     // would in the PTY's buffer, and is delivered then, even when the program has already exited.
     const early: Buffer[] = [];
     let exited = false;
-    const finish = () => {
-      for (const chunk of this.chunker.flush()) this.host.output(PayloadType.Output, chunk);
-      this.host.done();
-    };
+    // What the output path still holds at the end is not sent, as the agent's read loop ends at EOF.
+    const finish = () => this.host.done();
     const emit = (data: Buffer) => {
-      for (const chunk of this.chunker.push(data)) this.host.output(PayloadType.Output, chunk);
+      for (const message of this.output.push(data)) this.host.output(PayloadType.Output, message);
     };
     this.pty.onData((data) => {
       const bytes = Buffer.from(data as unknown as Uint8Array);
