@@ -1,5 +1,7 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { ENDPOINT_OF_ERROR } from './errors.js';
+import { checkProfile } from './profiles.js';
 import { redact } from './redact.js';
 
 export interface AwsOptions {
@@ -66,6 +68,8 @@ function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
       return provider;
     }
     provider = fromNodeProviderChain({
+      // The SDK's warnings (two credential sources, …) are for --debug, not for every user.
+      logger: { debug: () => undefined, info: () => undefined, warn: (message: string) => options.debug?.(`sdk: ${message}`), error: (message: string) => options.debug?.(`sdk: ${message}`) },
       ...(profile ? { profile } : {}),
       ...(env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: env.AWS_SHARED_CREDENTIALS_FILE } : {}),
       ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
@@ -83,6 +87,7 @@ export function clientConfig(options: AwsOptions, service: Service) {
   // user of a shell should not see that notice on every session.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const env = options.env ?? process.env;
+  checkProfile(options.profile ?? env.AWS_PROFILE, env);
   const endpoint = resolveEndpoint(options, service, env);
   // The region: the flag, then the environment; else the SDK finds the profile's.
   const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
@@ -97,8 +102,6 @@ export function clientConfig(options: AwsOptions, service: Service) {
   };
 }
 
-/** The endpoint a failed request went to, kept on its error so the message can name it. */
-export const ENDPOINT_OF_ERROR = Symbol('ssmx endpoint');
 
 /**
  * Every SDK client of ssmx, instrumented: a failure carries the endpoint it came from (a person

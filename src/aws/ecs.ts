@@ -32,8 +32,28 @@ export async function executeCommand(client: ECSClient, input: ExecInput): Promi
       containerName: output.containerName,
     };
   } catch (error) {
-    throw toAwsError(error, 'ExecuteCommand');
+    throw await explainExecFailure(client, input, toAwsError(error, 'ExecuteCommand'));
   }
+}
+
+/**
+ * ECS's own words name neither the cluster nor the containers ("Cluster not found.", "The
+ * container app does not exist in the task."): the message says which, and lists what the task has.
+ */
+async function explainExecFailure(client: ECSClient, input: ExecInput, failure: AwsError): Promise<AwsError> {
+  if (failure.code === 'ClusterNotFoundException') {
+    return new AwsError('target', failure.code, `the ECS cluster ${input.cluster} was not found in this account and region`, 'aws ecs list-clusters shows them; check --profile and --region');
+  }
+  if (/container/i.test(failure.message)) {
+    const names = await client
+      .send(new DescribeTasksCommand({ cluster: input.cluster, tasks: [input.task] }))
+      .then((output) => (output.tasks?.[0]?.containers ?? []).map((container) => container.name).filter(Boolean))
+      .catch(() => []);
+    const which = input.container ? `has no container ${input.container}` : 'has several containers';
+    // Naming none of several is a usage error; naming one the task lacks is a wrong target.
+    if (names.length > 0) return new AwsError(input.container ? 'target' : 'usage', failure.code, `the task ${lastPart(input.task)} ${which}; its containers: ${names.join(', ')}`, 'pick one with --container NAME');
+  }
+  return failure;
 }
 
 const lastPart = (value: string) => value.split('/').pop() ?? value;

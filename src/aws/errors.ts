@@ -1,4 +1,5 @@
-import { ENDPOINT_OF_ERROR } from './client-config.js';
+/** The endpoint a failed request went to, kept on its error so the message can name it. */
+export const ENDPOINT_OF_ERROR = Symbol('ssmx endpoint');
 
 export type AwsErrorKind =
   | 'credentials'

@@ -36,8 +36,25 @@ export async function startSession(client: SSMClient, input: StartSessionInput):
     }
     return { sessionId: output.SessionId, tokenValue: output.TokenValue, streamUrl: output.StreamUrl };
   } catch (error) {
-    throw toAwsError(error, 'StartSession');
+    const failure = toAwsError(error, 'StartSession');
+    throw failure.code === 'TargetNotConnected' ? await whyNotConnected(client, input.target, failure) : failure;
   }
+}
+
+/**
+ * The service says TargetNotConnected both for an instance that is offline and for an id it has
+ * never seen (a typo, another account or region): one lookup tells them apart.
+ */
+async function whyNotConnected(client: SSMClient, target: string, failure: AwsError): Promise<AwsError> {
+  if (!/^(i|mi)-[0-9a-f]+$/.test(target)) return failure;
+  const { describeManagedInstance } = await import('./targets.js');
+  const known = await describeManagedInstance(client, target);
+  if (known === null) return failure;
+  if (!known) {
+    return new AwsError('target', 'UnknownTarget', `${target} is not a managed instance in this account and region`, 'check the id, --profile and --region (ssmx list shows the instances there)');
+  }
+  const seen = known.LastPingDateTime ? `, last seen ${new Date(known.LastPingDateTime).toISOString()}` : '';
+  return new AwsError('target', 'TargetNotConnected', `${target} is not connected (ping status ${known.PingStatus ?? 'unknown'}${seen})`, failure.hint);
 }
 
 /** Ends the session on the service side; failures are returned, not thrown, as it runs on the way out. */

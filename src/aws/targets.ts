@@ -10,11 +10,16 @@ export const isDirectTarget = (target: string): boolean => directTarget.test(tar
 
 export type TargetSpec = { kind: 'id'; id: string } | { kind: 'tag'; key: string; value: string } | { kind: 'name'; name: string };
 
+/** A target as messages show it: a very long one is cut, not echoed in full. */
+export const shownTarget = (text: string): string => (text.length > 80 ? `${text.slice(0, 77)}…` : text);
+
 /** `i-…`/`mi-…`/`ecs:…` as they are, `tag:Key=Value`, or else a Name tag. */
 export function parseTargetSpec(text: string): TargetSpec {
   if (isDirectTarget(text)) return { kind: 'id', id: text };
   const tag = /^tag:([^=]+)=(.*)$/.exec(text);
   if (tag) return { kind: 'tag', key: tag[1]!, value: tag[2]! };
+  // No Name tag begins so: a tag filter with its key or its value missing is a mistake.
+  if (text.startsWith('tag:')) throw new AwsError('usage', 'BadTarget', `${shownTarget(text)} is not a tag filter: it needs a key and a value`, 'for example tag:Env=prod');
   return { kind: 'name', name: text };
 }
 
@@ -134,7 +139,7 @@ export async function resolveTarget(clients: TargetClients, target: string, choo
   const spec = parseTargetSpec(target);
   if (spec.kind === 'id') return spec.id;
   const [key, value] = spec.kind === 'tag' ? [spec.key, spec.value] : ['Name', spec.name];
-  const described = spec.kind === 'tag' ? `tagged ${key}=${value}` : `named ${value}`;
+  const described = spec.kind === 'tag' ? `tagged ${shownTarget(`${key}=${value}`)}` : `named ${shownTarget(value)}`;
   const found = await findByTag(clients, key, value);
   const online = found.filter((instance) => instance.pingStatus === 'Online');
   if (online.length === 1) return online[0]!.id;
@@ -150,16 +155,16 @@ export async function resolveTarget(clients: TargetClients, target: string, choo
   throw new AwsError(
     'target',
     'UnknownTarget',
-    spec.kind === 'tag' ? `no managed instance is ${described}` : `no managed instance is named ${value}`,
+    `no managed instance is ${described}`,
     'give an instance id (i-…, mi-…), a Name tag, or tag:Key=Value of an instance registered with Systems Manager (ssmx list shows them)',
   );
 }
 
-/** What SSM knows of one managed instance, or undefined when it knows nothing (or may not say). */
-export async function describeManagedInstance(ssm: SSMClient, id: string): Promise<InstanceInformation | undefined> {
+/** What SSM knows of one managed instance: undefined when it knows none, null when it may not say. */
+export async function describeManagedInstance(ssm: SSMClient, id: string): Promise<InstanceInformation | undefined | null> {
   try {
     return (await describeInstanceInformation(ssm, [{ Key: 'InstanceIds', Values: [id] }]))[0];
   } catch {
-    return undefined;
+    return null;
   }
 }

@@ -39,7 +39,7 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
  */
 export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: CliContext, kms?: AwsOptions): ConnectOptions {
   const tty = context.stderrIsTTY;
-  const debug = options.debug ? debugWriter(options, context) : undefined;
+  const debug = debugWriter(options, context);
   return {
     ssm,
     reconnectTimeoutMs: reconnectTimeoutMs(options),
@@ -55,9 +55,15 @@ export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: 
 export const instanceRow = (i: ManagedInstance) => [i.name || '-', i.id, i.ipAddress || '-', i.platform || '-', i.agentVersion || '-', i.pingStatus];
 export const INSTANCE_HEADER = ['NAME', 'ID', 'IP', 'PLATFORM', 'AGENT', 'PING'];
 
-/** Debug lines on stderr, for --verbose and --debug. */
-export function debugWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
+/** What ssmx does (aliases, target lookups), for -v and --debug. */
+export function verboseWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
   if (!options.debug && !options.verbose) return undefined;
+  return (line) => context.stderr.write(`ssmx: ${line}\n`);
+}
+
+/** Every AWS call and every frame, for --debug only. */
+export function debugWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
+  if (!options.debug) return undefined;
   return (line) => context.stderr.write(`ssmx: debug: ${line}\n`);
 }
 
@@ -67,22 +73,24 @@ export function debugWriter(options: GlobalOptions, context: CliContext): ((line
  */
 export function awsFor(options: GlobalOptions, context: CliContext, target?: string): CommandAws {
   const config = loadSsmxConfig(context.env);
+  // A misspelt setting is otherwise silently ignored.
+  for (const line of config.unknownKeys ?? []) if (!options.quiet) context.stderr.write(`ssmx: warning: config file: ${line}\n`);
   const alias = target !== undefined ? config.aliases[target] : undefined;
-  const debug = debugWriter(options, context);
+  const verbose = verboseWriter(options, context);
   const aws: AwsOptions = {
     region: options.region ?? alias?.region ?? config.region,
     profile: options.profile ?? alias?.profile ?? config.profile,
     endpointUrl: options.endpointUrl ?? config.endpointUrl,
     mfaCodeProvider: (serial) => askMfaCode(serial, context),
-    debug: options.debug ? debug : undefined,
+    debug: debugWriter(options, context),
     env: context.env,
     connectTimeoutMs: options.connectTimeout !== undefined ? options.connectTimeout * 1000 : undefined,
     readTimeoutMs: options.readTimeout !== undefined ? options.readTimeout * 1000 : undefined,
   };
-  if (alias) debug?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
+  if (alias) verbose?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
   const ssm = createSsmClient(aws);
   let ec2: Promise<EC2Client> | undefined;
-  const targets = (): TargetClients => ({ ssm, ec2: () => (ec2 ??= createEc2Client(aws)), debug });
+  const targets = (): TargetClients => ({ ssm, ec2: () => (ec2 ??= createEc2Client(aws)), debug: verbose });
   const color = useColor(context, options);
   const io = { stdin: context.stdin, stderr: context.stderr, color };
   const choose = async (instances: ManagedInstance[], question: string) => {
@@ -100,7 +108,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;
       // A spinner while AWS is asked; it makes way for the picker, which shares the terminal.
-      const progress = startProgress(context, wanted === undefined ? 'Listing managed instances' : `Looking up ${wanted}`, !options.quiet);
+      const progress = startProgress(context, wanted === undefined ? 'Listing managed instances' : `Looking up ${wanted}`, options);
       const pickAfterProgress = async (instances: ManagedInstance[], question: string) => {
         progress.stop();
         return choose(instances, question);
@@ -113,7 +121,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
           return (await pickAfterProgress(all, 'Pick an instance')).id;
         }
         const id = await resolveTarget(targets(), wanted, canPick(context) ? pickAfterProgress : undefined);
-        debug?.(`${wanted} is ${id}`);
+        verbose?.(`${wanted} is ${id}`);
         return id;
       } finally {
         progress.stop();

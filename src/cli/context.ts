@@ -5,6 +5,8 @@ import { systemTimers, type Timers } from '../channel/timers.js';
 import { processSignals, type SignalSource } from './lifecycle.js';
 import { Spinners } from './progress.js';
 
+export { useColor } from './color.js';
+
 /** A terminal to ask a person on, besides stdin (an MFA code while stdin carries ssh's bytes). */
 export interface Terminal {
   input: Readable;
@@ -82,11 +84,6 @@ export const shellIo = (context: CliContext) => ({
   signals: context.signals,
 });
 
-/** Colour only for a terminal, and never when NO_COLOR is set or --no-color given. */
-export function useColor(context: CliContext, options: GlobalOptions): boolean {
-  if (options.color === false || context.env.NO_COLOR !== undefined) return false;
-  return context.stderrIsTTY;
-}
 
 /** The process's controlling terminal (/dev/tty), or undefined when it has none. */
 function controllingTerminal(): Terminal | undefined {

@@ -62,6 +62,8 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      // The parser's errors carry the prefix every other error of ssmx has.
+      outputError: (text, write) => write(text.startsWith('error:') ? `ssmx: ${text}` : text),
     })
     .exitOverride();
 
@@ -79,7 +81,9 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
 Examples:
   $ ssmx shell i-0123456789abcdef0
   $ ssmx shell web-1                       # by Name tag; several: a picker
-  $ echo 'uname -a' | ssmx shell tag:Env=staging --quiet
+  $ echo 'uname -a' | ssmx shell tag:Env=staging --quiet    # stdout: what the remote terminal
+                                                          # shows (prompt, echo, CRLF); ssmx run
+                                                          # gives clean streams and the status
   $ ssmx shell i-0123456789abcdef0 --document AWS-StartInteractiveCommand --parameters '{"command":["top"]}'
 
 Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,

@@ -1,5 +1,7 @@
 import ora, { type Ora } from 'ora';
 import type { Writable } from 'node:stream';
+import { useColor } from './color.js';
+import type { CliContext, GlobalOptions } from './context.js';
 
 export interface Progress {
   update(text: string): void;
@@ -20,9 +22,9 @@ export class Spinners {
    * width: a spinner there would compute an endless number of lines to clear and spin the event
    * loop for ever, deaf to signals. It gets none, and a spinner stops if its terminal shrinks so.
    */
-  start(stderr: Writable, stderrIsTTY: boolean, text: string, enabled: boolean): Progress {
+  start(stderr: Writable, stderrIsTTY: boolean, text: string, enabled: boolean, color = true): Progress {
     if (!enabled || !stderrIsTTY || !hasWidth(stderr)) return idle;
-    const spinner = startSpinner(stderr, text);
+    const spinner = startSpinner(stderr, text, color);
     const onResize = () => !hasWidth(stderr) && progress.stop();
     stderr.on('resize', onResize);
     const progress: Progress = {
@@ -42,13 +44,16 @@ export class Spinners {
   }
 }
 
-/** A spinner for a command's context: its stderr, its terminal facts, its set of spinners. */
-export function startProgress(context: { stderr: Writable; stderrIsTTY: boolean; spinners: Spinners }, text: string, enabled: boolean): Progress {
-  return context.spinners.start(context.stderr, context.stderrIsTTY, text, enabled);
+/**
+ * A spinner for a command: on its context's stderr, unless --quiet, in colour only where messages
+ * are (not with NO_COLOR or --no-color).
+ */
+export function startProgress(context: CliContext, text: string, options: GlobalOptions): Progress {
+  return context.spinners.start(context.stderr, context.stderrIsTTY, text, !options.quiet, useColor(context, options));
 }
 
-function startSpinner(stderr: Writable, text: string): Progress {
-  const spinner: Ora = ora({ text, stream: stderr as NodeJS.WritableStream, discardStdin: false }).start();
+function startSpinner(stderr: Writable, text: string, color: boolean): Progress {
+  const spinner: Ora = ora({ text, stream: stderr as NodeJS.WritableStream, discardStdin: false, ...(color ? {} : { color: false }) }).start();
   let spinning = true;
   return {
     update(next) {

@@ -38,12 +38,12 @@ export function shellQuote(word: string): string {
 
 /**
  * How another program (ssh) should run this ssmx: plain `ssmx` when that name on the PATH is this
- * very program, else the full path of its launcher.
+ * very program, else this Node and the full path of the launcher, which need nothing on the PATH.
  */
 export function ssmxCommandWord(env: NodeJS.ProcessEnv): string {
   const self = realpath(ssmxBin);
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && self && realpath(join(dir, 'ssmx')) === self) return 'ssmx';
   }
-  return shellQuote(ssmxBin);
+  return `${shellQuote(process.execPath)} ${shellQuote(ssmxBin)}`;
 }

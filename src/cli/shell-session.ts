@@ -15,13 +15,28 @@ const stopSignals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
 export async function runShellSession(
   progress: Progress,
   context: CliContext,
+  options: { quiet?: boolean | undefined; verbose?: boolean | undefined },
   open: (onStarted: (sessionId: string) => void) => Promise<DataChannelSession>,
 ): Promise<number> {
   const lifecycle = new Lifecycle({ signals: context.signals, stopSignals });
+  // The session id, as the official plugin prints it: audits and `aws ssm terminate-session` need
+  // it. At a terminal (or with -v): a script's stderr gets nothing but the remote's.
+  const say = (line: string) => !options.quiet && (context.stderrIsTTY || options.verbose) && context.stderr.write(`${line}\n`);
+  let sessionId: string | undefined;
+  let announced = false;
   try {
     return await lifecycle.run(async () => {
-      const session = lifecycle.track(await open((id) => progress.update(`Connecting to session ${id}`)));
-      session.once('ready', () => progress.stop());
+      const session = lifecycle.track(
+        await open((id) => {
+          sessionId = id;
+          progress.update(`Connecting to session ${id}`);
+        }),
+      );
+      session.once('ready', () => {
+        progress.stop();
+        say(`Starting session with SessionId: ${sessionId}`);
+        announced = true;
+      });
       session.once('error', () => progress.stop());
       const outcome = await runShell(session, shellIo(context));
       if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
@@ -29,5 +44,6 @@ export async function runShellSession(
     });
   } finally {
     progress.stop();
+    if (announced) say(`Exiting session with sessionId: ${sessionId}.`);
   }
 }

@@ -157,14 +157,61 @@ const createDocumentHandler: Handler = (input, context) => {
   } catch (error) {
     throw new ApiError('InvalidDocumentContent', `The content of ${name} is not valid: ${(error as Error).message}`);
   }
-  if (!context.documents.create(document)) throw new ApiError('DocumentAlreadyExists', 'The specified document already exists.');
+  if (!context.documents.create(document, content)) throw new ApiError('DocumentAlreadyExists', 'The specified document already exists.');
   return {
     DocumentDescription: { Name: name, DocumentType: 'Session', DocumentFormat: 'JSON', SchemaVersion: '1.0', Status: 'Active', DocumentVersion: '1', CreatedDate: Date.now() / 1000 },
   };
 };
 
+/** A document version number from the request, as the service takes it ("$LATEST", "$DEFAULT" or a number). */
+function versionOf(input: Record<string, unknown>, latest: number, defaultVersion: number): number | undefined {
+  const given = input.DocumentVersion;
+  if (given === undefined || given === '$DEFAULT') return defaultVersion;
+  if (given === '$LATEST') return latest;
+  const number = Number(given);
+  return Number.isInteger(number) ? number : undefined;
+}
+
+const getDocument: Handler = (input, context) => {
+  const name = requireString(input, 'Name', 'name');
+  const current = context.documents.content(name);
+  if (!current) throw new ApiError('InvalidDocument', `Document with name ${name} does not exist.`);
+  const version = versionOf(input, current.latest, current.defaultVersion);
+  const found = version === undefined ? undefined : context.documents.content(name, version);
+  if (!found) throw new ApiError('InvalidDocumentVersion', `Document version ${String(input.DocumentVersion)} does not exist.`);
+  return { Name: name, DocumentVersion: String(found.version), Content: found.content, DocumentType: 'Session', DocumentFormat: 'JSON', Status: 'Active' };
+};
+
+const updateDocument: Handler = (input, context) => {
+  const name = requireString(input, 'Name', 'name');
+  const content = requireString(input, 'Content', 'content');
+  const current = context.documents.content(name);
+  if (!current) throw new ApiError('InvalidDocument', `Document with name ${name} does not exist.`);
+  // The service updates only the latest version, and refuses content it already has.
+  if (versionOf(input, current.latest, current.defaultVersion) !== current.latest) throw new ApiError('InvalidDocumentVersion', 'The document version is not the latest.');
+  if (context.documents.content(name, current.latest)!.content === content) throw new ApiError('DuplicateDocumentContent', 'The content of the document is the same as its latest version.');
+  let document;
+  try {
+    document = sessionDocumentFrom(name, content);
+  } catch (error) {
+    throw new ApiError('InvalidDocumentContent', `The content of ${name} is not valid: ${(error as Error).message}`);
+  }
+  const version = context.documents.update(name, document, content);
+  return { DocumentDescription: { Name: name, DocumentType: 'Session', DocumentFormat: 'JSON', Status: 'Active', DocumentVersion: String(version), LatestVersion: String(version), DefaultVersion: String(current.defaultVersion) } };
+};
+
+const updateDocumentDefaultVersion: Handler = (input, context) => {
+  const name = requireString(input, 'Name', 'name');
+  const version = Number(requireString(input, 'DocumentVersion', 'document version'));
+  if (!context.documents.setDefault(name, version)) throw new ApiError('InvalidDocumentVersion', `Document version ${version} does not exist.`);
+  return { Description: { Name: name, DefaultVersion: String(version) } };
+};
+
 const handlers: Record<string, Handler> = {
   CreateDocument: createDocumentHandler,
+  GetDocument: getDocument,
+  UpdateDocument: updateDocument,
+  UpdateDocumentDefaultVersion: updateDocumentDefaultVersion,
   DescribeSessions: describeSessions,
   StartSession: startSession,
   ResumeSession: resumeSession,

@@ -51,19 +51,53 @@ const documents: SessionDocument[] = [
 
 export const DEFAULT_DOCUMENT = 'SSM-SessionManagerRunShell';
 
-/** The AWS-owned session documents, and those created in this emulator's account (CreateDocument). */
+/** A document of the account's own: every version's content, and which one is the default. */
+interface OwnDocument {
+  versions: Array<{ content: string; document: SessionDocument }>;
+  defaultVersion: number;
+}
+
+/**
+ * The AWS-owned session documents, and those created in this emulator's account (CreateDocument),
+ * with versions as the service keeps them (UpdateDocument adds one, UpdateDocumentDefaultVersion
+ * picks the one sessions use).
+ */
 export class DocumentStore {
-  private readonly custom = new Map<string, SessionDocument>();
+  private readonly custom = new Map<string, OwnDocument>();
 
   find(name: string | undefined): SessionDocument | undefined {
     const wanted = name ?? DEFAULT_DOCUMENT;
-    return documents.find((document) => document.name === wanted) ?? this.custom.get(wanted);
+    const own = this.custom.get(wanted);
+    return documents.find((document) => document.name === wanted) ?? own?.versions[own.defaultVersion - 1]!.document;
   }
 
   /** Adds a document; false when one of that name exists. */
-  create(document: SessionDocument): boolean {
+  create(document: SessionDocument, content: string): boolean {
     if (this.find(document.name)) return false;
-    this.custom.set(document.name, document);
+    this.custom.set(document.name, { versions: [{ content, document }], defaultVersion: 1 });
+    return true;
+  }
+
+  /** A version's content (the default one when none is asked for), or undefined. */
+  content(name: string, version?: number): { content: string; version: number; latest: number; defaultVersion: number } | undefined {
+    const own = this.custom.get(name);
+    if (!own) return undefined;
+    const number = version ?? own.defaultVersion;
+    const found = own.versions[number - 1];
+    return found && { content: found.content, version: number, latest: own.versions.length, defaultVersion: own.defaultVersion };
+  }
+
+  /** A new latest version; its number. */
+  update(name: string, document: SessionDocument, content: string): number {
+    const own = this.custom.get(name)!;
+    own.versions.push({ content, document });
+    return own.versions.length;
+  }
+
+  setDefault(name: string, version: number): boolean {
+    const own = this.custom.get(name);
+    if (!own || version < 1 || version > own.versions.length) return false;
+    own.defaultVersion = version;
     return true;
   }
 }

@@ -144,3 +144,58 @@ describe('endpoints that do not answer, or not as AWS does', () => {
     }
   });
 });
+
+describe('what a person at a terminal sees', () => {
+  it('the session id when the session starts and ends; nothing with --quiet', async () => {
+    const { runInPty } = await import('../support/pty.js');
+    const term = runInPty(process.execPath, [ssmxBin, 'shell', 'i-0123456789abcdef0'], { env: emulator.env });
+    await term.waitFor(/Starting session with SessionId: (\S+)\r?\n/, { timeoutMs: 15_000 });
+    const id = /Starting session with SessionId: (\S+)\r?\n/.exec(term.output())![1]!;
+    term.write('echo ready-$((1+1))\r');
+    await term.waitFor(/ready-2\r\n/, { timeoutMs: 15_000 });
+    term.write('exit\r');
+    expect((await term.exited).exitCode).toBe(0);
+    expect(term.output()).toContain(`Exiting session with sessionId: ${id}.`);
+
+    const quiet = runInPty(process.execPath, [ssmxBin, '--quiet', 'shell', 'i-0123456789abcdef0'], { env: emulator.env });
+    quiet.write('echo ready-$((1+1))\r');
+    await quiet.waitFor(/ready-2\r\n/, { timeoutMs: 15_000 });
+    quiet.write('exit\r');
+    await quiet.exited;
+    expect(quiet.output()).not.toMatch(/Starting session|Exiting session/);
+  });
+
+  it('NO_COLOR: the spinner turns without colour', async () => {
+    const silent = await listener(() => undefined);
+    const { runInPty } = await import('../support/pty.js');
+    try {
+      // Looking up a Name tag shows the spinner, while the silent endpoint keeps it turning.
+      const plain = runInPty(process.execPath, [ssmxBin, '--read-timeout', '1', 'shell', 'demo'], { env: { ...emulator.env, NO_COLOR: '1', AWS_ENDPOINT_URL: `http://127.0.0.1:${silent.port}` } });
+      await plain.exited;
+      expect(plain.output()).toContain('Looking up demo');
+      expect(plain.output()).not.toContain('\x1b[36m');
+      const { NO_COLOR: _off, ...coloured } = emulator.env;
+      const painted = runInPty(process.execPath, [ssmxBin, '--read-timeout', '1', 'shell', 'demo'], { env: { ...coloured, AWS_ENDPOINT_URL: `http://127.0.0.1:${silent.port}` } });
+      await painted.exited;
+      expect(painted.output()).toContain('\x1b[36m');
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe('ssmx setup', () => {
+  it('updates an existing SSMX-RunCommand whose content differs, and run then keeps the streams apart', async () => {
+    const { SSMClient, CreateDocumentCommand } = await import('@aws-sdk/client-ssm');
+    const { info } = emulator;
+    const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+    const older = { schemaVersion: '1.0', description: 'an older one', sessionType: 'NonInteractiveCommands', parameters: { command: { type: 'String' } }, properties: { linux: { commands: '{{ command }}', runAsElevated: false } } };
+    await ssm.send(new CreateDocumentCommand({ Name: 'SSMX-RunCommand', Content: JSON.stringify(older), DocumentType: 'Session', DocumentFormat: 'JSON' }));
+    ssm.destroy();
+    const setup = await runProgram(process.execPath, [ssmxBin, 'setup'], { env: emulator.env });
+    expect(setup.stdout).toMatch(/updated the session document SSMX-RunCommand: version 2, with ssmx's content, is now its default/);
+    expect((await runProgram(process.execPath, [ssmxBin, 'setup'], { env: emulator.env })).stdout).toMatch(/already exists, as ssmx needs it/);
+    const run = await runProgram(process.execPath, [ssmxBin, 'run', 'i-0123456789abcdef0', '--', 'echo out; echo err >&2; exit 3'], { env: emulator.env });
+    expect([run.stdout, run.stderr, run.code]).toEqual(['out\n', 'err\n', 3]);
+  });
+});

@@ -35,7 +35,7 @@ function runShell(target: string, env: NodeJS.ProcessEnv) {
 
 describe('ssmx shell fails fast and clearly', () => {
   const cases: Array<{ name: string; target: string; env?: () => NodeJS.ProcessEnv; code: number; message: RegExp }> = [
-    { name: 'unknown target', target: 'i-0fffffffffffffff0', code: 4, message: /i-0fffffffffffffff0 is not connected/ },
+    { name: 'unknown target', target: 'i-0fffffffffffffff0', code: 4, message: /i-0fffffffffffffff0 is not a managed instance in this account and region/ },
     { name: 'unknown Name tag', target: 'no-such-name', code: 4, message: /no managed instance is named no-such-name/ },
     // A name resolves to its instance, whose fault then shows: the session really went there.
     { name: 'Name tag of an instance whose stream is unreachable', target: 'unreachable', code: 5, message: /cannot open the data channel/ },

@@ -91,6 +91,10 @@ describe('targets', () => {
     const offline = await ssmx(['shell', 'old']);
     expect(offline.code).toBe(4);
     expect(offline.stderr).toMatch(/no managed instance named old is online: i-0ddddddddddddddd4 \(ConnectionLost\)/);
+    // By id: offline is said apart from unknown (the service says TargetNotConnected for both).
+    const byId = await ssmx(['shell', 'i-0ddddddddddddddd4']);
+    expect(byId.code).toBe(4);
+    expect(byId.stderr).toMatch(/i-0ddddddddddddddd4 is not connected \(ping status ConnectionLost/);
     const unknown = await ssmx(['shell', 'tag:Env=nowhere']);
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/no managed instance is tagged Env=nowhere/);
@@ -155,10 +159,13 @@ describe('ssmx exec (ECS Exec)', () => {
   it('errors: an unknown cluster (4), a task with several containers and no --container (2)', async () => {
     const cluster = await ssmx(['exec', 'nope', TASK]);
     expect(cluster.code).toBe(4);
-    expect(cluster.stderr).toMatch(/Cluster not found/);
+    expect(cluster.stderr).toMatch(/the ECS cluster nope was not found in this account and region/);
     const several = await ssmx(['exec', 'demo', 'ffffffffffffffffffffffffffffffff']);
     expect(several.code).toBe(2);
-    expect(several.stderr).toMatch(/multiple containers/);
+    expect(several.stderr).toMatch(/the task f{32} has several containers; its containers: app, sidecar/);
+    const wrong = await ssmx(['exec', 'demo', 'ffffffffffffffffffffffffffffffff', '--container', 'nosuch']);
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toMatch(/has no container nosuch; its containers: app, sidecar/);
     const sidecar = await ssmx(['exec', 'demo', 'ffffffffffffffffffffffffffffffff', '--container', 'sidecar', '-q', '--', 'echo sidecar-ok']);
     expect(sidecar.stdout).toContain('sidecar-ok');
   });
@@ -194,7 +201,7 @@ describe('credentials, errors and output conventions', () => {
       { env: withKey(EXPIRED_KEY, 'expired-secret'), args: ['run', DEMO, '--', 'true'], code: 3, message: /credentials have expired/, hint: /aws sso login/ },
       { env: isolatedEnv({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: emulator.info.endpoint }), args: ['run', DEMO, '--', 'true'], code: 3, message: /no usable AWS credentials/, hint: /--profile/ },
       { env: emulator.env, args: ['shell', DEMO, '--document', 'No-Such-Document'], code: 4, message: /No-Such-Document does not exist/, hint: /list-documents/ },
-      { env: emulator.env, args: ['shell', 'i-0fffffffffffffff0'], code: 4, message: /is not connected/, hint: /agent/ },
+      { env: emulator.env, args: ['shell', 'i-0fffffffffffffff0'], code: 4, message: /i-0fffffffffffffff0 is not a managed instance in this account and region/, hint: /--profile and --region/ },
       { env: { ...emulator.env, AWS_REGION: '' }, args: ['run', DEMO, '--', 'true'], code: 2, message: /no AWS region is set/, hint: /--region/ },
     ];
     for (const { env, args, code, message, hint } of cases) {

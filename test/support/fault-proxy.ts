@@ -171,9 +171,16 @@ export async function startFaultProxy(seed = 1): Promise<FaultProxy> {
         sockets2.delete(client);
         sockets2.delete(agent);
       };
-      // A close is passed on as a drop: what a cut path looks like to both ends.
-      client.on('close', (code: number, reason: Buffer) => (agent.readyState === WebSocket.OPEN ? agent.close(code === 1005 ? 1000 : code, reason) : drop()));
-      agent.on('close', (code: number, reason: Buffer) => (client.readyState === WebSocket.OPEN ? client.close(code === 1005 ? 1000 : code, reason) : drop()));
+      // A close is passed on with its code; one that cannot be sent (1006, an abnormal end, and
+      // the other reserved codes) is passed on as a drop: what a cut path looks like to both ends.
+      const passOn = (to: WebSocket, code: number, reason: Buffer) => {
+        const sent = code === 1005 ? 1000 : code;
+        const sendable = (sent >= 1000 && sent <= 1014 && sent !== 1004 && sent !== 1006) || (sent >= 3000 && sent <= 4999);
+        if (to.readyState === WebSocket.OPEN && sendable) to.close(sent, reason);
+        else drop();
+      };
+      client.on('close', (code: number, reason: Buffer) => passOn(agent, code, reason));
+      agent.on('close', (code: number, reason: Buffer) => passOn(client, code, reason));
       client.on('error', drop);
       agent.on('error', drop);
     });

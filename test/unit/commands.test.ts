@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,3 +200,119 @@ describe('the other commands, in-process', () => {
     expect((await runInProcess(['demo', 'extra'], env)).status).toBe(2);
   });
 });
+
+describe('defects from the hands-on review, in-process', () => {
+  it('a profile that does not exist is said so, with no SDK warning, even with keys in the environment', async () => {
+    const run = await runInProcess(['--profile', 'nosuch', 'ls'], env);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^ssmx: error: the config profile \(nosuch\) could not be found\nhint: aws configure list-profiles/);
+    expect(run.stderr).not.toMatch(/Multiple credential sources|no usable AWS credentials/);
+  });
+
+  it('parser errors carry the ssmx: prefix', async () => {
+    expect((await runInProcess(['frobnicate'], env)).stderr).toMatch(/^ssmx: error: unknown command 'frobnicate'/);
+  });
+
+  it('the config file: unknown keys are warned about with the nearest known key; a missing SSMX_CONFIG file is said plainly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssmx-config-'));
+    mkdirSync(join(dir, 'ssmx'));
+    writeFileSync(join(dir, 'ssmx', 'config.json'), JSON.stringify({ regoin: 'eu-west-1', aliases: { a: { target: 'i-0123456789abcdef0', profle: 'p' } } }));
+    const run = await runInProcess(['ls'], { ...env, XDG_CONFIG_HOME: dir });
+    expect(run.stderr).toContain('ssmx: warning: config file: "regoin": did you mean "region"?');
+    expect(run.stderr).toContain('ssmx: warning: config file: "aliases.a.profle": did you mean "profile"?');
+    const missing = await runInProcess(['ls'], { ...env, SSMX_CONFIG: join(dir, 'nope.json') });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/the config file .*nope\.json that SSMX_CONFIG names does not exist/);
+    expect(missing.stderr).not.toMatch(/ENOENT/);
+  });
+
+  it('a tag filter with no key or no value is a usage error, not "no match"', async () => {
+    for (const filter of ['tag:Env', 'tag:=x']) {
+      const run = await runInProcess(['ls', '--filter', filter], env);
+      expect(run.status, filter).toBe(2);
+      expect(run.stderr).toContain(`${filter} is not a tag filter: it needs a key and a value`);
+    }
+  });
+
+  it('a 5,000-character target is not echoed back in full', async () => {
+    const run = await runInProcess(['shell', 'x'.repeat(5000)], env);
+    expect(run.status).toBe(4);
+    expect(run.stderr.length).toBeLessThan(600);
+  });
+
+  it('two specs for one local port fail before anything listens; --bind to an address this machine lacks gets the right hint', async () => {
+    const twice = await runInProcess(['forward', 'i-0123456789abcdef0', '15432:5432', '15432:6379'], env);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/15432:5432 and 15432:6379 both listen on local port 15432/);
+    expect(twice.stderr).not.toMatch(/forwarding/);
+    const elsewhere = await runInProcess(['forward', 'i-0123456789abcdef0', '0:5432', '--bind', '10.9.9.9', '--sessions', '1'], env);
+    expect(elsewhere.status).toBe(2);
+    expect(elsewhere.stderr).toMatch(/10\.9\.9\.9 is not an address of this machine[\s\S]*hint: --bind takes one of this machine's addresses/);
+  });
+
+  it('Unix socket specs: too long a path and a missing directory are refused clearly; a stale socket file is replaced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssmx-sock-'));
+    const long = await runInProcess(['forward', 'i-0123456789abcdef0', `${dir}/${'s'.repeat(120)}.sock:5432`], env);
+    expect(long.status).toBe(2);
+    expect(long.stderr).toMatch(/bytes, longer than this system takes \(107\)/);
+    const missing = await runInProcess(['forward', 'i-0123456789abcdef0', `${dir}/no/such/dir/db.sock:5432`], env);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/the directory .*no\/such\/dir does not exist/);
+    // A socket file a crashed run left: bound, never closed, nothing listening.
+    const stale = `${dir}/stale.sock`;
+    execFileSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(stale)})`]);
+    const echo: Server = createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const cli = ssmxInProcess(['forward', 'i-0123456789abcdef0', `${stale}:${(echo.address() as AddressInfo).port}`, '--sessions', '1', '--json'], env);
+    try {
+      await waitForLine(cli);
+      const socket = connect(stale);
+      const echoed = await new Promise<string>((resolve) => {
+        socket.once('data', (data) => resolve(data.toString()));
+        socket.write('through a replaced socket');
+      });
+      expect(echoed).toBe('through a replaced socket');
+      socket.destroy();
+    } finally {
+      cli.signals.send('SIGINT');
+      expect((await cli.result).status).toBe(0);
+      echo.close();
+    }
+  });
+
+  it('forward: the JSON line has the resolved instance id, the status line the session ids; -v lines are not labelled debug', async () => {
+    const echo: Server = createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const cli = ssmxInProcess(['-v', 'forward', 'demo', `0:${(echo.address() as AddressInfo).port}`, '--sessions', '1', '--json'], env);
+    try {
+      const line = JSON.parse(await waitForLine(cli)) as { instanceId: string; sessions: string[] };
+      expect(line.instanceId).toBe('i-0123456789abcdef0');
+      expect(cli.stderr()).toContain(`(multiplexed): ${line.sessions[0]}`);
+      expect(cli.stderr()).toContain('ssmx: demo is i-0123456789abcdef0');
+      expect(cli.stderr()).not.toContain('debug:');
+    } finally {
+      cli.signals.send('SIGINT');
+      await cli.result;
+      echo.close();
+    }
+  });
+
+  it('ssh-config --user root: the comments show root\'s blocks, with no ec2-user in them', async () => {
+    const run = await runInProcess(['ssh-config', '--user', 'root'], env);
+    expect(run.stdout).toMatch(/User root/);
+    expect(run.stdout).not.toContain('ec2-user');
+  });
+});
+
+/** The first line a forward prints on stdout. */
+function waitForLine(cli: ReturnType<typeof ssmxInProcess>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const check = () => {
+      if (cli.stdout().includes('\n')) return resolve(cli.stdout().split('\n')[0]!);
+      if (Date.now() - started > 10_000) return reject(new Error(`no line: ${cli.stderr()}`));
+      setTimeout(check, 10);
+    };
+    check();
+  });
+}

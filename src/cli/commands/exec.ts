@@ -23,9 +23,9 @@ export async function execCommand(cluster: string, task: string, command: string
   // The ECS client loads only for this command.
   const { createEcsClient, ecsTargetId, executeCommand } = await import('../../aws/ecs.js');
   const ecs = createEcsClient(aws.options);
-  const progress = startProgress(context, `Starting ECS Exec in ${cluster}/${task}`, !options.quiet);
+  const progress = startProgress(context, `Starting ECS Exec in ${cluster}/${task}`, options);
   try {
-    return await runShellSession(progress, context, async (onStarted) => {
+    return await runShellSession(progress, context, options, async (onStarted) => {
       const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? agentCommandLine(command) : '/bin/sh' });
       onStarted(started.sessionId);
       return openDataChannel(started, aws.connect, () => ecsTargetId(ecs, cluster, task, started.containerName));

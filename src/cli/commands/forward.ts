@@ -33,6 +33,19 @@ interface PoolMember {
   mode?: PortMode;
 }
 
+/** Two specs for one local port or path cannot both listen: said before anything is bound. */
+function checkDistinctLocals(specs: PortSpec[]): void {
+  const seen = new Map<string, string>();
+  for (const spec of specs) {
+    // Port 0 picks a free port each time: any number of those can listen.
+    if (spec.local.kind === 'tcp' && spec.local.port === 0) continue;
+    const key = spec.local.kind === 'tcp' ? `port ${spec.local.port}` : `socket ${spec.local.path}`;
+    const other = seen.get(key);
+    if (other) throw new UsageError(`${other} and ${spec.text} both listen on local ${key}`, 'give each spec its own local port (or 0 for any free one)');
+    seen.set(key, spec.text);
+  }
+}
+
 function documentFor(spec: PortSpec, localPort: number | undefined) {
   const parameters: Record<string, string[]> = {
     portNumber: [String(spec.remotePort)],
@@ -47,13 +60,14 @@ export async function forwardCommand(target: string, specTexts: string[], option
   const poolSize = options.sessions ?? DEFAULT_SESSIONS;
   const aws = awsFor(options, context, target);
   const listeners: Listening[] = [];
-  const progress = startProgress(context, `Starting port forwarding to ${target}`, !options.quiet);
+  const progress = startProgress(context, `Starting port forwarding to ${target}`, options);
   try {
     const given = specTexts.length > 0 ? specTexts : (aws.alias?.forward ?? []);
     if (given.length === 0) {
       throw new UsageError('no port spec given', 'for example: ssmx forward i-0123456789abcdef0 5432 (or an alias with "forward" specs in the config file)');
     }
     const specs = given.map(parsePortSpec);
+    checkDistinctLocals(specs);
     const bind = options.bind ?? '127.0.0.1';
     const say = (line: string) => !options.quiet && context.stderr.write(`${line}\n`);
     if (!isLoopback(bind)) say(`warning: listening on ${bind}: anyone who can reach this address can use the tunnel`);
@@ -101,7 +115,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
         progress.stop();
         const mode = members[0]!.mode;
         const remote = `${target}:${spec.remoteHost ? `${spec.remoteHost}:` : ''}${spec.remotePort}`;
-        say(`forwarding ${listening.address} -> ${remote}${poolSize > 1 ? ` (${poolSize} sessions, ${mode})` : ` (${mode})`}`);
+        // The session ids, for audits and for ending one by hand (aws ssm terminate-session).
+        say(`forwarding ${listening.address} -> ${remote}${poolSize > 1 ? ` (${poolSize} sessions, ${mode})` : ` (${mode})`}: ${members.map((m) => m.sessionId).join(', ')}`);
         if (options.json) {
           context.stdout.write(
             `${JSON.stringify({
@@ -110,6 +125,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
               localPort: listening.port ?? null,
               localSocket: spec.local.kind === 'unix' ? spec.local.path : null,
               target,
+              instanceId,
               remoteHost: spec.remoteHost ?? null,
               remotePort: spec.remotePort,
               mode,

@@ -1,4 +1,4 @@
-import { findByTag, listManagedInstances, parseTargetSpec, type ManagedInstance } from '../../aws/targets.js';
+import { findByTag, listManagedInstances, parseTargetSpec, shownTarget, type ManagedInstance } from '../../aws/targets.js';
 import { awsFor, INSTANCE_HEADER, instanceRow } from '../aws-context.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatTable } from '../table.js';
@@ -33,7 +33,7 @@ export async function listCommand(options: ListOptions, context: CliContext): Pr
       return 0;
     }
     if (instances.length === 0) {
-      aws.say(options.filter ? `no managed instance matches ${options.filter}` : 'no managed instances in this account and region');
+      aws.say(options.filter ? `no managed instance matches ${shownTarget(options.filter)}` : 'no managed instances in this account and region');
       return 0;
     }
     for (const line of formatTable([INSTANCE_HEADER, ...instances.map(instanceRow)])) context.stdout.write(`${line}\n`);

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { CreateDocumentCommand } from '@aws-sdk/client-ssm';
+import { CreateDocumentCommand, GetDocumentCommand, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { AwsError, toAwsError } from '../../aws/errors.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
@@ -94,12 +94,46 @@ export async function setupCommand(options: SetupOptions, context: CliContext): 
     context.stdout.write(`created the session document ${RUN_DOCUMENT}: ssmx run now keeps stdout, stderr and the exit status apart\n`);
     return 0;
   } catch (error) {
-    if ((error as { name?: string }).name === 'DocumentAlreadyExists') {
-      context.stdout.write(`the session document ${RUN_DOCUMENT} already exists; nothing to do\n`);
-      return 0;
-    }
-    throw toAwsError(error, 'CreateDocument');
+    if ((error as { name?: string }).name !== 'DocumentAlreadyExists') throw toAwsError(error, 'CreateDocument');
+    return await updateRunDocument(aws.ssm, content, context);
   } finally {
     aws.destroy();
+  }
+}
+
+/**
+ * The document exists: nothing to do when its default version says what ssmx would; else a new
+ * version with ssmx's content becomes the default (UpdateDocument, UpdateDocumentDefaultVersion).
+ */
+async function updateRunDocument(ssm: SSMClient, content: string, context: CliContext): Promise<number> {
+  const current = await ssm.send(new GetDocumentCommand({ Name: RUN_DOCUMENT })).catch((error: unknown) => {
+    throw toAwsError(error, 'GetDocument');
+  });
+  if (sameJson(current.Content, content)) {
+    context.stdout.write(`the session document ${RUN_DOCUMENT} already exists, as ssmx needs it; nothing to do\n`);
+    return 0;
+  }
+  let version: string | undefined;
+  try {
+    version = (await ssm.send(new UpdateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentVersion: '$LATEST', DocumentFormat: 'JSON' }))).DocumentDescription?.DocumentVersion;
+  } catch (error) {
+    // The latest version already is ssmx's, only not the default one.
+    if ((error as { name?: string }).name !== 'DuplicateDocumentContent') throw toAwsError(error, 'UpdateDocument');
+    version = (await ssm.send(new GetDocumentCommand({ Name: RUN_DOCUMENT, DocumentVersion: '$LATEST' }))).DocumentVersion;
+  }
+  if (!version) throw new UsageError(`the account's ${RUN_DOCUMENT} differs from what ssmx needs, and could not be updated`, 'ssmx setup --print shows the content to put in it');
+  await ssm.send(new UpdateDocumentDefaultVersionCommand({ Name: RUN_DOCUMENT, DocumentVersion: version })).catch((error: unknown) => {
+    throw toAwsError(error, 'UpdateDocumentDefaultVersion');
+  });
+  context.stdout.write(`updated the session document ${RUN_DOCUMENT}: version ${version}, with ssmx's content, is now its default\n`);
+  return 0;
+}
+
+/** Two JSON texts with the same value, however they are spaced. */
+function sameJson(a: string | undefined, b: string): boolean {
+  try {
+    return a !== undefined && JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
   }
 }

@@ -36,8 +36,8 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
   try {
     // The picker and the MFA prompt come before the spinner: they share the terminal.
     const instanceId = await aws.resolve(target);
-    const progress = startProgress(context, `Starting a session on ${instanceId}`, !options.quiet);
-    return await runShellSession(progress, context, async (onStarted) => {
+    const progress = startProgress(context, `Starting a session on ${instanceId}`, options);
+    return await runShellSession(progress, context, options, async (onStarted) => {
       const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
         onStarted(started.sessionId),
       );

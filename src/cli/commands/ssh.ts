@@ -24,13 +24,15 @@ export function proxyCommandLine(options: GlobalOptions, env: NodeJS.ProcessEnv)
 export function sshConfigCommand(options: SshConfigOptions, context: CliContext): number {
   const proxy = proxyCommandLine(options, context.env);
   const user = options.user ? `    User ${options.user}\n` : '';
+  // The examples show the login the blocks set, or the usual one when they set none.
+  const login = options.user ? '' : 'ec2-user@';
   context.stdout.write(
     `# ssh through AWS Session Manager with ssmx: add these lines to ~/.ssh/config.\n` +
-      `# By instance id:  ssh ec2-user@i-0123456789abcdef0\n` +
+      `# By instance id:  ssh ${login}i-0123456789abcdef0\n` +
       `Host i-* mi-*\n` +
       user +
       `    ProxyCommand ${proxy}\n` +
-      `# By Name tag:     ssh ec2-user@web-1${ALIAS_SUFFIX}\n` +
+      `# By Name tag:     ssh ${login}web-1${ALIAS_SUFFIX}\n` +
       `Host *${ALIAS_SUFFIX}\n` +
       user +
       `    ProxyCommand ${proxy}\n`,

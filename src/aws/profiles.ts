@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AwsError } from './errors.js';
+
+/** The section names of an INI file: `[name]`, or `[profile name]` in the config file. */
+function sections(path: string, prefix: 'profile ' | ''): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  for (const match of text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]/gm)) {
+    const section = match[1]!;
+    if (prefix && section.startsWith(prefix)) names.push(section.slice(prefix.length).trim());
+    else if (section === 'default' || !prefix) names.push(section);
+  }
+  return names;
+}
+
+/** The profiles the shared config and credentials files define, as the AWS CLI reads them. */
+export function profileNames(env: NodeJS.ProcessEnv): Set<string> {
+  const home = env.HOME || homedir();
+  return new Set([
+    ...sections(env.AWS_CONFIG_FILE || join(home, '.aws', 'config'), 'profile '),
+    ...sections(env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'), ''),
+  ]);
+}
+
+/** A named profile must exist, as the AWS CLI says: "The config profile (NAME) could not be found". */
+export function checkProfile(profile: string | undefined, env: NodeJS.ProcessEnv): void {
+  if (!profile || profileNames(env).has(profile)) return;
+  throw new AwsError(
+    'usage',
+    'ProfileNotFound',
+    `the config profile (${profile}) could not be found`,
+    `aws configure list-profiles shows the profiles; check --profile, AWS_PROFILE and AWS_CONFIG_FILE`,
+  );
+}
