@@ -32,6 +32,10 @@ export interface ManagedInstance {
   /** Linux, Windows or MacOS, as SSM reports it. */
   platformType: string;
   agentVersion: string;
+  /** From EC2 (empty for an on-premises managed instance): its type, state and tags. */
+  instanceType: string;
+  state: string;
+  tags: Record<string, string>;
   pingStatus: string;
 }
 
@@ -63,18 +67,27 @@ async function describeInstanceInformation(ssm: SSMClient, filters: InstanceInfo
  * EC2 instances (running) with their Name tags and private addresses. An identity that may not call
  * DescribeInstances still gets SSM's view: that failure only loses names.
  */
-async function describeEc2(ec2Client: () => Promise<EC2Client>, filters: Filter[], debug?: (line: string) => void): Promise<Map<string, { name: string; ip: string }>> {
-  const out = new Map<string, { name: string; ip: string }>();
+interface Ec2Facts {
+  name: string;
+  ip: string;
+  type: string;
+  state: string;
+  tags: Record<string, string>;
+}
+
+async function describeEc2(ec2Client: () => Promise<EC2Client>, filters: Filter[], debug?: (line: string) => void, runningOnly = true): Promise<Map<string, Ec2Facts>> {
+  const out = new Map<string, Ec2Facts>();
   const [ec2, { DescribeInstancesCommand }] = await Promise.all([ec2Client(), import('@aws-sdk/client-ec2')]);
   try {
     let nextToken: string | undefined;
     do {
-      const page = await ec2.send(new DescribeInstancesCommand({ Filters: [...filters, { Name: 'instance-state-name', Values: ['running'] }], NextToken: nextToken }));
+      const states = runningOnly ? [{ Name: 'instance-state-name', Values: ['running'] }] : [];
+      const page = await ec2.send(new DescribeInstancesCommand({ Filters: [...filters, ...states], NextToken: nextToken }));
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (!instance.InstanceId) continue;
-          const name = instance.Tags?.find((tag) => tag.Key === 'Name')?.Value ?? '';
-          out.set(instance.InstanceId, { name, ip: instance.PrivateIpAddress ?? '' });
+          const tags = Object.fromEntries((instance.Tags ?? []).filter((tag) => tag.Key).map((tag) => [tag.Key!, tag.Value ?? '']));
+          out.set(instance.InstanceId, { name: tags.Name ?? '', ip: instance.PrivateIpAddress ?? '', type: instance.InstanceType ?? '', state: instance.State?.Name ?? '', tags });
         }
       }
       nextToken = page.NextToken;
@@ -87,7 +100,7 @@ async function describeEc2(ec2Client: () => Promise<EC2Client>, filters: Filter[
   return out;
 }
 
-function toManaged(info: InstanceInformation, ec2: Map<string, { name: string; ip: string }>): ManagedInstance {
+function toManaged(info: InstanceInformation, ec2: Map<string, Ec2Facts>): ManagedInstance {
   const fromEc2 = ec2.get(info.InstanceId ?? '');
   return {
     id: info.InstanceId ?? '',
@@ -95,6 +108,9 @@ function toManaged(info: InstanceInformation, ec2: Map<string, { name: string; i
     ipAddress: fromEc2?.ip || info.IPAddress || '',
     platform: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(' ') || info.PlatformType || '',
     platformType: info.PlatformType ?? '',
+    instanceType: fromEc2?.type ?? '',
+    state: fromEc2?.state ?? '',
+    tags: fromEc2?.tags ?? {},
     agentVersion: info.AgentVersion ?? '',
     pingStatus: info.PingStatus ?? '',
   };
@@ -124,7 +140,8 @@ export async function findByTag(clients: TargetClients, key: string, value: stri
 export async function listManagedInstances(clients: TargetClients): Promise<ManagedInstance[]> {
   const infos = await describeInstanceInformation(clients.ssm, []);
   const ec2Ids = infos.map((info) => info.InstanceId!).filter((id) => id.startsWith('i-'));
-  const byEc2 = ec2Ids.length ? await describeEc2(clients.ec2, [{ Name: 'instance-id', Values: ec2Ids }], clients.debug) : new Map();
+  // Every state: a stopped instance is still managed (and says so), only not online.
+  const byEc2 = ec2Ids.length ? await describeEc2(clients.ec2, [{ Name: 'instance-id', Values: ec2Ids }], clients.debug, false) : new Map();
   return infos.map((info) => toManaged(info, byEc2));
 }
 

@@ -12,6 +12,7 @@ import { UsageError } from './errors.js';
 import { canPick, pick } from './picker.js';
 import { startProgress } from './progress.js';
 import { formatTable } from './table.js';
+import { instanceTable } from './instance-columns.js';
 
 export interface CommandAws {
   options: AwsOptions;
@@ -52,8 +53,6 @@ export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: 
   };
 }
 
-export const instanceRow = (i: ManagedInstance) => [i.name || '-', i.id, i.ipAddress || '-', i.platform || '-', i.agentVersion || '-', i.pingStatus];
-export const INSTANCE_HEADER = ['NAME', 'ID', 'IP', 'PLATFORM', 'AGENT', 'PING'];
 
 /** What ssmx does (aliases, target lookups), for -v and --debug. */
 export function verboseWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
@@ -94,7 +93,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
   const color = useColor(context, options);
   const io = { stdin: context.stdin, stderr: context.stderr, color };
   const choose = async (instances: ManagedInstance[], question: string) => {
-    const rows = formatTable([INSTANCE_HEADER, ...instances.map(instanceRow)]);
+    const rows = formatTable(instanceTable(instances));
     return instances[await pick(rows.slice(1), question, rows[0], io)]!;
   };
   return {

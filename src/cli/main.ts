@@ -5,18 +5,22 @@ import { cliContext, useColor } from './context.js';
 import { renderError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { ssmxVersion } from './self.js';
+import { BACKGROUND_CHILD } from './readiness.js';
 import { shellCommand, type ShellOptions } from './commands/shell.js';
 import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
 import { demoCommand } from './commands/demo.js';
 import { DEFAULT_SESSIONS, forwardCommand, type ForwardOptions } from './commands/forward.js';
-import { proxyCommand, type ProxyOptions } from './commands/proxy.js';
-import { sshCommand, sshConfigCommand, type SshConfigOptions } from './commands/ssh.js';
+import { parseRemotePort, proxyCommand, type ProxyOptions } from './commands/proxy.js';
+import { sshCommand, sshConfigCommand, type SshConfigOptions, type SshOptions } from './commands/ssh.js';
 import { PLUGIN_NAME, pluginCommand } from './commands/plugin.js';
 import { installPluginCommand, type InstallPluginOptions } from './commands/install-plugin.js';
 import { listCommand, type ListOptions } from './commands/list.js';
+import { DEFAULT_COLUMNS, LIST_COLUMNS, type ListColumn } from './instance-columns.js';
 import { execCommand, type ExecOptions } from './commands/exec.js';
 import { RUN_DOCUMENT, runCommand, setupCommand, type RunOptions, type SetupOptions } from './commands/run.js';
 import { completionCommand } from './commands/completion.js';
+import { targetsCommand } from './commands/targets.js';
+import { sessionsCommand, terminateCommand, type SessionsOptions } from './commands/sessions.js';
 
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -27,6 +31,31 @@ const parseTimeout = (flag: string) => (text: string): number => {
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new InvalidArgumentError(`${flag} must be more than 0 and at most 3600 seconds, not ${text}`);
   return seconds;
 };
+
+/** `ssmx list --columns`: known names only, `all` for every one. */
+function parseColumns(text: string): ListColumn[] {
+  if (text === 'all') return Object.keys(LIST_COLUMNS) as ListColumn[];
+  const columns = text.split(',').map((column) => column.trim().toLowerCase());
+  const unknown = columns.filter((column) => !(column in LIST_COLUMNS));
+  if (unknown.length > 0 || columns.length === 0) throw new InvalidArgumentError(`unknown column ${unknown.join(', ')}: the columns are ${Object.keys(LIST_COLUMNS).join(', ')}`);
+  return columns as ListColumn[];
+}
+
+/** A file descriptor number, checked as the command line is read. */
+function parseDescriptor(text: string): number {
+  const fd = Number(text);
+  if (!/^\d+$/.test(text) || fd < 1) throw new InvalidArgumentError(`--ready-fd takes a descriptor number, not ${text}`);
+  return fd;
+}
+
+/** A port on the instance, checked as the command line is read. */
+function parsePortOption(text: string): string {
+  try {
+    return String(parseRemotePort(text));
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
 
 /** --reconnect-timeout in seconds, checked as the command line is read. */
 function parseReconnectTimeout(text: string): number {
@@ -101,6 +130,9 @@ Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
     .option('--bind <address>', 'local address to listen on', '127.0.0.1')
     .option('--sessions <n>', `sessions per spec, connections spread over them (default ${DEFAULT_SESSIONS})`, parseSessions)
     .option('--json', 'one JSON line per listener on stdout (for scripts)')
+    .option('--background', 'detach once every listener is ready: print the JSON lines (with the pid) and exit')
+    .option('--ready-file <path>', 'once every listener is ready, write the JSON lines there (removed at the end)')
+    .option('--ready-fd <n>', 'once every listener is ready, write the JSON lines to this descriptor and close it', parseDescriptor)
     .option('--reason <text>', 'reason recorded with the sessions, for audit')
     .addHelpText(
       'after',
@@ -109,6 +141,8 @@ Examples:
   $ ssmx forward i-0123456789abcdef0 5432                  # localhost:5432 -> the instance's 5432
   $ ssmx forward i-0123456789abcdef0 0:5432 --json         # any free local port, printed as JSON
   $ ssmx forward i-0123456789abcdef0 8080:db.internal:5432 6379 ./web.sock:80
+  $ ssmx forward db-1 0:5432 --background    # scripts: returns once the port is ready
+  $ ssmx forward db-1 15432:5432 --ready-file /tmp/db.ready &
 
 Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
 2 bad spec or local port in use, 3 credentials, 4 target, 5 connection, 6 protocol.`,
@@ -123,11 +157,14 @@ Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
     .description('List the managed instances: name, id, IP, platform, agent version, ping status.')
     .option('--filter <text>', 'tag:Key=Value, or a name or id (part of it, or a glob with * and ?)')
     .option('--json', 'a JSON array on stdout, for scripts')
+    .option('--columns <list>', `columns to show, comma-separated, or all: ${Object.keys(LIST_COLUMNS).join(', ')} (default ${DEFAULT_COLUMNS.join(',')})`, parseColumns)
+    .option('--sort <column>', 'sort by this column (default name)', (text: string) => parseColumns(text)[0]!)
     .addHelpText(
       'after',
       `
 Examples:
   $ ssmx list
+  $ ssmx list --columns name,id,type,state,tags --sort type
   $ ssmx ls --filter 'web-*'
   $ ssmx list --filter tag:Env=prod --json | jq -r '.[].id'`,
     )
@@ -202,6 +239,39 @@ Examples:
     .action((options: SetupOptions) => run(() => setupCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
 
   program
+    .command('__targets', { hidden: true })
+    .description('The targets completion offers, one a line (for the completion scripts).')
+    .action(() => run(() => targetsCommand(program.opts<GlobalOptions>(), context)));
+
+  program
+    .command('sessions')
+    .description('List your active sessions (everyone\'s with --all): id, target, document, start, status.')
+    .option('--all', 'every active session in the account and region, with its owner')
+    .option('--json', 'a JSON array on stdout, for scripts')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx sessions
+  $ ssmx sessions --all --json | jq -r '.[] | select(.target == "i-0123456789abcdef0") | .sessionId'
+  $ ssmx terminate $(ssmx sessions --json | jq -r '.[].sessionId')`,
+    )
+    .action((options: SessionsOptions) => run(() => sessionsCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+
+  program
+    .command('terminate')
+    .description('End sessions on the service (TerminateSession).')
+    .argument('<session-id...>', 'session ids, as ssmx sessions shows them')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx terminate alice-0123456789abcdef0
+Exit status: 0 when every session was ended; 1 when any could not be.`,
+    )
+    .action((ids: string[]) => run(() => terminateCommand(ids, program.opts<GlobalOptions>(), context)));
+
+  program
     .command('completion')
     .description('Print a shell completion script.')
     .argument('<shell>', 'bash, zsh or fish')
@@ -262,18 +332,21 @@ Example:
     .description('Run the system ssh through a session, with no change to ~/.ssh/config.')
     .argument('<destination>', '[user@]target: an instance id or a Name tag')
     .argument('[ssh-args...]', 'more ssh arguments and the remote command, after --')
+    .option('-p, --port <port>', 'port of sshd on the instance (default 22)', parsePortOption)
+    .option('-l, --login <user>', 'login name, as ssh -l')
     .addHelpText(
       'after',
       `
 Examples:
   $ ssmx ssh ec2-user@i-0123456789abcdef0
+  $ ssmx ssh -p 2222 -l admin web-1
   $ ssmx ssh ec2-user@web-1 -- -L 8080:localhost:80 -i ~/.ssh/web.pem
   $ ssmx ssh ec2-user@web-1 -- uptime
 
 Exit status: ssh's own (the remote command's, or 255 for an ssh failure).`,
     )
-    .action((destination: string, sshArgs: string[], _options: unknown) =>
-      run(() => sshCommand(destination, sshArgs, program.opts<GlobalOptions>(), context)),
+    .action((destination: string, sshArgs: string[], options: SshOptions) =>
+      run(() => sshCommand(destination, sshArgs, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -354,6 +427,9 @@ const isHelp = (args: string[]) => args.length === 1 && (args[0] === '--help' ||
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[], context?: Partial<CliContext>): Promise<number> {
   const ctx = cliContext(context);
+  // A background forward outlives the process that started it, and with it the reader of its
+  // stderr: a write there then fails, and must not end the forward.
+  if (ctx.env[BACKGROUND_CHILD]) process.stderr.on('error', () => undefined);
 
   // Drop-in mode: run as session-manager-plugin (a link or launcher of that name), or `ssmx plugin`,
   // the arguments are the AWS CLI's, exactly; commander must not read them as options.

@@ -1,4 +1,5 @@
 import type { EmulatorConfig } from './config.js';
+import type { SessionRecord } from './sessions.js';
 import { DEFAULT_DOCUMENT, sessionDocumentFrom, type DocumentStore } from './documents.js';
 import { tagsOf } from './ec2.js';
 import type { SessionStore } from './sessions.js';
@@ -19,6 +20,8 @@ export interface ApiContext {
   documents: DocumentStore;
   /** The ws:// URL of the data channel for a session, or a dead one for the unreachable fault. */
   streamUrl(sessionId: string, unreachable: boolean): string;
+  /** The ARN of the identity that signed the request: a session's Owner. */
+  caller: string;
 }
 
 type Handler = (input: Record<string, unknown>, context: ApiContext) => unknown;
@@ -61,7 +64,7 @@ const startSession: Handler = (input, context) => {
     document,
     parameters: parameterMap(input.Parameters),
     reason: typeof input.Reason === 'string' ? input.Reason : undefined,
-    owner: 'ssmx-emulator',
+    owner: context.caller,
   });
   return {
     SessionId: record.sessionId,
@@ -131,9 +134,21 @@ const describeSessions: Handler = (input, context) => {
   if (state !== 'Active' && state !== 'History') {
     throw new ApiError('ValidationException', "1 validation error detected: Value at 'state' failed to satisfy constraint: Member must satisfy enum value set: [Active, History]");
   }
+  // SessionFilter: {key, value}, lower-case as the service spells them; keys it knows.
+  const filters = Array.isArray(input.Filters) ? (input.Filters as Array<{ key?: string; value?: string }>) : [];
+  const fieldOf: Record<string, (record: SessionRecord) => string> = {
+    Owner: (record) => record.owner,
+    Target: (record) => record.target.id,
+    SessionId: (record) => record.sessionId,
+    Status: (record) => record.status,
+  };
+  for (const filter of filters) {
+    if (!filter.key || !fieldOf[filter.key]) throw new ApiError('InvalidFilterKey', `The filter key ${String(filter.key)} is not valid.`);
+  }
   const sessions = context.sessions
     .all()
     .filter((record) => (state === 'Active' ? record.status !== 'Terminated' : record.status === 'Terminated'))
+    .filter((record) => filters.every((filter) => fieldOf[filter.key!]!(record) === filter.value))
     .map((record) => ({
       SessionId: record.sessionId,
       Target: record.target.id,

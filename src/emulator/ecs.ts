@@ -69,7 +69,8 @@ export function executeCommand(input: Record<string, unknown>, context: ApiConte
     document: context.documents.find('AWS-StartInteractiveCommand')!,
     parameters: { command: [command] },
     reason: undefined,
-    owner: 'ecs-execute-command',
+    owner: context.caller,
+    idPrefix: 'ecs-execute-command',
   });
   const arn = (kind: string, name: string) => ecsArn(context.config.region, kind, name);
   return {

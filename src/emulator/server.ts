@@ -12,7 +12,7 @@ import { describeInstances, ec2ErrorXml } from './ec2.js';
 import { describeTasks, executeCommand } from './ecs.js';
 import { generateDataKey } from './kms.js';
 import { parseForm } from './query.js';
-import { assumeRole, stsErrorXml } from './sts.js';
+import { assumeRole, getCallerIdentity, stsErrorXml } from './sts.js';
 import { SessionStore } from './sessions.js';
 import { verifySigV4 } from './sigv4.js';
 
@@ -119,6 +119,8 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     );
     if (!signature.ok) throw new ApiError(signature.code, signature.message, 403);
     const principal = principalFor(signature.accessKeyId)!;
+    // The emulator's own keys are a user; any other key is a user named after it.
+    const caller = `arn:aws:iam::123456789012:user/${principal.accessKeyId === config.accessKeyId ? 'ssmx-emulator' : principal.accessKeyId}`;
     const token = request.headers['x-amz-security-token'];
     const sessionToken = typeof token === 'string' ? token : undefined;
 
@@ -128,6 +130,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
       let xml: string;
       if (service === 'ec2' && action === 'DescribeInstances') xml = describeInstances(body, config);
       else if (service === 'sts' && action === 'AssumeRole') xml = assumeRole(body, config);
+      else if (service === 'sts' && action === 'GetCallerIdentity') xml = getCallerIdentity(caller);
       else throw new ApiError(service === 'ec2' ? 'InvalidAction' : 'InvalidAction', `The action ${action} is not valid for this web service.`);
       response.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(xml) });
       response.end(xml);
@@ -143,7 +146,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const resource =
       typeof input.Target === 'string' ? `arn:aws:ssm:${config.region}:123456789012:instance/${input.Target}` : service === 'ecs' ? `arn:aws:ecs:${config.region}:123456789012:task/*` : '*';
     authorize(principal, sessionToken, `${service}:${operation}`, resource);
-    const context: ApiContext = { config, sessions, documents, streamUrl };
+    const context: ApiContext = { config, sessions, documents, streamUrl, caller };
     if (service === 'kms') {
       if (operation !== 'GenerateDataKey') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
       sendJson(response, 200, generateDataKey(input, config));

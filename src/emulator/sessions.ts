@@ -23,9 +23,11 @@ export class SessionStore {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly terminateListeners = new Map<string, () => void>();
 
-  create(fields: Omit<SessionRecord, 'sessionId' | 'tokenValue' | 'status' | 'startDate'>): SessionRecord {
+  create(fields: Omit<SessionRecord, 'sessionId' | 'tokenValue' | 'status' | 'startDate'> & { idPrefix?: string }): SessionRecord {
     // AWS names a session after the caller, then a random suffix.
-    const sessionId = `${fields.owner}-${randomBytes(9).toString('hex').slice(0, 17)}`;
+    // As the service names them: the caller's name (the end of its ARN), or ECS Exec's own prefix.
+    const prefix = fields.idPrefix ?? fields.owner.split('/').pop()!;
+    const sessionId = `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
     const record: SessionRecord = { ...fields, sessionId, tokenValue: newToken(), status: 'Connected', startDate: new Date() };
     this.sessions.set(sessionId, record);
     return record;

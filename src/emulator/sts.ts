@@ -43,3 +43,11 @@ export function stsErrorXml(error: ApiError): string {
   const text = error.message.replace(/[<&>]/g, ' ');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${STS_NAMESPACE}"><Error><Type>Sender</Type><Code>${error.code}</Code><Message>${text}</Message></Error><RequestId>ssmx-emulator-request</RequestId></ErrorResponse>`;
 }
+
+/** STS `GetCallerIdentity`: who signed the request, as the service says it. */
+export function getCallerIdentity(caller: string): string {
+  return xmlDocument('GetCallerIdentityResponse', STS_NAMESPACE, {
+    GetCallerIdentityResult: { Arn: caller, UserId: caller.split('/').pop() ?? caller, Account: '123456789012' },
+    ResponseMetadata: { RequestId: 'ssmx-emulator-request' },
+  });
+}

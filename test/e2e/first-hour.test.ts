@@ -199,3 +199,25 @@ describe('ssmx setup', () => {
     expect([run.stdout, run.stderr, run.code]).toEqual(['out\n', 'err\n', 3]);
   });
 });
+
+describe('completion of targets in a real bash', () => {
+  it('Tab after shell, run, forward, proxy and ssh (user@) offers the instances', async () => {
+    const { mkdtempSync: tempDir, writeFileSync: write, chmodSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = tempDir(join(tmpdir(), 'ssmx-complete-'));
+    write(join(dir, 'ssmx'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(ssmxBin)} "$@"\n`);
+    chmodSync(join(dir, 'ssmx'), 0o755);
+    write(join(dir, 'ssmx.bash'), (await runProgram(process.execPath, [ssmxBin, 'completion', 'bash'], { env: emulator.env })).stdout);
+    const env = { ...emulator.env, PATH: `${dir}:${emulator.env.PATH}`, XDG_CACHE_HOME: join(dir, 'cache') };
+    const complete = (words: string) =>
+      execFileSync('bash', ['-c', `source ${join(dir, 'ssmx.bash')}; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _ssmx; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8', env }).trim();
+    expect(complete('ssmx shell de')).toBe('demo');
+    expect(complete('ssmx --region us-east-1 run i-0')).toBe('i-0123456789abcdef0');
+    expect(complete('ssmx forward -q de')).toBe('demo');
+    expect(complete('ssmx ssh ec2-user@de')).toBe('ec2-user@demo');
+    // Past the target, no instances: forward's port specs are not targets.
+    expect(complete('ssmx forward demo de')).not.toContain('demo');
+  });
+});

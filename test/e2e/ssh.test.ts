@@ -114,6 +114,14 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
     expect(result.code).toBe(3);
   });
 
+  it('ssmx ssh -p and -l: the port on the instance and the login, as ssh takes them', async () => {
+    const result = await runProgram(process.execPath, [ssmxBin, 'ssh', '-p', String(sshd.port), '-l', sshd.user, TARGET, '--', ...sshd.clientOptions, 'echo via-ssmx-ssh-p'], { env: emulator.env });
+    expect(result.stdout).toBe('via-ssmx-ssh-p\n');
+    expect(result.code).toBe(0);
+    const bad = await runProgram(process.execPath, [ssmxBin, 'ssh', '-p', '99999', TARGET], { env: emulator.env });
+    expect(bad.code).toBe(2);
+  });
+
   it('ssmx ssh-config gives a config that works as printed, by id and by Name tag alias', async () => {
     const printed = await runProgram(process.execPath, [ssmxBin, '--region', emulator.info.region, 'ssh-config', '--user', sshd.user], { env: emulator.env });
     expect(printed.code).toBe(0);

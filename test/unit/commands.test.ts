@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -316,3 +316,80 @@ function waitForLine(cli: ReturnType<typeof ssmxInProcess>): Promise<string> {
     check();
   });
 }
+
+describe('ssmx sessions and ssmx terminate, in-process', () => {
+  it('lists the caller\'s active sessions (everyone\'s with --all) and ends them', async () => {
+    const { SSMClient, StartSessionCommand } = await import('@aws-sdk/client-ssm');
+    const other = { accessKeyId: 'AKIAOTHERUSER0000001', secretAccessKey: 'other-secret' };
+    const own = await inProcessEmulator((config) => config.principals.push(other));
+    const ssmAs = (keys: { accessKeyId: string; secretAccessKey: string }) => new SSMClient({ region: own.config.region, endpoint: own.emulator.endpoint, credentials: keys });
+    try {
+      const mine = await ssmAs({ accessKeyId: own.config.accessKeyId, secretAccessKey: own.config.secretAccessKey }).send(new StartSessionCommand({ Target: 'i-0123456789abcdef0' }));
+      const theirs = await ssmAs(other).send(new StartSessionCommand({ Target: 'i-0123456789abcdef0' }));
+      const listed = await runInProcess(['sessions', '--json'], own.env);
+      expect(listed.status).toBe(0);
+      const sessions = JSON.parse(listed.stdout) as Array<{ sessionId: string; target: string; owner: string }>;
+      expect(sessions.map((s) => s.sessionId)).toEqual([mine.SessionId]);
+      expect(sessions[0]).toMatchObject({ target: 'i-0123456789abcdef0', owner: 'arn:aws:iam::123456789012:user/ssmx-emulator' });
+      const all = await runInProcess(['sessions', '--all'], own.env);
+      expect(all.stdout).toMatch(/^SESSION\s+TARGET\s+DOCUMENT\s+STARTED\s+STATUS\s+OWNER/);
+      expect(all.stdout).toContain(theirs.SessionId!);
+      const ended = await runInProcess(['terminate', mine.SessionId!], own.env);
+      expect(ended.stdout).toBe(`terminated ${mine.SessionId}\n`);
+      expect(JSON.parse((await runInProcess(['sessions', '--json'], own.env)).stdout)).toEqual([]);
+      expect((await runInProcess(['terminate'], own.env)).status).toBe(2);
+    } finally {
+      await own.emulator.close();
+    }
+  });
+});
+
+describe('ssmx list columns, in-process', () => {
+  it('--columns with type, state and tags; --sort; an unknown column is a usage error; the default table is as it was', async () => {
+    const own = await inProcessEmulator((config) => {
+      config.instances = [
+        { ...config.instances[0]!, id: 'i-0aaaaaaaaaaaaaaa1', name: 'web-2', tags: { Env: 'prod', Role: 'web' } },
+        { ...config.instances[0]!, id: 'i-0aaaaaaaaaaaaaaa2', name: 'web-10', agentVersion: '3.3.40.0', tags: { Env: 'dev' } },
+      ];
+    });
+    try {
+      const table = await runInProcess(['list', '--columns', 'name,type,state,tags', '--sort', 'name'], own.env);
+      expect(table.status).toBe(0);
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^NAME\s+TYPE\s+STATE\s+TAGS$/);
+      // Numbers in names sort as numbers: web-2 before web-10.
+      expect(lines[1]).toMatch(/^web-2\s+t3\.micro\s+running\s+Env=prod,Role=web$/);
+      expect(lines[2]).toMatch(/^web-10\s+t3\.micro\s+running\s+Env=dev$/);
+      const all = await runInProcess(['list', '--columns', 'all'], own.env);
+      expect(all.stdout.split('\n')[0]).toMatch(/^NAME\s+ID\s+IP\s+PLATFORM\s+AGENT\s+PING\s+TYPE\s+STATE\s+TAGS$/);
+      expect((await runInProcess(['list'], own.env)).stdout.split('\n')[0]).toMatch(/^NAME\s+ID\s+IP\s+PLATFORM\s+AGENT\s+PING$/);
+      const bad = await runInProcess(['list', '--columns', 'name,colour'], own.env);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/unknown column colour/);
+      const json = JSON.parse((await runInProcess(['list', '--json'], own.env)).stdout) as Array<{ instanceType: string; state: string; tags: Record<string, string> }>;
+      expect(json[0]).toMatchObject({ instanceType: 't3.micro', state: 'running', tags: { Env: 'prod', Role: 'web' } });
+    } finally {
+      await own.emulator.close();
+    }
+  });
+});
+
+describe('completion of targets, in-process', () => {
+  it('aliases, Name tags and ids; then from the cache (0600) for a minute, even with AWS gone', async () => {
+    const own = await inProcessEmulator();
+    const home = mkdtempSync(join(tmpdir(), 'ssmx-cache-'));
+    mkdirSync(join(home, 'config', 'ssmx'), { recursive: true });
+    writeFileSync(join(home, 'config', 'ssmx', 'config.json'), JSON.stringify({ aliases: { 'prod-db': { target: 'i-0123456789abcdef0' } } }));
+    const envWithCache = { ...own.env, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
+    const first = await runInProcess(['__targets'], envWithCache);
+    expect(first.stdout.split('\n').filter(Boolean)).toEqual(['prod-db', 'demo', 'i-0123456789abcdef0']);
+    const [file] = readdirSync(join(home, 'cache', 'ssmx'));
+    expect(statSync(join(home, 'cache', 'ssmx', file!)).mode & 0o777).toBe(0o600);
+    await own.emulator.close();
+    const cached = await runInProcess(['__targets'], envWithCache);
+    expect(cached.stdout).toBe(first.stdout);
+    // No cache and no AWS: the aliases still, status 0 and nothing on stderr.
+    const cold = await runInProcess(['__targets'], { ...envWithCache, XDG_CACHE_HOME: join(home, 'other-cache') });
+    expect([cold.status, cold.stdout, cold.stderr]).toEqual([0, 'prod-db\n', '']);
+  });
+});

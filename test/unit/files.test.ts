@@ -22,7 +22,10 @@ describe('files ssmx writes', () => {
     // The launcher is a program the AWS CLI runs, possibly as another user (sudo install into
     // /usr/local/bin): it must be executable by them, and it holds only two paths.
     // context.ts opens /dev/tty, the terminal, to ask for an MFA code when stdin is a pipe.
-    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts']);
+    // readiness.ts writes `forward --ready-file`, where the user asks, mode 0600 (test/e2e/forward-scripts.test.ts).
+    // target-cache.ts keeps completion's list of instance names and ids a minute, mode 0600 in a
+    // 0700 folder of the user's cache directory: no secret, only what `ssmx list` shows.
+    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts', 'src/cli/readiness.ts', 'src/cli/target-cache.ts']);
     expect(readFileSync(join(repoRoot, 'src/cli/context.ts'), 'utf8').match(/openSync\('[^']*'/g)).toEqual(["openSync('/dev/tty'", "openSync('/dev/tty'"]);
   });
 });

@@ -4,6 +4,9 @@ import { UsageError } from '../errors.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
+/** The commands whose first argument is a target: completion offers instances and aliases there. */
+const TARGET_COMMANDS = ['shell', 'forward', 'run', 'proxy', 'ssh'];
+
 interface Spec {
   name: string;
   aliases: string[];
@@ -17,7 +20,7 @@ function specs(program: Command): { globals: Spec['options']; commands: Spec[] }
   return {
     globals: program.options.filter((o) => o.long).map(optionSpec),
     commands: program.commands
-      .filter((c) => c.name() !== 'help')
+      .filter((c) => c.name() !== 'help' && !c.name().startsWith('__'))
       .map((c) => ({ name: c.name(), aliases: c.aliases(), description: c.description(), options: c.options.filter((o) => o.long).map(optionSpec) })),
   };
 }
@@ -46,6 +49,21 @@ _ssmx() {
   case "$cmd" in
 ${cases}
   esac
+  # The first argument of these is a target: aliases, Name tags and ids, from ssmx's short-lived
+  # cache (ssmx __targets), with the global options given before the command.
+  local positional=0 j
+  for ((j = i + 1; j < COMP_CWORD; j++)); do
+    word="\${COMP_WORDS[j]}"
+    if [[ "$takes_value" == *" $word "* ]]; then ((j++)); continue; fi
+    [[ "$word" != -* ]] && ((positional++))
+  done
+  if [[ "$cur" != -* && $positional -eq 0 && " ${TARGET_COMMANDS.join(' ')} " == *" $cmd "* ]]; then
+    local prefix="" targets
+    if [[ "$cmd" == ssh && "$cur" == *@* ]]; then prefix="\${cur%%@*}@"; cur="\${cur#*@}"; fi
+    targets="$(ssmx "\${COMP_WORDS[@]:1:i-1}" __targets 2>/dev/null)"
+    COMPREPLY=($(compgen -P "$prefix" -W "$targets" -- "$cur"))
+    return
+  fi
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts $globals --help" -- "$cur"))
   elif [[ "$cmd" == completion ]]; then
@@ -75,6 +93,7 @@ function fish(program: Command): string {
     for (const o of c.options) lines.push(`complete -c ssmx -n ${quote(`__fish_seen_subcommand_from ${[c.name, ...c.aliases].join(' ')}`)} ${flag(o)}`);
   }
   lines.push(`complete -c ssmx -n '__fish_seen_subcommand_from completion' -a '${SHELLS.join(' ')}'`);
+  lines.push(`complete -c ssmx -n '__fish_seen_subcommand_from ${TARGET_COMMANDS.join(' ')}' -a '(ssmx __targets 2>/dev/null)'`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -9,8 +9,11 @@ import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parsePortSpec, type PortSpec } from '../port-spec.js';
 import { startProgress } from '../progress.js';
+import { announceReady, clearReadyFile, runInBackground, type ReadyOptions } from '../readiness.js';
 
-export interface ForwardOptions extends GlobalOptions {
+export interface ForwardOptions extends GlobalOptions, ReadyOptions {
+  /** Detach once every listener is ready (see runInBackground). */
+  background?: boolean;
   bind?: string;
   /** Parsed and checked by the command line (1 to 64). */
   sessions?: number;
@@ -57,7 +60,10 @@ function documentFor(spec: PortSpec, localPort: number | undefined) {
 
 /** `ssmx forward <target> <spec…>`: listeners, each with its pool of sessions, until Ctrl-C. */
 export async function forwardCommand(target: string, specTexts: string[], options: ForwardOptions, context: CliContext): Promise<number> {
+  if (options.background) return runInBackground(process.argv.slice(2), context);
   const poolSize = options.sessions ?? DEFAULT_SESSIONS;
+  clearReadyFile(options);
+  let unannounce = () => {};
   const aws = awsFor(options, context, target);
   const listeners: Listening[] = [];
   const progress = startProgress(context, `Starting port forwarding to ${target}`, options);
@@ -78,6 +84,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const failed = new Promise<never>((_, reject) => (fail = reject));
       failed.catch(() => undefined);
       const instanceId = await aws.resolve(target);
+      const lines: string[] = [];
       for (const spec of specs) {
         const pool: PoolMember[] = [];
         const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
@@ -117,9 +124,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
         const remote = `${target}:${spec.remoteHost ? `${spec.remoteHost}:` : ''}${spec.remotePort}`;
         // The session ids, for audits and for ending one by hand (aws ssm terminate-session).
         say(`forwarding ${listening.address} -> ${remote}${poolSize > 1 ? ` (${poolSize} sessions, ${mode})` : ` (${mode})`}: ${members.map((m) => m.sessionId).join(', ')}`);
-        if (options.json) {
-          context.stdout.write(
-            `${JSON.stringify({
+        const line = JSON.stringify({
               spec: spec.text,
               local: listening.address,
               localPort: listening.port ?? null,
@@ -130,15 +135,18 @@ export async function forwardCommand(target: string, specTexts: string[], option
               remotePort: spec.remotePort,
               mode,
               sessions: members.map((m) => m.sessionId),
-            })}\n`,
-          );
-        }
+            });
+        lines.push(line);
+        if (options.json) context.stdout.write(`${line}\n`);
       }
+      // Every listener is up: a script waiting on a file or a descriptor may go.
+      unannounce = announceReady(lines, options);
       // Runs until a stop signal (exit 0) or a session fails.
       return failed;
     });
   } finally {
     progress.stop();
+    unannounce();
     await Promise.all(listeners.map((listening) => listening.close()));
     aws.destroy();
   }

@@ -6,6 +6,11 @@ import { shellQuote, ssmxCommandWord } from '../self.js';
 
 import { ALIAS_SUFFIX } from './proxy.js';
 
+export interface SshOptions extends GlobalOptions {
+  port?: string;
+  login?: string;
+}
+
 export interface SshConfigOptions extends GlobalOptions {
   user?: string;
 }
@@ -44,9 +49,11 @@ export function sshConfigCommand(options: SshConfigOptions, context: CliContext)
  * `ssmx ssh [user@]target [-- ssh args…]`: the system ssh with ssmx as its ProxyCommand. ssh owns
  * the terminal and its signals; ssmx waits and exits with ssh's status.
  */
-export async function sshCommand(destination: string, sshArgs: string[], options: GlobalOptions, context: CliContext): Promise<number> {
+export async function sshCommand(destination: string, sshArgs: string[], options: SshOptions, context: CliContext): Promise<number> {
   if (!destination || destination.startsWith('-')) throw new UsageError(`"${destination}" is not a destination`, 'ssmx ssh ec2-user@i-0123456789abcdef0 -- -L 8080:localhost:80');
-  const args = ['-o', `ProxyCommand=${proxyCommandLine(options, context.env)}`, destination, ...sshArgs];
+  // ssh hands its -p to the ProxyCommand as %p, which becomes the session's port on the instance.
+  const own = [...(options.port ? ['-p', options.port] : []), ...(options.login ? ['-l', options.login] : [])];
+  const args = ['-o', `ProxyCommand=${proxyCommandLine(options, context.env)}`, ...own, destination, ...sshArgs];
   const child = spawn('ssh', args, { stdio: 'inherit', env: context.env });
   // Keyboard signals reach ssh through the terminal; ssmx must outlive them to report its status.
   const removeSignals = context.signals.on(['SIGINT', 'SIGQUIT', 'SIGTSTP'], () => undefined);

@@ -1,0 +1,66 @@
+import { DescribeSessionsCommand, TerminateSessionCommand, type SessionFilter, type SSMClient } from '@aws-sdk/client-ssm';
+import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
+import { toAwsError } from './errors.js';
+
+/** An active session as a person reads it. */
+export interface ActiveSession {
+  sessionId: string;
+  target: string;
+  document: string;
+  startDate: string;
+  status: string;
+  owner: string;
+  reason: string;
+}
+
+/** Who the credentials are (STS GetCallerIdentity): sessions are owned by this ARN. */
+export async function callerArn(options: AwsOptions): Promise<string> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const client = instrumentClient(new STSClient(clientConfig(options, 'sts')), options, 'sts');
+  try {
+    const identity = await client.send(new GetCallerIdentityCommand({}));
+    if (!identity.Arn) throw new Error('GetCallerIdentity answered without an ARN');
+    return identity.Arn;
+  } catch (error) {
+    throw toAwsError(error, 'GetCallerIdentity');
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The active sessions (DescribeSessions, every page), of one owner or of everyone. */
+export async function activeSessions(ssm: SSMClient, owner: string | undefined): Promise<ActiveSession[]> {
+  const filters: SessionFilter[] = owner ? [{ key: 'Owner', value: owner }] : [];
+  const found: ActiveSession[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await ssm.send(new DescribeSessionsCommand({ State: 'Active', ...(filters.length ? { Filters: filters } : {}), NextToken: nextToken }));
+      for (const session of page.Sessions ?? []) {
+        found.push({
+          sessionId: session.SessionId ?? '',
+          target: session.Target ?? '',
+          document: session.DocumentName ?? '',
+          startDate: session.StartDate ? session.StartDate.toISOString() : '',
+          status: session.Status ?? '',
+          owner: session.Owner ?? '',
+          reason: session.Reason ?? '',
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw toAwsError(error, 'DescribeSessions');
+  }
+  return found;
+}
+
+/** Ends a session on the service (TerminateSession); the error, if any, as a value. */
+export async function terminateById(ssm: SSMClient, sessionId: string): Promise<Error | undefined> {
+  try {
+    await ssm.send(new TerminateSessionCommand({ SessionId: sessionId }));
+    return undefined;
+  } catch (error) {
+    return toAwsError(error, 'TerminateSession');
+  }
+}
