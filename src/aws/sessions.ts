@@ -1,4 +1,4 @@
-import { DescribeSessionsCommand, TerminateSessionCommand, type SessionFilter, type SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeSessionsCommand, type SessionFilter, type SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { toAwsError } from './errors.js';
 
@@ -53,14 +53,4 @@ export async function activeSessions(ssm: SSMClient, owner: string | undefined):
     throw toAwsError(error, 'DescribeSessions');
   }
   return found;
-}
-
-/** Ends a session on the service (TerminateSession); the error, if any, as a value. */
-export async function terminateById(ssm: SSMClient, sessionId: string): Promise<Error | undefined> {
-  try {
-    await ssm.send(new TerminateSessionCommand({ SessionId: sessionId }));
-    return undefined;
-  } catch (error) {
-    return toAwsError(error, 'TerminateSession');
-  }
 }

@@ -1,4 +1,5 @@
-import { activeSessions, callerArn, terminateById } from '../../aws/sessions.js';
+import { activeSessions, callerArn } from '../../aws/sessions.js';
+import { terminateSession } from '../../aws/ssm.js';
 import { awsFor } from '../aws-context.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -40,7 +41,7 @@ export async function terminateCommand(ids: string[], options: GlobalOptions, co
   try {
     let failed = 0;
     for (const id of ids) {
-      const failure = await terminateById(aws.ssm, id);
+      const failure = await terminateSession(aws.ssm, id);
       if (failure) {
         failed++;
         context.stderr.write(`ssmx: error: ${failure.message}\n`);
