@@ -5,8 +5,7 @@ import { generateSessionDataKey } from '../aws/kms.js';
 import { resumeSession, startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
 import type { Timers } from '../channel/timers.js';
 import { ReportedClientVersion } from '../protocol/version.js';
-import type { ChannelClosed } from '../protocol/payloads.js';
-import { DataChannelSession, type SessionReady } from '../session/data-channel-session.js';
+import { DataChannelSession } from '../session/data-channel-session.js';
 import { SessionError } from '../session/errors.js';
 import { asSessionError } from '../session/link.js';
 import { WebSocketTransport } from '../transport/websocket.js';
@@ -91,29 +90,4 @@ export async function openDataChannel(
     session.on('resumed', (ms) => notice(`ssmx: reconnected after ${(ms / 1000).toFixed(1)} s`));
   }
   return session;
-}
-
-/**
- * Resolves when the session is ready (after the handshake, if any), rejects if it fails first.
- * `attach` runs inside the `ready` event, so the listeners it adds see the output and the close
- * that may come in the same read as the handshake's end; awaiting first would miss them.
- */
-export function waitReady<T = SessionReady>(session: DataChannelSession, attach?: (ready: SessionReady) => T): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    const onClosed = (closed: ChannelClosed) =>
-      reject(new SessionError('CONNECTION_LOST', `the session closed before it was ready${closed.output ? `: ${closed.output}` : ''}`));
-    session.once('error', onError);
-    session.once('closed', onClosed);
-    session.once('ready', (ready: SessionReady) => {
-      session.off('error', onError);
-      session.off('closed', onClosed);
-      try {
-        resolve(attach ? attach(ready) : (ready as T));
-      } catch (error) {
-        session.end();
-        reject(error);
-      }
-    });
-  });
 }

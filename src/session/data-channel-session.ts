@@ -293,6 +293,31 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
   }
 }
 
+/**
+ * Resolves when the session is ready (after the handshake, if any), rejects if it fails first.
+ * `attach` runs inside the `ready` event, so the listeners it adds see the output and the close
+ * that may come in the same read as the handshake's end; awaiting first would miss them.
+ */
+export function waitReady<T = SessionReady>(session: DataChannelSession, attach?: (ready: SessionReady) => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    const onClosed = (closed: ChannelClosed) =>
+      reject(new SessionError('CONNECTION_LOST', `the session closed before it was ready${closed.output ? `: ${closed.output}` : ''}`));
+    session.once('error', onError);
+    session.once('closed', onClosed);
+    session.once('ready', (ready: SessionReady) => {
+      session.off('error', onError);
+      session.off('closed', onClosed);
+      try {
+        resolve(attach ? attach(ready) : (ready as T));
+      } catch (error) {
+        session.end();
+        reject(error);
+      }
+    });
+  });
+}
+
 /** Waits at most `ms` for a promise; resolves undefined on timeout or failure (for best-effort work on the way out). */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
