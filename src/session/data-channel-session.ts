@@ -182,6 +182,16 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
     this.link.resume();
   }
 
+  /** While true, silence from the agent is ssmx's own doing: no liveness check may count it. */
+  get isReceivePaused(): boolean {
+    return this.link.isReceivePaused;
+  }
+
+  /** The clock and timers the session runs on, for whoever keeps time beside it (smux keep-alive). */
+  get timers(): Timers {
+    return this.options.timers ?? systemTimers;
+  }
+
   /** Ends the session from this side with a reason, through the same path as any failure. */
   abort(error: SessionError): void {
     this.fail(error);

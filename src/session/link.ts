@@ -64,6 +64,11 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.options.reopen !== undefined;
   }
 
+  /** True while ssmx itself has stopped reading (a local reader is full). */
+  get isReceivePaused(): boolean {
+    return this.receivePaused;
+  }
+
   get isUp(): boolean {
     return this.up && !this.closed;
   }

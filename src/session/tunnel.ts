@@ -6,6 +6,7 @@ import { field } from '../protocol/json.js';
 import { decodeFlag, encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
 import { AgentGates, isVersionGreater } from '../protocol/version.js';
 import type { DataChannelSession, SessionReady } from './data-channel-session.js';
+import type { TimerHandle } from '../channel/timers.js';
 import { SessionError } from './errors.js';
 import { ChannelDuplex, ReceiveBudget, SessionWriter } from './session-io.js';
 
@@ -112,24 +113,33 @@ function join(socket: Socket, stream: ChannelDuplex): void {
 }
 
 /** Multiplexed mode: one smux stream per local connection, all over this one session. */
+/** smux keep-alive, where the agent runs it: a NOP every 10 s, the session dropped after 30 s of silence. */
+const KEEPALIVE_INTERVAL_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 30_000;
+
 class MultiplexedMode implements Mode {
   private readonly smux = new SmuxSession('client');
   private readonly streams = new Map<number, ChannelDuplex>();
-  private keepAliveTimer: NodeJS.Timeout | undefined;
-  private lastReceived = Date.now();
+  private keepAliveTimer: TimerHandle | undefined;
+  private lastReceived: number;
 
   constructor(
     private readonly parts: ModeParts,
     options: { keepAlive: boolean },
   ) {
+    const timers = parts.session.timers;
+    this.lastReceived = timers.now();
     parts.session.setProbe(PayloadType.Output, () => this.smux.nop());
     if (options.keepAlive) {
-      // Older agents run smux keep-alive: a NOP every 10 s, the session dropped after 30 s of silence.
-      this.keepAliveTimer = setInterval(() => {
-        if (Date.now() - this.lastReceived > 30_000) return parts.fail(new SessionError('CONNECTION_LOST', 'smux keep-alive: nothing from the agent for 30 s'));
+      const check = () => {
+        this.keepAliveTimer = timers.setTimeout(check, KEEPALIVE_INTERVAL_MS);
+        // Silence while ssmx has stopped reading is its own backpressure, not the agent's silence
+        // (smux session.go keepalive: "session should not be closed" while the bucket is empty).
+        if (parts.session.isReceivePaused) this.lastReceived = timers.now();
+        if (timers.now() - this.lastReceived > KEEPALIVE_TIMEOUT_MS) return parts.fail(new SessionError('CONNECTION_LOST', 'smux keep-alive: nothing from the agent for 30 s'));
         parts.writer.write(PayloadType.Output, this.smux.nop());
-      }, 10_000);
-      this.keepAliveTimer.unref();
+      };
+      this.keepAliveTimer = timers.setTimeout(check, KEEPALIVE_INTERVAL_MS);
     }
   }
 
@@ -156,7 +166,7 @@ class MultiplexedMode implements Mode {
   }
 
   output(payload: Buffer): void {
-    this.lastReceived = Date.now();
+    this.lastReceived = this.parts.session.timers.now();
     for (const event of this.smux.receive(payload)) {
       switch (event.kind) {
         case 'data':
@@ -175,7 +185,7 @@ class MultiplexedMode implements Mode {
   }
 
   end(): void {
-    clearInterval(this.keepAliveTimer);
+    this.parts.session.timers.clearTimeout(this.keepAliveTimer);
     for (const stream of this.streams.values()) stream.destroy();
   }
 

@@ -46,6 +46,7 @@ export const DEFAULT_PING_INTERVAL_MS = 30_000;
 export class WebSocketTransport extends EventEmitter<TransportEvents> implements DataChannelTransport {
   private closedByUs = false;
   private awaitingPong = false;
+  private paused = false;
   isClosed = false;
   private readonly pingTimer: NodeJS.Timeout;
 
@@ -75,6 +76,11 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       // 'close' follows every error and reports it.
     });
     this.pingTimer = setInterval(() => {
+      // While ssmx itself has stopped reading (a local reader is full), the pong waits unread in
+      // the socket: that silence is ssmx's own, not the peer's, and never ends a healthy link (as
+      // smux's keepalive: "recvLoop may block while bucket is 0, in this case, session should not
+      // be closed"). The check starts afresh when reading does.
+      if (this.paused) return;
       if (this.awaitingPong) {
         socket.terminate();
         return;
@@ -130,10 +136,14 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    this.paused = false;
+    // A pong that came while paused is read now; the next check waits a whole interval for it.
+    this.awaitingPong = false;
     this.socket.resume();
   }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -391,5 +391,45 @@ describe('completion of targets, in-process', () => {
     // No cache and no AWS: the aliases still, status 0 and nothing on stderr.
     const cold = await runInProcess(['__targets'], { ...envWithCache, XDG_CACHE_HOME: join(home, 'other-cache') });
     expect([cold.status, cold.stdout, cold.stderr]).toEqual([0, 'prod-db\n', '']);
+  });
+});
+
+describe('all-day tunnels: connections made before a session is ready', () => {
+  it('are held until the pool is ready, not reset (StartSession slowed by throttling)', async () => {
+    const own = await inProcessEmulator((config) => (config.throttle = 2));
+    const echo: Server = createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const cli = ssmxInProcess(['forward', 'i-0123456789abcdef0', `${port}:${(echo.address() as AddressInfo).port}`, '--sessions', '1'], own.env);
+    try {
+      // Connect the moment the port accepts, as a script does.
+      const socket = await new Promise<Socket>((resolve) => {
+        const attempt = () => {
+          const candidate = connect(port, '127.0.0.1');
+          candidate.once('connect', () => resolve(candidate));
+          candidate.once('error', () => setTimeout(attempt, 5));
+        };
+        attempt();
+      });
+      // The pool was not ready yet when the connection came: the case this test is about.
+      expect(cli.stderr()).not.toContain('forwarding');
+      const echoed = await new Promise<string>((resolve, reject) => {
+        socket.once('data', (data) => resolve(data.toString()));
+        socket.once('close', () => reject(new Error('the early connection was closed')));
+        socket.write('early bird');
+      });
+      expect(echoed).toBe('early bird');
+      socket.destroy();
+    } finally {
+      cli.signals.send('SIGINT');
+      expect((await cli.result).status).toBe(0);
+      echo.close();
+      await own.emulator.close();
+    }
   });
 });

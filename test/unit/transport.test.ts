@@ -58,6 +58,26 @@ describe('WebSocket transport', () => {
     expect(closed!.code).toBe('CONNECTION_LOST');
   });
 
+  it('a link ssmx has stopped reading (its own backpressure) is not declared lost, however long', async () => {
+    // A healthy peer that answers pings and keeps sending: while paused, its pongs wait unread.
+    const { url, server } = await listen();
+    server.on('connection', (ws) => {
+      const sender = setInterval(() => ws.readyState === ws.OPEN && ws.send(Buffer.alloc(64 * 1024)), 5);
+      ws.on('close', () => clearInterval(sender));
+    });
+    const transport = await WebSocketTransport.open(url, { tokenValue: 't', clientId: 'c', clientVersion: 'v', pingIntervalMs: 20 });
+    let lost: unknown;
+    transport.on('close', (error) => (lost = error ?? 'closed'));
+    transport.pause();
+    // Fifteen ping intervals with nothing read: before, the second one ended the link.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(lost).toBeUndefined();
+    transport.resume();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lost).toBeUndefined();
+    transport.close();
+  });
+
   it('a refused connection is STREAM_UNREACHABLE, with the URL but not its query', async () => {
     const error = await WebSocketTransport.open('ws://127.0.0.1:1/v1/data-channel/x?role=publish_subscribe&secret=1', {
       tokenValue: 't', clientId: 'c', clientVersion: 'v',

@@ -30,6 +30,9 @@ export interface ForwardOptions extends GlobalOptions, ReadyOptions {
  */
 export const DEFAULT_SESSIONS = 4;
 
+/** Connections a listener holds while no session of its pool is ready yet; more are refused. */
+export const MAX_EARLY_CONNECTIONS = 64;
+
 interface PoolMember {
   sessionId: string;
   /** Set once the session is ready. */
@@ -67,6 +70,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   let unannounce = () => {};
   const aws = awsFor(options, context, target);
   const listeners: Listening[] = [];
+  const heldEarly: Array<Set<Socket>> = [];
   const progress = startProgress(context, `Starting port forwarding to ${target}`, options);
   try {
     const given = specTexts.length > 0 ? specTexts : (aws.alias?.forward ?? []);
@@ -89,13 +93,24 @@ export async function forwardCommand(target: string, specTexts: string[], option
       for (const spec of specs) {
         const pool: PoolMember[] = [];
         const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
-        const listening = await listenLocal(local, (socket: Socket) => {
-          // Each new connection goes to the session serving the fewest.
+        // Each new connection goes to the session serving the fewest.
+        const leastLoaded = () => {
           const ready = pool.filter((m): m is PoolMember & { tunnel: Tunnel } => m.tunnel !== undefined);
-          const member = ready.reduce<(typeof ready)[number] | undefined>((best, m) => (!best || m.tunnel.load < best.tunnel.load ? m : best), undefined);
-          if (member) member.tunnel.attach(socket);
-          else socket.destroy();
+          return ready.reduce<(typeof ready)[number] | undefined>((best, m) => (!best || m.tunnel.load < best.tunnel.load ? m : best), undefined);
+        };
+        // The listener is up before any session is: a script that connects at once is held, unread,
+        // until one is ready (a bounded number of them), and refused only if the sessions fail.
+        const early = new Set<Socket>();
+        const listening = await listenLocal(local, (socket: Socket) => {
+          const member = leastLoaded();
+          if (member) return member.tunnel.attach(socket);
+          if (early.size >= MAX_EARLY_CONNECTIONS) return socket.destroy();
+          socket.pause();
+          socket.on('error', () => undefined);
+          early.add(socket);
+          socket.once('close', () => early.delete(socket));
         });
+        heldEarly.push(early);
         listeners.push(listening);
         const { documentName, parameters } = documentFor(spec, listening.port);
         const members = await Promise.all(
@@ -117,6 +132,11 @@ export async function forwardCommand(target: string, specTexts: string[], option
               );
               return tunnel;
             });
+            // The first ready session takes the connections that came before it.
+            for (const socket of [...early]) {
+              early.delete(socket);
+              if (!socket.destroyed) leastLoaded()!.tunnel.attach(socket);
+            }
             return member;
           }),
         );
@@ -148,6 +168,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
   } finally {
     progress.stop();
     unannounce();
+    for (const socket of heldEarly.flatMap((early) => [...early])) socket.destroy();
     await Promise.all(listeners.map((listening) => listening.close()));
     aws.destroy();
   }
