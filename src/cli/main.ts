@@ -396,6 +396,12 @@ Examples:
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
     .option('--kms-key-id <id>', 'encrypt every session with this KMS key (the emulator serves GenerateDataKey)')
     .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')
+    .option('--gateway-close-after <seconds>', 'close every data channel WebSocket normally (1000) this long after it opens, as the gateway does on its own schedule', parseTimeout('--gateway-close-after'))
+    .option('--terminate-after <seconds>', 'terminate every session this long after it starts (an idle timeout, a maximum duration)', parseTimeout('--terminate-after'))
+    .option('--fail-resume <n>', 'fail the next n ResumeSession calls', (text: string) => {
+      if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`--fail-resume takes a count, not ${text}`);
+      return Number(text);
+    })
     .addHelpText(
       'after',
       `

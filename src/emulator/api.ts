@@ -77,6 +77,10 @@ const resumeSession: Handler = (input, context) => {
   const sessionId = requireString(input, 'SessionId', 'sessionId');
   const record = context.sessions.get(sessionId);
   if (!record) throw new ApiError('DoesNotExistException', `Session ${sessionId} does not exist.`);
+  if ((context.config.failResume ?? 0) > 0) {
+    context.config.failResume! -= 1;
+    throw new ApiError('InternalServerError', 'ResumeSession failed (an emulator fault).', 500);
+  }
   // A session that has ended gives no token: the plugin reads that as "timed out" (docs/protocol.md §9).
   if (record.status === 'Terminated') return { SessionId: sessionId };
   return {

@@ -63,6 +63,15 @@ export interface EmulatorConfig {
   /** The next this many API calls are answered with ThrottlingException. */
   throttle: number;
   /**
+   * The service's own endings, as faults for tests: the gateway closes every data-channel
+   * WebSocket normally (1000) this long after it opened (it does so on its own schedule, and a
+   * client must resume); every session is terminated this long after it started (an idle timeout,
+   * a maximum duration, an administrator); the next this many ResumeSession calls fail.
+   */
+  gatewayCloseAfterMs?: number;
+  terminateAfterMs?: number;
+  failResume?: number;
+  /**
    * The http:// base clients reach the emulator by, when something stands between (a test's
    * fault proxy): StreamUrls then point there. Its own address when unset.
    */

@@ -219,8 +219,14 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
         });
         agents.set(sessionId, agent);
         sessions.onTerminate(sessionId, () => agent!.terminate());
+        if (config.terminateAfterMs !== undefined) setTimeout(() => sessions.terminate(sessionId), config.terminateAfterMs).unref();
       }
       agent.attach(ws);
+      if (config.gatewayCloseAfterMs !== undefined) {
+        const closer = setTimeout(() => ws.readyState === ws.OPEN && ws.close(1000), config.gatewayCloseAfterMs);
+        closer.unref();
+        ws.once('close', () => clearTimeout(closer));
+      }
     });
   }
 

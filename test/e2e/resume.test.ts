@@ -85,6 +85,35 @@ describe('a dropped connection is resumed (ResumeSession, new token, resend)', (
     expect(result.stderr.match(/reconnected after/g)?.length).toBeGreaterThanOrEqual(10);
   }, 180_000);
 
+  it('16 MiB each way while the link drops 5 times, 150 ms apart: every byte once', async () => {
+    const server = await startHashServer(16 << 20);
+    const forward = await startForward(env, [TARGET, `0:${server.port}`, '--sessions', '1']);
+    let cuts = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const cutEvery150ms = (received: number) => {
+      // From the first mebibyte on: the drops come while both directions are busy.
+      if (timer || received < 1 << 20) return;
+      timer = setInterval(() => {
+        proxy.cut();
+        if (++cuts === 5) clearInterval(timer);
+      }, 150);
+    };
+    try {
+      const client = await hashClient(forward.listeners[0]!.localPort!, 16 << 20, 16 << 20, { onProgress: cutEvery150ms });
+      const seen = await server.results[0]!;
+      expect(client.receivedBytes).toBe(16 << 20);
+      expect(client.receivedSha256).toBe(seen.sentSha256);
+      expect(seen.receivedBytes).toBe(16 << 20);
+      expect(seen.receivedSha256).toBe(client.sentSha256);
+      expect(cuts).toBe(5);
+      expect(await forward.stop()).toBe(0);
+    } finally {
+      clearInterval(timer);
+      await forward.stop();
+      await server.close();
+    }
+  }, 120_000);
+
   it('1% of frames damaged (a payload or digest byte flipped), and the link cut on a seeded schedule: dropped unacknowledged, resent, every byte once', async () => {
     const result = await faultyTransfer(proxy, env, { download: 16 << 20, upload: 16 << 20, drops: 0, faults: { duplicate: 0.01, reorder: 0.01, delay: 0, corrupt: 0.01, cut: 1 / 8000 } });
     expect(result.counts.corrupted).toBeGreaterThan(50);

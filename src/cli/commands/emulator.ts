@@ -14,6 +14,10 @@ export interface EmulatorOptions {
   shell?: string;
   publicEndpoint?: string;
   kmsKeyId?: string;
+  /** The service's own endings (seconds; a count), checked as the command line is read. */
+  gatewayCloseAfter?: number;
+  terminateAfter?: number;
+  failResume?: number;
 }
 
 export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
@@ -42,6 +46,9 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
   if (options.duplicateAcks !== undefined) config.duplicateAcks = options.duplicateAcks === 'on';
   if (options.shell) config.shell = ['/bin/sh', '-c', options.shell];
   if (options.kmsKeyId) config.kmsKeyId = options.kmsKeyId;
+  if (options.gatewayCloseAfter !== undefined) config.gatewayCloseAfterMs = options.gatewayCloseAfter * 1000;
+  if (options.terminateAfter !== undefined) config.terminateAfterMs = options.terminateAfter * 1000;
+  if (options.failResume !== undefined) config.failResume = options.failResume;
   if (options.publicEndpoint) {
     if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
     config.publicEndpoint = options.publicEndpoint;

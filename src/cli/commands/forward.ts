@@ -30,6 +30,11 @@ export interface ForwardOptions extends GlobalOptions, ReadyOptions {
  */
 export const DEFAULT_SESSIONS = 4;
 
+/** Replacements of an ended pool session that may fail in a row before the forward gives up, and their backoff. */
+export const MAX_REPLACEMENT_FAILURES = 5;
+const REPLACEMENT_FIRST_DELAY_MS = 500;
+const REPLACEMENT_MAX_DELAY_MS = 10_000;
+
 /** Connections a listener holds while no session of its pool is ready yet; more are refused. */
 export const MAX_EARLY_CONNECTIONS = 64;
 
@@ -71,6 +76,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
   const aws = awsFor(options, context, target);
   const listeners: Listening[] = [];
   const heldEarly: Array<Set<Socket>> = [];
+  /** Set once the forward is ending: no session is replaced any more. */
+  let closing = false;
   const progress = startProgress(context, `Starting port forwarding to ${target}`, options);
   try {
     const given = specTexts.length > 0 ? specTexts : (aws.alias?.forward ?? []);
@@ -113,12 +120,13 @@ export async function forwardCommand(target: string, specTexts: string[], option
         heldEarly.push(early);
         listeners.push(listening);
         const { documentName, parameters } = documentFor(spec, listening.port);
-        const members = await Promise.all(
-          Array.from({ length: poolSize }, async () => {
-            const { started, session } = await openSession({ target: instanceId, documentName, parameters, reason: options.reason }, aws.connect);
-            lifecycle.track(session);
-            const member: PoolMember = { sessionId: started.sessionId };
-            pool.push(member);
+        /** One session of the pool, from StartSession to a ready tunnel; `onEnd` hears of its end. */
+        const openMember = async (onEnd: (member: PoolMember, why: SessionError) => void): Promise<PoolMember> => {
+          const { started, session } = await openSession({ target: instanceId, documentName, parameters, reason: options.reason }, aws.connect);
+          lifecycle.track(session);
+          const member: PoolMember = { sessionId: started.sessionId };
+          pool.push(member);
+          try {
             member.tunnel = await waitReady(session, (ready) => {
               member.mode = portMode(ready);
               if (member.mode === 'stream') throw new SessionError('PROTOCOL', `the agent offered a stream session for ${documentName}, not port forwarding`);
@@ -126,20 +134,50 @@ export async function forwardCommand(target: string, specTexts: string[], option
               tunnel.on('connect-error', () =>
                 say(`ssmx: ${target} could not connect to ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} for a connection on ${listening.address} (the agent reported ConnectToPortError)`),
               );
-              tunnel.once('error', fail);
-              tunnel.once('closed', (closed) =>
-                fail(new SessionError('CONNECTION_LOST', `session ${member.sessionId} was closed by the service${closed.output ? `: ${closed.output}` : ''}`)),
-              );
+              tunnel.once('error', (error) => onEnd(member, error));
+              tunnel.once('closed', (closed) => onEnd(member, new SessionError('ENDED_BY_SERVICE', `the service closed it${closed.output ? `: ${closed.output}` : ''}`)));
               return tunnel;
             });
-            // The first ready session takes the connections that came before it.
-            for (const socket of [...early]) {
-              early.delete(socket);
-              if (!socket.destroyed) leastLoaded()!.tunnel.attach(socket);
-            }
-            return member;
-          }),
-        );
+          } catch (error) {
+            pool.splice(pool.indexOf(member), 1);
+            throw error;
+          }
+          // The first ready session takes the connections that came before it.
+          for (const socket of [...early]) {
+            early.delete(socket);
+            if (!socket.destroyed) leastLoaded()!.tunnel.attach(socket);
+          }
+          return member;
+        };
+        /**
+         * A member whose session ended for any reason but a stop (an idle timeout, a maximum session
+         * duration, an administrator's TerminateSession, a failed resume) is replaced; its own
+         * connections close, the others go on, and the listener stays. Replacements that keep
+         * failing end the forward.
+         */
+        let failedInARow = 0;
+        const replace = (member: PoolMember, why: SessionError) => {
+          if (why.code === 'INTERRUPTED' || closing) return;
+          pool.splice(pool.indexOf(member), 1);
+          say(`ssmx: session ${member.sessionId} ended (${why.message}); starting another`);
+          const attempt = (): void => {
+            openMember(replace).then(
+              (fresh) => {
+                failedInARow = 0;
+                say(`ssmx: session ${fresh.sessionId} replaces ${member.sessionId} for ${listening.address}`);
+              },
+              (error: Error) => {
+                if (closing) return;
+                if (++failedInARow >= MAX_REPLACEMENT_FAILURES) {
+                  return fail(new SessionError('CONNECTION_LOST', `a session for ${listening.address} ended and ${failedInARow} replacements failed in a row; the last: ${error.message}`));
+                }
+                setTimeout(attempt, Math.min(REPLACEMENT_MAX_DELAY_MS, REPLACEMENT_FIRST_DELAY_MS * 2 ** failedInARow)).unref();
+              },
+            );
+          };
+          attempt();
+        };
+        const members = await Promise.all(Array.from({ length: poolSize }, () => openMember(replace)));
         progress.stop();
         const mode = members[0]!.mode;
         const remote = `${target}:${spec.remoteHost ? `${spec.remoteHost}:` : ''}${spec.remotePort}`;
@@ -166,6 +204,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
       return failed;
     });
   } finally {
+    closing = true;
     progress.stop();
     unannounce();
     for (const socket of heldEarly.flatMap((early) => [...early])) socket.destroy();
