@@ -6,21 +6,19 @@ import { renderError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { ssmxVersion } from './self.js';
 import { BACKGROUND_CHILD } from './readiness.js';
-import { shellCommand, type ShellOptions } from './commands/shell.js';
-import { emulatorCommand, type EmulatorOptions } from './commands/emulator.js';
-import { demoCommand } from './commands/demo.js';
-import { DEFAULT_SESSIONS, forwardCommand, type ForwardOptions } from './commands/forward.js';
-import { parseRemotePort, proxyCommand, type ProxyOptions } from './commands/proxy.js';
-import { sshCommand, sshConfigCommand, type SshConfigOptions, type SshOptions } from './commands/ssh.js';
-import { PLUGIN_NAME, pluginCommand } from './commands/plugin.js';
-import { installPluginCommand, type InstallPluginOptions } from './commands/install-plugin.js';
-import { listCommand, type ListOptions } from './commands/list.js';
+// Command modules load when their command runs: `ssmx --version` loads no AWS SDK and no emulator.
+import type { ShellOptions } from './commands/shell.js';
+import type { EmulatorOptions } from './commands/emulator.js';
+import type { ForwardOptions } from './commands/forward.js';
+import type { ProxyOptions } from './commands/proxy.js';
+import type { SshConfigOptions, SshOptions } from './commands/ssh.js';
+import type { InstallPluginOptions } from './commands/install-plugin.js';
+import type { ListOptions } from './commands/list.js';
 import { DEFAULT_COLUMNS, LIST_COLUMNS, type ListColumn } from './instance-columns.js';
-import { execCommand, type ExecOptions } from './commands/exec.js';
-import { RUN_DOCUMENT, runCommand, setupCommand, type RunOptions, type SetupOptions } from './commands/run.js';
-import { completionCommand } from './commands/completion.js';
-import { targetsCommand } from './commands/targets.js';
-import { sessionsCommand, terminateCommand, type SessionsOptions } from './commands/sessions.js';
+import type { ExecOptions } from './commands/exec.js';
+import type { RunOptions, SetupOptions } from './commands/run.js';
+import type { SessionsOptions } from './commands/sessions.js';
+import { DEFAULT_SESSIONS, PLUGIN_NAME, RUN_DOCUMENT, parseRemotePort } from './names.js';
 
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -119,7 +117,7 @@ Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
 4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N.`,
     )
     .action((target: string | undefined, options: ShellOptions) =>
-      run(() => shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
+      run(async () => (await import('./commands/shell.js')).shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -148,7 +146,7 @@ Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
 2 bad spec or local port in use, 3 credentials, 4 target, 5 connection, 6 protocol.`,
     )
     .action((target: string, specs: string[], options: ForwardOptions) =>
-      run(() => forwardCommand(target, specs, { ...program.opts<GlobalOptions>(), ...options }, context)),
+      run(async () => (await import('./commands/forward.js')).forwardCommand(target, specs, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -168,7 +166,7 @@ Examples:
   $ ssmx ls --filter 'web-*'
   $ ssmx list --filter tag:Env=prod --json | jq -r '.[].id'`,
     )
-    .action((options: ListOptions) => run(() => listCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+    .action((options: ListOptions) => run(async () => (await import('./commands/list.js')).listCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
 
   program
     .command('exec')
@@ -188,7 +186,7 @@ Examples:
 Exit status: the command's where the agent reports it, else 0; errors as for shell.`,
     )
     .action((cluster: string, task: string, command: string[], options: ExecOptions) =>
-      run(() => execCommand(cluster, task, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
+      run(async () => (await import('./commands/exec.js')).execCommand(cluster, task, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -222,7 +220,7 @@ killed by a signal makes ssmx say so and exit 255 (the agent does not say which
 signal).`,
     )
     .action((target: string, command: string[], options: RunOptions) =>
-      run(() => runCommand(target, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
+      run(async () => (await import('./commands/run.js')).runCommand(target, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -236,12 +234,12 @@ Examples:
   $ ssmx setup --print          # read it first
   $ ssmx --profile prod --region eu-west-1 setup`,
     )
-    .action((options: SetupOptions) => run(() => setupCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+    .action((options: SetupOptions) => run(async () => (await import('./commands/run.js')).setupCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
 
   program
     .command('__targets', { hidden: true })
     .description('The targets completion offers, one a line (for the completion scripts).')
-    .action(() => run(() => targetsCommand(program.opts<GlobalOptions>(), context)));
+    .action(() => run(async () => (await import('./commands/targets.js')).targetsCommand(program.opts<GlobalOptions>(), context)));
 
   program
     .command('sessions')
@@ -256,7 +254,7 @@ Examples:
   $ ssmx sessions --all --json | jq -r '.[] | select(.target == "i-0123456789abcdef0") | .sessionId'
   $ ssmx terminate $(ssmx sessions --json | jq -r '.[].sessionId')`,
     )
-    .action((options: SessionsOptions) => run(() => sessionsCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+    .action((options: SessionsOptions) => run(async () => (await import('./commands/sessions.js')).sessionsCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
 
   program
     .command('terminate')
@@ -269,7 +267,7 @@ Examples:
   $ ssmx terminate alice-0123456789abcdef0
 Exit status: 0 when every session was ended; 1 when any could not be.`,
     )
-    .action((ids: string[]) => run(() => terminateCommand(ids, program.opts<GlobalOptions>(), context)));
+    .action((ids: string[]) => run(async () => (await import('./commands/sessions.js')).terminateCommand(ids, program.opts<GlobalOptions>(), context)));
 
   program
     .command('completion')
@@ -283,7 +281,7 @@ Examples:
   $ source <(ssmx completion zsh)                # in ~/.zshrc
   $ ssmx completion fish > ~/.config/fish/completions/ssmx.fish`,
     )
-    .action((shell: string) => run(async () => completionCommand(shell, program, context)));
+    .action((shell: string) => run(async () => (await import('./commands/completion.js')).completionCommand(shell, program, context)));
 
   program
     .command('proxy')
@@ -308,7 +306,7 @@ Exit status: 0 when the connection ends; 2 usage, 3 credentials, 4 target,
 5 connection, 6 protocol; 128+N when stopped by signal N (ssh sends SIGHUP).`,
     )
     .action((target: string, port: string, options: ProxyOptions) =>
-      run(() => proxyCommand(target, port, { ...program.opts<GlobalOptions>(), ...options }, context)),
+      run(async () => (await import('./commands/proxy.js')).proxyCommand(target, port, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -325,7 +323,7 @@ Example:
   $ ssh i-0123456789abcdef0            # by instance id
   $ ssh web-1.ssmx                     # by Name tag`,
     )
-    .action((options: SshConfigOptions) => run(async () => sshConfigCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
+    .action((options: SshConfigOptions) => run(async () => (await import('./commands/ssh.js')).sshConfigCommand({ ...program.opts<GlobalOptions>(), ...options }, context)));
 
   program
     .command('ssh')
@@ -346,7 +344,7 @@ Examples:
 Exit status: ssh's own (the remote command's, or 255 for an ssh failure).`,
     )
     .action((destination: string, sshArgs: string[], options: SshOptions) =>
-      run(() => sshCommand(destination, sshArgs, { ...program.opts<GlobalOptions>(), ...options }, context)),
+      run(async () => (await import('./commands/ssh.js')).sshCommand(destination, sshArgs, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program
@@ -367,7 +365,7 @@ session token) beside any non-zero status.
   $ ssmx plugin --version
   $ ssmx install-plugin && aws ssm start-session --target i-0123456789abcdef0`,
     )
-    .action((args: string[]) => run(() => pluginCommand(args, context)));
+    .action((args: string[]) => run(async () => (await import('./commands/plugin.js')).pluginCommand(args, context)));
 
   program
     .command('install-plugin')
@@ -381,7 +379,7 @@ Examples:
   $ ssmx install-plugin                      # ~/.local/bin/session-manager-plugin
   $ sudo ssmx install-plugin /usr/local/bin --force   # in place of the official one`,
     )
-    .action((dir: string | undefined, options: InstallPluginOptions) => run(() => installPluginCommand(dir, options, context)));
+    .action((dir: string | undefined, options: InstallPluginOptions) => run(async () => (await import('./commands/install-plugin.js')).installPluginCommand(dir, options, context)));
 
   program
     .command('emulator')
@@ -412,7 +410,7 @@ Examples:
   $ ssmx emulator --port 0
   $ ssmx emulator --agent-version 3.0.196.0 --instance i-0123456789abcdef0=web-1`,
     )
-    .action((options: EmulatorOptions) => run(() => emulatorCommand(options, context)));
+    .action((options: EmulatorOptions) => run(async () => (await import('./commands/emulator.js')).emulatorCommand(options, context)));
 
   program
     .command('demo')
@@ -423,7 +421,7 @@ Examples:
 Example:
   $ ssmx demo          # then type commands; exit ends the demo`,
     )
-    .action(() => run(() => demoCommand(context)));
+    .action(() => run(async () => (await import('./commands/demo.js')).demoCommand(context)));
 
   return program;
 }
@@ -443,7 +441,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   const pluginArgs = invokedAs === PLUGIN_NAME ? argv.slice(2) : argv[2] === 'plugin' && !isHelp(argv.slice(3)) ? argv.slice(3) : undefined;
   if (pluginArgs) {
     try {
-      return await pluginCommand(pluginArgs, ctx);
+      return await (await import('./commands/plugin.js')).pluginCommand(pluginArgs, ctx);
     } catch (error) {
       return renderError(error, ctx.stderr, useColor(ctx, {}));
     }

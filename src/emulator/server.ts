@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeOpenDataChannel } from '../protocol/payloads.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { AgentSession } from './agent/agent-session.js';
+import { loadPty } from './agent/pty.js';
 import { ApiError, callSsm, parseJsonBody, type ApiContext } from './api.js';
 import type { EmulatorConfig, PrincipalConfig } from './config.js';
 import { DocumentStore } from './documents.js';
@@ -62,6 +63,8 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 
 /** Starts the emulated service: the SSM JSON API and the data-channel gateway on one port. */
 export async function startEmulator(config: EmulatorConfig): Promise<RunningEmulator> {
+  // Shells need node-pty; without it the API, ports and commands are still served.
+  await loadPty();
   const sessions = new SessionStore();
   const documents = new DocumentStore();
   const agents = new Map<string, AgentSession>();

@@ -55,6 +55,28 @@ describe('the service\'s own endings', () => {
     }
   }, 40_000);
 
+  it('a session whose resume keeps failing is replaced', async () => {
+    emulator = await startEmulatorProcess(['--gateway-close-after', '1', '--fail-resume', '1000']);
+    const forward = await startForward(emulator.env, ['--reconnect-timeout', '2', 'i-0123456789abcdef0', `0:${echoPort}`, '--sessions', '1']);
+    try {
+      const port = forward.listeners[0]!.localPort!;
+      const first = forward.listeners[0]!.sessions[0]!;
+      await until(() => new RegExp(`session \\S+ replaces ${first}`).test(forward.stderr()), 20_000, () => forward.stderr());
+      expect(forward.stderr()).toMatch(new RegExp(`ssmx: session ${first} ended \\(the connection was lost and could not be restored within 2 s`));
+      // The replacement serves (between its own closes: the fault goes on).
+      let answer = '';
+      for (let i = 0; i < 50 && answer !== 'again'; i++) {
+        answer = await echoThrough(port, 'again').catch(() => '');
+        if (answer !== 'again') await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(answer).toBe('again');
+    } finally {
+      expect(await forward.stop()).toBe(0);
+      await emulator.stop();
+      emulator = undefined;
+    }
+  }, 60_000);
+
   it('a session the service terminates is replaced: the listener stays, connections go on', async () => {
     emulator = await startEmulatorProcess(['--terminate-after', '1']);
     const forward = await startForward(emulator.env, ['i-0123456789abcdef0', `0:${echoPort}`, '--sessions', '1']);

@@ -1,16 +1,18 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../emulator/config.js';
 import { startEmulator } from '../../emulator/server.js';
 import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { ssmxBin as binary } from '../self.js';
+import { loadPty, PTY_MISSING } from '../../emulator/agent/pty.js';
 
-const binary = fileURLToPath(new URL('../../../../bin/ssmx', import.meta.url));
 
 /**
  * `ssmx demo`: the bundled emulator on a free loopback port, and a real `ssmx shell` against it,
  * configured only through the environment, exactly as a user's AWS settings would be.
  */
 export async function demoCommand(context: CliContext): Promise<number> {
+  if (!(await loadPty())) throw new UsageError(PTY_MISSING);
   const config = defaultConfig();
   const running = await startEmulator(config);
   const instance = config.instances[0]!;

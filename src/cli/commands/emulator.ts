@@ -2,6 +2,7 @@ import { defaultConfig, loadConfigFile, parseInstanceFlag, type EmulatorConfig }
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { loadPty, PTY_MISSING } from '../../emulator/agent/pty.js';
 
 export interface EmulatorOptions {
   port?: string;
@@ -76,6 +77,7 @@ export function emulatorBanner(config: EmulatorConfig, running: RunningEmulator)
 
 /** `ssmx emulator`: serve until SIGTERM or SIGINT; one JSON line on stdout once ready. */
 export async function emulatorCommand(options: EmulatorOptions, context: CliContext): Promise<number> {
+  if (!(await loadPty())) throw new UsageError(PTY_MISSING);
   const config = buildEmulatorConfig(options);
   // The handlers go in before the ready line: a script may signal the moment it reads it.
   const stopped = new Promise<void>((resolve) => {

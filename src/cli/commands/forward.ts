@@ -22,24 +22,23 @@ export interface ForwardOptions extends GlobalOptions, ReadyOptions {
   reason?: string;
 }
 
-/**
- * Sessions per spec when --sessions is not given. Each paced session carries about 1 MB/s towards
- * the user, and throughput grew with the pool in every measurement (BENCHMARKS.md: 8 connections,
- * 1/2/4/8 sessions). The pool opens eagerly, and every session is an audited AWS session with an
- * agent worker on the instance even when one connection uses it, so the default stops at 4.
- */
-export const DEFAULT_SESSIONS = 4;
+export { DEFAULT_SESSIONS } from '../names.js';
+import { DEFAULT_SESSIONS } from '../names.js';
 
 /** Replacements of an ended pool session that may fail in a row before the forward gives up, and their backoff. */
 export const MAX_REPLACEMENT_FAILURES = 5;
 const REPLACEMENT_FIRST_DELAY_MS = 500;
 const REPLACEMENT_MAX_DELAY_MS = 10_000;
+/** A session the service closes with a reason this soon after it was ready is not replaced. */
+const QUICK_END_MS = 2_000;
 
 /** Connections a listener holds while no session of its pool is ready yet; more are refused. */
 export const MAX_EARLY_CONNECTIONS = 64;
 
 interface PoolMember {
   sessionId: string;
+  /** When its tunnel was ready. */
+  readyAt?: number;
   /** Set once the session is ready. */
   tunnel?: Tunnel;
   mode?: PortMode;
@@ -135,7 +134,15 @@ export async function forwardCommand(target: string, specTexts: string[], option
                 say(`ssmx: ${target} could not connect to ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} for a connection on ${listening.address} (the agent reported ConnectToPortError)`),
               );
               tunnel.once('error', (error) => onEnd(member, error));
-              tunnel.once('closed', (closed) => onEnd(member, new SessionError('ENDED_BY_SERVICE', `the service closed it${closed.output ? `: ${closed.output}` : ''}`)));
+              tunnel.once('closed', (closed) => {
+                // A reason given moments after the start is a misconfiguration (the agent could not
+                // reach the destination at all): replacing the session would meet it again.
+                if (closed.output && context.timers.now() - member.readyAt! < QUICK_END_MS) {
+                  return fail(new SessionError('CONNECTION_LOST', `session ${member.sessionId} was closed by the service: ${closed.output}`));
+                }
+                onEnd(member, new SessionError('ENDED_BY_SERVICE', `the service closed it${closed.output ? `: ${closed.output}` : ''}`));
+              });
+              member.readyAt = context.timers.now();
               return tunnel;
             });
           } catch (error) {

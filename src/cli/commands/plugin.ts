@@ -18,8 +18,8 @@ import { signalExitCode } from '../exit-codes.js';
 import { RESPONSE_ENV_PREFIX, parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
 import { renderError } from '../errors.js';
 
-/** The program name the AWS CLI runs. */
-export const PLUGIN_NAME = 'session-manager-plugin';
+export { PLUGIN_NAME } from '../names.js';
+import { PLUGIN_NAME } from '../names.js';
 
 type Start = Extract<PluginInvocation, { kind: 'start' }>;
 

@@ -17,13 +17,8 @@ export const ALIAS_SUFFIX = '.ssmx';
 
 export const SSH_DOCUMENT = 'AWS-StartSSHSession';
 
-export function parseRemotePort(text: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`port must be 1 to 65535, not "${text}"`, 'as a ProxyCommand: ssmx proxy %h %p');
-  }
-  return port;
-}
+export { parseRemotePort } from '../names.js';
+import { parseRemotePort } from '../names.js';
 
 /** The signals that end a proxy: ssh sends SIGHUP to its ProxyCommand when it exits. */
 const stopSignals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT'];

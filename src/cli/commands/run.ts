@@ -11,8 +11,8 @@ import { ExitCode } from '../exit-codes.js';
 import { agentCommandLine } from './exec.js';
 import { describeManagedInstance } from '../../aws/targets.js';
 
-/** The session document `ssmx run` uses, created by `ssmx setup`. */
-export const RUN_DOCUMENT = 'SSMX-RunCommand';
+export { RUN_DOCUMENT } from '../names.js';
+import { RUN_DOCUMENT } from '../names.js';
 
 const shellConfig = { commands: '{{ command }}', runAsElevated: false, separateOutputStream: true, stdOutSeparatorPrefix: '', stdErrSeparatorPrefix: '' };
 

@@ -1,4 +1,5 @@
-import { spawn as spawnPty, type IPty } from 'node-pty';
+import type { IPty } from 'node-pty';
+import { PTY_MISSING, ptySpawn } from './pty.js';
 import { PayloadType } from '../../protocol/constants.js';
 import type { TerminalSize } from '../../protocol/payloads.js';
 import { AgentOutput } from './agent-output.js';
@@ -28,6 +29,8 @@ export class ShellPlugin implements AgentPlugin {
   ) {}
 
   start(): void {
+    const spawnPty = ptySpawn();
+    if (!spawnPty) return this.host.done(PTY_MISSING);
     const [file, ...args] = this.command as [string, ...string[]];
     const env = commandEnv() as Record<string, string>;
     this.pty = spawnPty(file, args, {

@@ -1,0 +1,28 @@
+import { UsageError } from './errors.js';
+
+/**
+ * Names and small rules the command line needs before any command module loads (help texts,
+ * option parsing), so that `ssmx --version` or a usage error loads no AWS SDK and no emulator.
+ */
+
+/** The program name the AWS CLI runs. */
+export const PLUGIN_NAME = 'session-manager-plugin';
+
+/** The session document `ssmx run` uses, created by `ssmx setup`. */
+export const RUN_DOCUMENT = 'SSMX-RunCommand';
+
+/**
+ * Sessions per spec when --sessions is not given. Each paced session carries about 1 MB/s towards
+ * the user, and throughput grew with the pool in every measurement (BENCHMARKS.md: 8 connections,
+ * 1/2/4/8 sessions). The pool opens eagerly, and every session is an audited AWS session with an
+ * agent worker on the instance even when one connection uses it, so the default stops at 4.
+ */
+export const DEFAULT_SESSIONS = 4;
+
+export function parseRemotePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`port must be 1 to 65535, not "${text}"`, 'as a ProxyCommand: ssmx proxy %h %p');
+  }
+  return port;
+}
