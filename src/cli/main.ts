@@ -39,6 +39,12 @@ function parseColumns(text: string): ListColumn[] {
   return columns as ListColumn[];
 }
 
+/** A count (0 or more), checked as the command line is read. */
+const parseCount = (flag: string) => (text: string): number => {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${flag} takes a count, not ${text}`);
+  return Number(text);
+};
+
 /** A file descriptor number, checked as the command line is read. */
 function parseDescriptor(text: string): number {
   const fd = Number(text);
@@ -396,10 +402,8 @@ Examples:
     .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')
     .option('--gateway-close-after <seconds>', 'close every data channel WebSocket normally (1000) this long after it opens, as the gateway does on its own schedule', parseTimeout('--gateway-close-after'))
     .option('--terminate-after <seconds>', 'terminate every session this long after it starts (an idle timeout, a maximum duration)', parseTimeout('--terminate-after'))
-    .option('--fail-resume <n>', 'fail the next n ResumeSession calls', (text: string) => {
-      if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`--fail-resume takes a count, not ${text}`);
-      return Number(text);
-    })
+    .option('--fail-resume <n>', 'fail the next n ResumeSession calls', parseCount('--fail-resume'))
+    .option('--starts-before-failing <n>', 'let StartSession succeed n times, then answer TargetNotConnected', parseCount('--starts-before-failing'))
     .addHelpText(
       'after',
       `

@@ -53,7 +53,8 @@ function parameterMap(value: unknown): Record<string, string[]> {
 const startSession: Handler = (input, context) => {
   const target = requireString(input, 'Target', 'target');
   const instance = context.config.instances.find((candidate) => candidate.id === target);
-  if (!instance || instance.pingStatus !== 'Online') {
+  const gone = context.config.startsBeforeFailing !== undefined && context.config.startsBeforeFailing-- <= 0;
+  if (!instance || instance.pingStatus !== 'Online' || gone) {
     throw new ApiError('TargetNotConnected', `${target} is not connected.`);
   }
   const documentName = input.DocumentName === undefined ? DEFAULT_DOCUMENT : String(input.DocumentName);

@@ -71,6 +71,8 @@ export interface EmulatorConfig {
   gatewayCloseAfterMs?: number;
   terminateAfterMs?: number;
   failResume?: number;
+  /** StartSession succeeds this many times, then says the target is not connected (an instance gone). */
+  startsBeforeFailing?: number;
   /**
    * The http:// base clients reach the emulator by, when something stands between (a test's
    * fault proxy): StreamUrls then point there. Its own address when unset.

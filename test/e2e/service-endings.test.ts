@@ -77,6 +77,19 @@ describe('the service\'s own endings', () => {
     }
   }, 60_000);
 
+  it('replacements that keep failing end the forward with a clear error (5)', async () => {
+    emulator = await startEmulatorProcess(['--terminate-after', '1', '--starts-before-failing', '1']);
+    const forward = await startForward(emulator.env, ['i-0123456789abcdef0', `0:${echoPort}`, '--sessions', '1']);
+    try {
+      const code = await new Promise<number | null>((resolve) => forward.child.once('exit', resolve));
+      expect(code).toBe(5);
+      expect(forward.stderr()).toMatch(/ssmx: error: a session for 127\.0\.0\.1:\d+ ended and 5 replacements failed in a row; the last: i-0123456789abcdef0 is not connected/);
+    } finally {
+      await emulator.stop();
+      emulator = undefined;
+    }
+  }, 60_000);
+
   it('a session the service terminates is replaced: the listener stays, connections go on', async () => {
     emulator = await startEmulatorProcess(['--terminate-after', '1']);
     const forward = await startForward(emulator.env, ['i-0123456789abcdef0', `0:${echoPort}`, '--sessions', '1']);

@@ -19,6 +19,7 @@ export interface EmulatorOptions {
   gatewayCloseAfter?: number;
   terminateAfter?: number;
   failResume?: number;
+  startsBeforeFailing?: number;
 }
 
 export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
@@ -50,6 +51,7 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
   if (options.gatewayCloseAfter !== undefined) config.gatewayCloseAfterMs = options.gatewayCloseAfter * 1000;
   if (options.terminateAfter !== undefined) config.terminateAfterMs = options.terminateAfter * 1000;
   if (options.failResume !== undefined) config.failResume = options.failResume;
+  if (options.startsBeforeFailing !== undefined) config.startsBeforeFailing = options.startsBeforeFailing;
   if (options.publicEndpoint) {
     if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
     config.publicEndpoint = options.publicEndpoint;
