@@ -109,7 +109,11 @@ async function main() {
     while (Date.now() < deadline) {
       const index = destination.results.length;
       try {
-        const client = await hashClient(hashPorts[worker]!, 4 << 20, 8 << 20, stallMs ? { stallMs } : {});
+        // Bounded: a transfer that stalls past two minutes counts as cut short (it is reported).
+        const client = await Promise.race([
+          hashClient(hashPorts[worker]!, 4 << 20, 8 << 20, stallMs ? { stallMs } : {}),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no end within 120 s')), 120_000).unref()),
+        ]);
         const server = await destination.results[index]!;
         if (client.receivedSha256 === server.sentSha256 && server.receivedSha256 === client.sentSha256) {
           totals.long++;

@@ -89,5 +89,7 @@ export function hashClient(port: number, upload: number, expectDownload: number,
       finishIfDone();
     });
     socket.on('error', reject);
+    // A connection closed before every byte came (its session ended) fails, rather than waiting for ever.
+    socket.on('close', () => reject(new Error(`closed after ${receivedBytes} of ${expectDownload} bytes`)));
   });
 }
