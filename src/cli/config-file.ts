@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { UsageError } from './errors.js';
 
 /** A named target with the account, region and forwards that go with it. */
@@ -45,8 +45,10 @@ function unknownKey(where: string, key: string, known: string[]): string {
   return distance(key, nearest) <= Math.max(2, Math.floor(nearest.length / 3)) ? `${where}: did you mean "${nearest}"?` : `${where} is not a setting ssmx knows (${known.join(', ')})`;
 }
 
-export function configPath(env: NodeJS.ProcessEnv): string {
+/** Where the config file is: SSMX_CONFIG, else the platform's place for a user's settings. */
+export function configPath(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
   if (env.SSMX_CONFIG) return env.SSMX_CONFIG;
+  if (platform === 'win32') return win32.join(env.APPDATA || win32.join(env.USERPROFILE || homedir(), 'AppData', 'Roaming'), 'ssmx', 'config.json');
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(base, 'ssmx', 'config.json');
 }

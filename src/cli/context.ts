@@ -85,18 +85,23 @@ export const shellIo = (context: CliContext) => ({
 });
 
 
-/** The process's controlling terminal (/dev/tty), or undefined when it has none. */
+/** The devices of the process's own terminal: /dev/tty, or the console on Windows. */
+export const terminalDevices = (platform: NodeJS.Platform = process.platform): { input: string; output: string } =>
+  platform === 'win32' ? { input: 'CONIN$', output: 'CONOUT$' } : { input: '/dev/tty', output: '/dev/tty' };
+
+/** The process's controlling terminal, or undefined when it has none. */
 function controllingTerminal(): Terminal | undefined {
+  const devices = terminalDevices();
   let input: ReadStream;
   let output: WriteStream;
   try {
     // Each stream owns its descriptor and closes it when destroyed.
-    input = new ReadStream(openSync('/dev/tty', 'r'));
+    input = new ReadStream(openSync(devices.input, 'r'));
   } catch {
     return undefined;
   }
   try {
-    output = new WriteStream(openSync('/dev/tty', 'w'));
+    output = new WriteStream(openSync(devices.output, 'w'));
   } catch {
     input.destroy();
     return undefined;

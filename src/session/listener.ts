@@ -17,6 +17,15 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || (isIPv4(host) && host.startsWith('127.')) || (isIPv6(host) && host === '::1');
 }
 
+/**
+ * Where a socket spec listens: the path itself, or on Windows, which has no Unix sockets for this,
+ * a named pipe named after it (`\\.\pipe\…`; one given as such is kept).
+ */
+export function localSocketPath(path: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32' || path.startsWith('\\\\.\\pipe\\')) return path;
+  return `\\\\.\\pipe\\ssmx-${path.replace(/[^\w.-]+/g, '-').replace(/^-+/, '')}`;
+}
+
 /** The longest Unix socket path the system takes (sun_path less its NUL): 107 bytes on Linux, 103 on macOS. */
 export const maxSocketPath = (platform: NodeJS.Platform = process.platform): number => (platform === 'darwin' ? 103 : 107);
 
@@ -29,8 +38,9 @@ export const maxSocketPath = (platform: NodeJS.Platform = process.platform): num
  * left by a run that crashed, with nothing listening on it, is replaced, as OpenSSH's
  * StreamLocalBindUnlink does; any other file in the way is left alone.
  */
-export async function listenLocal(local: LocalEnd, onConnection: (socket: Socket) => void): Promise<Listening> {
-  if (local.kind === 'unix') {
+export async function listenLocal(given: LocalEnd, onConnection: (socket: Socket) => void): Promise<Listening> {
+  const local: LocalEnd = given.kind === 'unix' ? { kind: 'unix', path: localSocketPath(given.path) } : given;
+  if (local.kind === 'unix' && process.platform !== 'win32') {
     const bytes = Buffer.byteLength(local.path);
     if (bytes > maxSocketPath()) {
       throw new SessionError('LOCAL_ADDRESS', `the socket path ${local.path.slice(0, 60)}… is ${bytes} bytes, longer than this system takes (${maxSocketPath()})`, 'use a shorter path, e.g. in /tmp');

@@ -174,7 +174,8 @@ describe('what a person at a terminal sees', () => {
       await plain.exited;
       expect(plain.output()).toContain('Looking up demo');
       expect(plain.output()).not.toContain('\x1b[36m');
-      const { NO_COLOR: _off, ...coloured } = emulator.env;
+      // Colour where nothing turns it off: chalk also turns it off under CI=true, as .ci/run sets.
+      const { NO_COLOR: _off, CI: _ci, ...coloured } = emulator.env;
       const painted = runInPty(process.execPath, [ssmxBin, '--read-timeout', '1', 'shell', 'demo'], { env: { ...coloured, AWS_ENDPOINT_URL: `http://127.0.0.1:${silent.port}` } });
       await painted.exited;
       expect(painted.output()).toContain('\x1b[36m');

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/emulator.js';
+import { terminalDevices } from '../../src/cli/context.js';
 
 /** Every .ts file under a directory. */
 function sources(dir: string): string[] {
@@ -26,6 +27,9 @@ describe('files ssmx writes', () => {
     // target-cache.ts keeps completion's list of instance names and ids a minute, mode 0600 in a
     // 0700 folder of the user's cache directory: no secret, only what `ssmx list` shows.
     expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts', 'src/cli/readiness.ts', 'src/cli/target-cache.ts']);
-    expect(readFileSync(join(repoRoot, 'src/cli/context.ts'), 'utf8').match(/openSync\('[^']*'/g)).toEqual(["openSync('/dev/tty'", "openSync('/dev/tty'"]);
+    // …and nothing but the terminal's devices: /dev/tty, or the console on Windows.
+    expect(readFileSync(join(repoRoot, 'src/cli/context.ts'), 'utf8').match(/openSync\([^,]*/g)).toEqual(['openSync(devices.input', 'openSync(devices.output']);
+    expect(terminalDevices('linux')).toEqual({ input: '/dev/tty', output: '/dev/tty' });
+    expect(terminalDevices('win32')).toEqual({ input: 'CONIN$', output: 'CONOUT$' });
   });
 });

@@ -65,15 +65,16 @@ describe('WebSocket transport', () => {
       const sender = setInterval(() => ws.readyState === ws.OPEN && ws.send(Buffer.alloc(64 * 1024)), 5);
       ws.on('close', () => clearInterval(sender));
     });
-    const transport = await WebSocketTransport.open(url, { tokenValue: 't', clientId: 'c', clientVersion: 'v', pingIntervalMs: 20 });
+    const transport = await WebSocketTransport.open(url, { tokenValue: 't', clientId: 'c', clientVersion: 'v', pingIntervalMs: 100 });
     let lost: unknown;
     transport.on('close', (error) => (lost = error ?? 'closed'));
     transport.pause();
-    // Fifteen ping intervals with nothing read: before, the second one ended the link.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Six ping intervals with nothing read: before, the second one ended the link.
+    await new Promise((resolve) => setTimeout(resolve, 600));
     expect(lost).toBeUndefined();
+    // Reading again, the pongs that waited are read: the check starts afresh, and the link lives on.
     transport.resume();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 150));
     expect(lost).toBeUndefined();
     transport.close();
   });
