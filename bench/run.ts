@@ -3,7 +3,7 @@
  * Figures come only from this run; nothing is carried over from elsewhere.
  */
 import { spawn as spawnChild } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -226,7 +226,10 @@ the same download through the same proxy with no faults. Medians of 3 runs each.
 After each drop the emulated agent resends everything ssmx had not acknowledged (up to its window
 of 10,000 messages), and ssmx what the agent had not; the duplicates are dropped on arrival.
 `;
-    writeFileSync(`${root}BENCHMARKS.md`, report);
+    // The soak's section comes from npm run soak, not from this run: it is kept as it was.
+    const previous = existsSync(`${root}BENCHMARKS.md`) ? readFileSync(`${root}BENCHMARKS.md`, 'utf8') : '';
+    const soak = /\n## Soak\n[\s\S]*$/.exec(previous)?.[0] ?? '';
+    writeFileSync(`${root}BENCHMARKS.md`, `${report.trimEnd()}\n${soak}`);
     process.stdout.write(report);
   } finally {
     emulator.stop();
