@@ -56,6 +56,8 @@ function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
     const env = options.env ?? process.env;
     const stsEndpoint = resolveEndpoint(options, 'sts', env);
     const profile = options.profile ?? env.AWS_PROFILE;
+    // Once per command (the provider is shared by its clients): the config files are read once.
+    checkProfile(profile, env);
     // The chain's first link is the environment's keys; read from the command's own environment.
     const fromEnv = !profile && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY;
     if (fromEnv) {
@@ -87,7 +89,6 @@ export function clientConfig(options: AwsOptions, service: Service) {
   // user of a shell should not see that notice on every session.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const env = options.env ?? process.env;
-  checkProfile(options.profile ?? env.AWS_PROFILE, env);
   const endpoint = resolveEndpoint(options, service, env);
   // The region: the flag, then the environment; else the SDK finds the profile's.
   const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;

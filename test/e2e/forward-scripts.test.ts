@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
-import { runProgram } from '../support/run.js';
+import { isAlive, runProgram } from '../support/run.js';
 
 // ssmx forward for scripts: they learn when every listener is ready, and never race the tunnel.
 
@@ -78,14 +78,7 @@ describe('ssmx forward for scripts', () => {
     } finally {
       process.kill(pid, 'SIGTERM');
     }
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const alive = () => isAlive(pid);
     await until(() => !alive(), 10_000, 'the background forward to end');
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
-import { runProgram } from '../support/run.js';
+import { isAlive, runProgram } from '../support/run.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
 
 const TARGET = 'i-0123456789abcdef0';
@@ -96,14 +96,7 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
     );
     expect(result.code).toBe(0);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const alive = () => isAlive(pid);
     expect(await waitFor(() => !alive(), 3000)).toBe(true);
     expect(await waitFor(async () => (await activeSessions()).length === 0, 3000)).toBe(true);
   });

@@ -41,3 +41,13 @@ export function runProgram(command: string, args: string[], options: RunOptions)
     });
   });
 }
+
+/** Whether a process of this pid still exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

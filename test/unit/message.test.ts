@@ -206,3 +206,18 @@ describe('the agent\'s frame rules, more lenient than the client\'s (docs/protoc
     expect(decodeAgentMessage(noDate, 'agent')).toMatchObject({ code: 'BAD_CREATED_DATE' });
   });
 });
+
+describe('the channel under the agent\'s rules', () => {
+  it('delivers a frame with a wrong digest, acknowledges it, and counts what it forgave', async () => {
+    const { ReliableChannel } = await import('../../src/channel/reliable-channel.js');
+    const frame = encodeAgentMessage({ messageType: 'input_stream_data', schemaVersion: 1, createdDate: 1, sequenceNumber: 0n, flags: 0n, messageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16', payloadType: 1, payload: Buffer.from('ls\r') });
+    Buffer.from(sha256(Buffer.from('ls\r')).toString('hex').slice(0, 32)).copy(frame, 80);
+    const agent = new ReliableChannel({ sendType: 'output_stream_data', frameRules: 'agent', invalidFrames: 'drop' });
+    const events = agent.receive(frame, 1);
+    expect(events.map((e) => e.kind)).toEqual(['write', 'deliver']);
+    expect(agent.forgivenFrames).toBe(1);
+    const client = new ReliableChannel({ sendType: 'input_stream_data', invalidFrames: 'drop' });
+    expect(client.receive(frame, 1).map((e) => e.kind)).toEqual(['discarded']);
+    expect(client.forgivenFrames).toBe(0);
+  });
+});
