@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { seeded } from './fuzz.js';
 import { startFaultProxy } from '../test/support/fault-proxy.js';
-import { hashClient, startHashServer } from '../test/support/hash-server.js';
+import { TAG_BYTES, hashClient, startHashServer } from '../test/support/hash-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ssmx = `${root}bin/ssmx`;
@@ -66,8 +66,9 @@ async function main() {
   proxy.setUpstream(Number(new URL(emulator.info.endpoint).port));
   const echo = createServer((socket) => socket.on('error', () => undefined).pipe(socket));
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-  // One destination per transfer worker: a hash server pairs results with connections by arrival.
-  const hashes = await Promise.all([0, 1, 2].map(() => startHashServer(8 << 20)));
+  // One destination per transfer worker; each connection names itself first, so that the server's
+  // record is paired with the right client even when a connection cut short arrives late.
+  const hashes = await Promise.all([0, 1, 2].map(() => startHashServer(8 << 20, { confirmUpload: 4 << 20 })));
   const env = {
     ...process.env,
     AWS_ACCESS_KEY_ID: emulator.info.accessKeyId,
@@ -107,19 +108,29 @@ async function main() {
   const transferWorker = async (worker: number, stallMs: number) => {
     const destination = hashes[worker]!;
     while (Date.now() < deadline) {
-      const index = destination.results.length;
+      const tag = randomBytes(TAG_BYTES);
       try {
         // Bounded: a transfer that stalls past two minutes counts as cut short (it is reported).
         const client = await Promise.race([
-          hashClient(hashPorts[worker]!, 4 << 20, 8 << 20, stallMs ? { stallMs } : {}),
+          hashClient(hashPorts[worker]!, 4 << 20, 8 << 20, { tag, ...(stallMs ? { stallMs } : {}) }),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no end within 120 s')), 120_000).unref()),
         ]);
-        const server = await destination.results[index]!;
-        if (client.receivedSha256 === server.sentSha256 && server.receivedSha256 === client.sentSha256) {
+        // The client saw every byte, and the destination's digest of what it received: its record is there.
+        const server = await Promise.race([
+          destination.resultFor(tag.toString('hex')),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 60_000).unref()),
+        ]);
+        const downOk = server !== undefined && client.receivedSha256 === server.sentSha256;
+        const upOk = server !== undefined && server.receivedSha256 === client.sentSha256 && client.confirmedSha256 === client.sentSha256;
+        if (downOk && upOk) {
           totals.long++;
           totals.longBytes += (4 << 20) + (8 << 20);
           if (stallMs) totals.stalled++;
-        } else totals.longWrong++;
+        } else {
+          totals.longWrong++;
+          const what = server ? `down ${downOk ? 'ok' : 'WRONG'}, up ${upOk ? 'ok' : 'WRONG'} (${server.receivedBytes} bytes reached the destination)` : 'the destination never saw the end';
+          process.stderr.write(`soak: transfer ${tag.toString('hex')} on worker ${worker}: ${what}\n`);
+        }
       } catch {
         totals.longCutShort++;
       }
