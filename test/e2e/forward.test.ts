@@ -118,6 +118,36 @@ describe('integrity and memory, agent pacing off (the client at full speed)', ()
     await server.close();
   }, 120_000);
 
+  it('a local half-close closes the connection at the destination, as the agent does: what came before arrives, a reply after it does not', async () => {
+    // agent port_mux.go, handleDataTransfer: the stream's EOF ends the copy into the destination,
+    // which the agent then closes outright; the client's stream is closed in turn.
+    const seen: { data: string; ended: boolean; closed: Promise<void> }[] = [];
+    const destination = createServer({ allowHalfOpen: true }, (socket) => {
+      const entry = { data: '', ended: false, closed: new Promise<void>((resolve) => socket.once('close', () => resolve())) };
+      seen.push(entry);
+      socket.on('error', () => undefined);
+      socket.on('data', (data: Buffer) => (entry.data += data.toString()));
+      socket.on('end', () => {
+        entry.ended = true;
+        socket.end('a late reply');
+      });
+    });
+    await new Promise<void>((resolve) => destination.listen(0, '127.0.0.1', resolve));
+    const forward = await startForward(emulator.env, [TARGET, `0:${(destination.address() as { port: number }).port}`, '--sessions', '1']);
+    const got = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: forward.listeners[0]!.localPort!, allowHalfOpen: true }, () => socket.end('all of the request'));
+      let text = '';
+      socket.on('data', (data: Buffer) => (text += data.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    await seen[0]!.closed;
+    expect(seen[0]).toMatchObject({ data: 'all of the request', ended: true });
+    expect(got).toBe('');
+    expect(await forward.stop()).toBe(0);
+    destination.close();
+  }, 60_000);
+
   it(`a reader that stalls 5 s while 256 MiB come: ssmx stays under ${RSS_CEILING_MIB} MiB and every byte arrives`, async () => {
     const server = await startHashServer(256 << 20);
     const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`, '--sessions', '1']);

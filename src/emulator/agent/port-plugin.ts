@@ -39,6 +39,18 @@ async function dialLoopback(host: string, port: number): Promise<Socket> {
   });
 }
 
+/**
+ * The end of a multiplexed stream's input closes its destination connection outright, once what
+ * was written to it is out: the agent copies the stream into the connection until EOF and then
+ * closes the connection (agent port_mux.go, handleDataTransfer: io.Copy, then dst.Close()); its
+ * other copy then fails to read and closes the stream. So a client's half-close is a close: no
+ * reply the destination sends after it reaches the client.
+ */
+function closeAfterWrites(socket: Socket): void {
+  socket.end();
+  socket.once('finish', () => socket.destroy());
+}
+
 /** Emits a byte stream as Output messages of at most 1,024 bytes, as the agent's reads cut it. */
 function emitChunks(host: PluginHost, data: Buffer): void {
   for (const payload of streamPayloads(data)) host.output(PayloadType.Output, payload);
@@ -183,9 +195,8 @@ export class PortPlugin implements AgentPlugin {
           break;
         }
         case 'close': {
-          // The agent's copy loop sees EOF and closes the destination after what it wrote.
           const connection = this.connections.get(event.streamId);
-          if (connection?.socket) connection.socket.end();
+          if (connection?.socket) closeAfterWrites(connection.socket);
           else if (connection) connection.ended = true;
           break;
         }
@@ -214,7 +225,7 @@ export class PortPlugin implements AgentPlugin {
         connection.socket = socket;
         if (this.paused) socket.pause();
         for (const data of connection.pending.splice(0)) socket.write(data);
-        if (connection.ended) socket.end();
+        if (connection.ended) closeAfterWrites(socket);
         socket.on('data', (data: Buffer) => {
           for (const frame of smux.write(streamId, data)) emitChunks(this.host, frame);
         });
