@@ -80,7 +80,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     region: options.region ?? alias?.region ?? config.region,
     profile: options.profile ?? alias?.profile ?? config.profile,
     endpointUrl: options.endpointUrl ?? config.endpointUrl,
-    mfaCodeProvider: (serial) => askMfaCode(serial, context),
+    mfaCodeProvider: (serial) => askMfaCodeOnce(serial, context),
     debug: debugWriter(options, context),
     env: context.env,
     connectTimeoutMs: options.connectTimeout !== undefined ? options.connectTimeout * 1000 : undefined,
@@ -138,6 +138,17 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
  * stdin is not the terminal (ssh's ProxyCommand, piped input), it is asked on the controlling
  * terminal, as ssh asks for a password.
  */
+/** One question at a time per device: two clients resolving credentials at once share the answer. */
+const askingFor = new Map<string, Promise<string>>();
+function askMfaCodeOnce(serial: string, context: CliContext): Promise<string> {
+  let asking = askingFor.get(serial);
+  if (!asking) {
+    asking = askMfaCode(serial, context).finally(() => askingFor.delete(serial));
+    askingFor.set(serial, asking);
+  }
+  return asking;
+}
+
 async function askMfaCode(serial: string, context: CliContext): Promise<string> {
   const terminal = context.stdinIsTTY ? { input: context.stdin, output: context.stderr, close: () => undefined } : context.openTerminal();
   if (!terminal) {
