@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function newMessageId(): string {
   return randomUUID();
@@ -12,8 +11,11 @@ export function newMessageId(): string {
  * docs/protocol.md §2) — the plugin writes the "least significant" half before the "most significant".
  */
 export function writeMessageId(id: string, target: Buffer, offset: number): void {
-  if (!UUID_PATTERN.test(id)) throw new ProtocolError('BAD_MESSAGE_ID', `not a UUID: ${JSON.stringify(id)}`);
-  const canonical = Buffer.from(id.replace(/-/g, ''), 'hex');
+  // Hex decoding stops at the first character that is not hex: 16 bytes from 32 characters and the
+  // dashes where a UUID has them is the pattern's check, at a fraction of its cost (one per message).
+  const hex = id.length === 36 && id[8] === '-' && id[13] === '-' && id[18] === '-' && id[23] === '-' ? id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24) : '';
+  const canonical = Buffer.from(hex, 'hex');
+  if (canonical.length !== 16) throw new ProtocolError('BAD_MESSAGE_ID', `not a UUID: ${JSON.stringify(id)}`);
   canonical.copy(target, offset, 8, 16);
   canonical.copy(target, offset + 8, 0, 8);
 }

@@ -132,7 +132,26 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   }
 
   send(frame: Buffer): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.batchWrites();
+    this.socket.send(frame, { binary: true });
+  }
+
+  private batching = false;
+
+  /**
+   * Frames sent in one turn of the event loop (the acknowledgements of one read's messages, a
+   * write cut into 1,024-byte payloads) leave in one write to the socket, not one system call each.
+   */
+  private batchWrites(): void {
+    const raw = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (this.batching || !raw) return;
+    this.batching = true;
+    raw.cork();
+    process.nextTick(() => {
+      this.batching = false;
+      raw.uncork();
+    });
   }
 
   pause(): void {
