@@ -12,7 +12,7 @@ export async function generateSessionDataKey(
   keyId: string,
   context: { sessionId: string; targetId: string },
 ): Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }> {
-  const { KMSClient, GenerateDataKeyCommand } = await import('@aws-sdk/client-kms');
+  const { KMSClient, GenerateDataKeyCommand } = await import('./sdk/kms.js');
   const client = instrumentClient(new KMSClient(clientConfig(options, 'kms')), options, 'kms');
   try {
     const output = await client.send(

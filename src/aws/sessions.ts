@@ -15,7 +15,7 @@ export interface ActiveSession {
 
 /** Who the credentials are (STS GetCallerIdentity): sessions are owned by this ARN. */
 export async function callerArn(options: AwsOptions): Promise<string> {
-  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const { STSClient, GetCallerIdentityCommand } = await import('./sdk/sts.js');
   const client = instrumentClient(new STSClient(clientConfig(options, 'sts')), options, 'sts');
   try {
     const identity = await client.send(new GetCallerIdentityCommand({}));

@@ -44,7 +44,7 @@ export interface ManagedInstance {
  * to an instance id would otherwise carry tens of megabytes it never uses.
  */
 export async function createEc2Client(options: AwsOptions): Promise<EC2Client> {
-  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const { EC2Client } = await import('./sdk/ec2.js');
   return instrumentClient(new EC2Client(clientConfig(options, 'ec2')), options, 'ec2');
 }
 
@@ -77,7 +77,7 @@ interface Ec2Facts {
 
 async function describeEc2(ec2Client: () => Promise<EC2Client>, filters: Filter[], debug?: (line: string) => void, runningOnly = true): Promise<Map<string, Ec2Facts>> {
   const out = new Map<string, Ec2Facts>();
-  const [ec2, { DescribeInstancesCommand }] = await Promise.all([ec2Client(), import('@aws-sdk/client-ec2')]);
+  const [ec2, { DescribeInstancesCommand }] = await Promise.all([ec2Client(), import('./sdk/ec2.js')]);
   try {
     let nextToken: string | undefined;
     do {

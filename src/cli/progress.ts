@@ -1,4 +1,4 @@
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { Writable } from 'node:stream';
 import { useColor } from './color.js';
 import type { CliContext, GlobalOptions } from './context.js';
@@ -52,18 +52,27 @@ export function startProgress(context: CliContext, text: string, options: Global
   return context.spinners.start(context.stderr, context.stderrIsTTY, text, !options.quiet, useColor(context, options));
 }
 
+/**
+ * ora (with its dependencies, a fifth of what a command loads before it acts) is loaded only when a
+ * spinner is wanted, and the spinner appears once it is: a command that ends first never shows it.
+ */
 function startSpinner(stderr: Writable, text: string, color: boolean): Progress {
-  const spinner: Ora = ora({ text, stream: stderr as NodeJS.WritableStream, discardStdin: false, ...(color ? {} : { color: false }) }).start();
+  let spinner: Ora | undefined;
   let spinning = true;
+  void import('ora').then(({ default: ora }) => {
+    if (!spinning) return;
+    spinner = ora({ text, stream: stderr as NodeJS.WritableStream, discardStdin: false, ...(color ? {} : { color: false }) }).start();
+  });
   return {
     update(next) {
-      if (spinning) spinner.text = next;
+      text = next;
+      if (spinning && spinner) spinner.text = next;
     },
     stop() {
       // Once only: a second stop would move the cursor on a line the remote now owns.
       if (!spinning) return;
       spinning = false;
-      spinner.stop();
+      spinner?.stop();
     },
   };
 }

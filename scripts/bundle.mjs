@@ -1,0 +1,37 @@
+// Bundles bin + src (the AWS SDK included) with esbuild: what the npm package ships and the
+// end-to-end tests run. node-pty stays outside (a native module, optional, used by the emulator
+// alone), and so do ws's optional native helpers.
+import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+
+const root = new URL('../', import.meta.url);
+const version = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).version;
+const external = ['node-pty', 'bufferutil', 'utf-8-validate'];
+const define = { SSMX_BUNDLED_VERSION: JSON.stringify(version) };
+
+rmSync(new URL('dist/bundle', root), { recursive: true, force: true });
+await build({
+  entryPoints: { entry: 'src/cli/entry.ts' },
+  absWorkingDir: new URL('.', root).pathname,
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // The ES module builds of the packages (the AWS SDK's dist-es) where they have one: esbuild can
+  // then leave out what ssmx never calls (most of each client's commands and schemas).
+  mainFields: ['module', 'main'],
+  external,
+  define,
+  // CommonJS inside the bundle (the SDK's, ws) calls require: give it Node's.
+  banner: { js: "import { createRequire as __ssmxCreateRequire } from 'node:module'; const require = __ssmxCreateRequire(import.meta.url);" },
+  chunkNames: 'chunks/[name]-[hash]',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  // Smaller to read and to hold: less parsing at start and less memory. Names are kept as written,
+  // for stack traces and profiles.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
