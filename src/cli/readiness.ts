@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import type { CliContext } from './context.js';
-import { ssmxBin } from './self.js';
+import { selfInvocation } from './self.js';
 
 export interface ReadyOptions {
   /** Written, whole and mode 0600, once every listener is ready; removed when ssmx ends. */
@@ -48,7 +48,8 @@ const READY_FD = 3;
  */
 export function runInBackground(args: string[], context: CliContext): Promise<number> {
   const childArgs = [...args.filter((arg) => arg !== '--background'), '--json', '--ready-fd', String(READY_FD)];
-  const child = spawn(process.execPath, [ssmxBin, ...childArgs], {
+  const [program, ...words] = selfInvocation();
+  const child = spawn(program!, [...words, ...childArgs], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     env: { ...context.env, [BACKGROUND_CHILD]: '1' },

@@ -2,7 +2,11 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** ssmx's own folder and package.json: two folders up from src/cli, three from dist/src/cli. */
+import { bundledVersion, standalone } from '../build-info.js';
+
+export { standalone };
+
+/** ssmx's own folder and package.json: two folders up from src/cli, three from dist/src/cli or dist/bundle/chunks. */
 function ownPackage(): { root: string; version: string } {
   for (const up of ['../../', '../../../']) {
     const root = fileURLToPath(new URL(up, import.meta.url));
@@ -16,12 +20,20 @@ function ownPackage(): { root: string; version: string } {
   throw new Error('ssmx cannot find its own package.json');
 }
 
-const own = ownPackage();
+let own: { root: string; version: string } | undefined;
+const ownOnce = () => (own ??= ownPackage());
 
-export const ssmxVersion = own.version;
+export const ssmxVersion: string = bundledVersion ?? ownOnce().version;
 
-/** This ssmx's launcher script (bin/ssmx). */
-export const ssmxBin = join(own.root, 'bin', 'ssmx');
+/** This ssmx's launcher script (bin/ssmx); the executable itself when standalone. */
+export function ssmxBin(): string {
+  return standalone ? process.execPath : join(ownOnce().root, 'bin', 'ssmx');
+}
+
+/** The words that run this ssmx again: the executable alone, or this Node and the launcher script. */
+export function selfInvocation(): string[] {
+  return standalone ? [process.execPath] : [process.execPath, ssmxBin()];
+}
 
 const realpath = (path: string) => {
   try {
@@ -38,12 +50,12 @@ export function shellQuote(word: string): string {
 
 /**
  * How another program (ssh) should run this ssmx: plain `ssmx` when that name on the PATH is this
- * very program, else this Node and the full path of the launcher, which need nothing on the PATH.
+ * very program, else the full paths of `selfInvocation()`, which need nothing on the PATH.
  */
 export function ssmxCommandWord(env: NodeJS.ProcessEnv): string {
-  const self = realpath(ssmxBin);
+  const self = realpath(ssmxBin());
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && self && realpath(join(dir, 'ssmx')) === self) return 'ssmx';
   }
-  return `${shellQuote(process.execPath)} ${shellQuote(ssmxBin)}`;
+  return selfInvocation().map(shellQuote).join(' ');
 }

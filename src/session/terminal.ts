@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ReadStream } from 'node:tty';
+
+/** stty where every Unix keeps it: the PATH that runs ssmx (the AWS CLI's, a launcher's) may not list it. */
+const STTY = ['/bin/stty', '/usr/bin/stty'].find((path) => existsSync(path)) ?? 'stty';
 
 /**
  * Puts a TTY in raw mode (no echo, no line editing, no signals: Ctrl-C is a byte for the remote)
@@ -14,7 +18,7 @@ export function enterRawMode(stdin: ReadStream): () => void {
   // into "\r\r\n" and a full-screen program's bare "\n" into a carriage return too. ssh turns it
   // off; so does ssmx, so remote output reaches the terminal byte for byte. Node has no call for
   // output flags, hence stty on the same terminal; leaving raw mode restores the saved modes.
-  spawnSync('stty', ['-opost'], { stdio: [stdin, 'ignore', 'ignore'] });
+  spawnSync(STTY, ['-opost'], { stdio: [stdin, 'ignore', 'ignore'] });
   let restored = false;
   const restore = () => {
     if (restored) return;

@@ -10,9 +10,10 @@ export interface ForwardProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `ssmx forward … --json` and waits for one JSON line per spec. */
-export async function startForward(env: NodeJS.ProcessEnv, args: string[], listenerCount = 1): Promise<ForwardProcess> {
-  const child = spawn(process.execPath, [ssmxBin, 'forward', ...args, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `ssmx forward … --json` (ssmx: the words that run it) and waits for one JSON line per spec. */
+export async function startForward(env: NodeJS.ProcessEnv, args: string[], listenerCount = 1, ssmx: string[] = [process.execPath, ssmxBin]): Promise<ForwardProcess> {
+  const [program, ...words] = ssmx;
+  const child = spawn(program!, [...words, 'forward', ...args, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const lines = createInterface({ input: child.stdout! });

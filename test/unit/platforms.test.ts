@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configPath } from '../../src/cli/config-file.js';
-import { defaultPluginDir, launcherText } from '../../src/cli/commands/install-plugin.js';
+import { defaultPluginDir, launcherText, pluginInstallPlan } from '../../src/cli/commands/install-plugin.js';
 
 // Code paths for Windows, with the platform handed in (issue 13: Windows as a first-class target).
 describe('paths and launchers per platform', () => {
@@ -13,9 +13,21 @@ describe('paths and launchers per platform', () => {
 
   it('install-plugin writes what Windows runs: a .cmd under %LOCALAPPDATA%', () => {
     expect(defaultPluginDir({ LOCALAPPDATA: 'C:\\Users\\ann\\AppData\\Local' }, 'win32')).toMatch(/Local[\\/]ssmx[\\/]bin$/);
-    const text = launcherText('C:\\node\\node.exe', 'C:\\ssmx\\bin\\ssmx', 'win32');
+    const text = launcherText(['C:\\node\\node.exe', 'C:\\ssmx\\bin\\ssmx'], 'win32');
     expect(text).toMatch(/^@echo off\r\n/);
     expect(text).toContain('"C:\\node\\node.exe" "C:\\ssmx\\bin\\ssmx" plugin %*\r\n');
+    const fromNpm = pluginInstallPlan('D:\\bin', { platform: 'win32', standalone: false, words: ['C:\\node\\node.exe', 'C:\\ssmx\\bin\\ssmx'] });
+    expect(fromNpm).toMatchObject({ kind: 'script', file: expect.stringMatching(/session-manager-plugin\.cmd$/) });
+  });
+
+  it('the standalone executable installs as a copy named session-manager-plugin.exe on Windows, a script elsewhere', () => {
+    expect(pluginInstallPlan('D:\\bin', { platform: 'win32', standalone: true, words: ['C:\\ssmx\\ssmx.exe'] })).toMatchObject({
+      kind: 'copy',
+      from: 'C:\\ssmx\\ssmx.exe',
+      file: expect.stringMatching(/session-manager-plugin\.exe$/),
+    });
+    const linux = pluginInstallPlan('/home/ann/bin', { platform: 'linux', standalone: true, words: ['/opt/ssmx/ssmx'] });
+    expect(linux).toEqual({ kind: 'script', file: '/home/ann/bin/session-manager-plugin', text: expect.stringContaining('exec /opt/ssmx/ssmx plugin "$@"\n') });
   });
 });
 

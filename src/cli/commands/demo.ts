@@ -3,7 +3,7 @@ import { defaultConfig } from '../../emulator/config.js';
 import { startEmulator } from '../../emulator/server.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { ssmxBin as binary } from '../self.js';
+import { selfInvocation } from '../self.js';
 import { loadPty, PTY_MISSING } from '../../emulator/agent/pty.js';
 
 
@@ -19,7 +19,8 @@ export async function demoCommand(context: CliContext): Promise<number> {
   context.stderr.write(
     `ssmx demo: emulator on ${running.endpoint}; opening a shell on ${instance.id} (${instance.name}). Type exit to leave.\n`,
   );
-  const child = spawn(process.execPath, [binary, 'shell', instance.id], {
+  const [program, ...words] = selfInvocation();
+  const child = spawn(program!, [...words, 'shell', instance.id], {
     stdio: 'inherit',
     env: {
       ...context.env,
