@@ -64,7 +64,10 @@ export async function startHashServer(download: number, options: { confirmUpload
     return found;
   };
   const confirming = options.confirmUpload !== undefined;
+  const open = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     const sent = createHash('sha256');
     const received = createHash('sha256');
     let receivedBytes = 0;
@@ -97,7 +100,8 @@ export async function startHashServer(download: number, options: { confirmUpload
         });
         socket.on('end', () => {
           record();
-          if (!confirming) socket.end();
+          // The client is gone: close this side too (a confirming one never half-closes on purpose).
+          socket.end();
         });
         socket.on('close', () => record());
         socket.on('error', () => undefined);
@@ -113,7 +117,12 @@ export async function startHashServer(download: number, options: { confirmUpload
     port: (server.address() as AddressInfo).port,
     results,
     resultFor: (tag) => entry(tag).promise,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Connections still open (a tunnel that ended mid-transfer leaves them to the agent) are cut.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
   };
 }
 
