@@ -73,8 +73,9 @@ export interface Emulator {
   stop(): void;
 }
 
-export async function startForward(ssmx: string, env: Record<string, string>, destPort: number, sessions: number) {
-  const child: ChildProcess = spawnChild(process.execPath, [ssmx, 'forward', 'i-0123456789abcdef0', `0:${destPort}`, '--json', '--quiet', '--sessions', String(sessions)], {
+export async function startForward(ssmx: string | string[], env: Record<string, string>, destPort: number, sessions: number) {
+  const [program, ...words] = typeof ssmx === 'string' ? [process.execPath, ssmx] : ssmx;
+  const child: ChildProcess = spawnChild(program!, [...words, 'forward', 'i-0123456789abcdef0', `0:${destPort}`, '--json', '--quiet', '--sessions', String(sessions)], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -129,9 +130,8 @@ export async function measureForwarding(ssmx: string, startEmulator: (args: stri
   return rows;
 }
 
-/** Peak RSS and CPU seconds per GiB of ssmx while 256 MiB come down one connection, pacing off. */
-export async function measureResources(ssmx: string, startEmulator: (args: string[]) => Promise<Emulator>) {
-  const bytes = 256 << 20;
+/** Peak RSS and CPU seconds per GiB of ssmx (the words that run it) while `bytes` come down one connection, pacing off. */
+export async function measureResources(ssmx: string | string[], startEmulator: (args: string[]) => Promise<Emulator>, bytes = 256 << 20) {
   const emulator = await startEmulator(['--agent-pacing', 'off']);
   try {
     const down = await destination(bytes);
@@ -147,7 +147,7 @@ export async function measureResources(ssmx: string, startEmulator: (args: strin
     clearInterval(sampler);
     forward.child.kill('SIGINT');
     down.server.close();
-    return { peakRssMib: peak, cpuSecondsPerGiB: cpu * 4, seconds, mbPerSecond: bytes / seconds / 1e6 };
+    return { peakRssMib: peak, cpuSecondsPerGiB: (cpu * (1 << 30)) / bytes, seconds, mbPerSecond: bytes / seconds / 1e6 };
   } finally {
     emulator.stop();
   }

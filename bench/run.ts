@@ -12,7 +12,12 @@ import { spawn as spawnPty, type IPty } from 'node-pty';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ssmx = `${root}bin/ssmx`;
 const PROMPT = 'bench$ ';
-import { measureForwarding, measureResources, type Scenario } from './forward.js';
+import { measureForwarding, type Scenario } from './forward.js';
+import { STARTUP_RUNS, measureStartup, profileDownload, type StartupFigures } from './startup.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { INTEGRITY_SCHEDULE as SCHEDULE } from '../test/support/fault-proxy.js';
 import { DROPS, SCHEDULE_BYTES, measureRecovery, measureThroughputUnderFaults } from './recovery.js';
 
@@ -165,10 +170,21 @@ is the same echo from a local PTY with no ssmx and no network.
     const rows = await measureForwarding(ssmx, (args) => startEmulator(args), scenarios, (s) =>
       s.pacing === 'off' ? (s.connections === 1 ? 64 << 20 : 8 << 20) : s.connections === 1 ? 2 << 20 : 512 << 10,
     );
-    const resources = await measureResources(ssmx, (args) => startEmulator(args));
+    // The standalone executable, built as npm run dist builds it (linux-x64, the machine's own).
+    const out = mkdtempSync(join(tmpdir(), 'ssmx-bench-dist-'));
+    execFileSync(process.execPath, [`${root}scripts/dist.mjs`, '--target', 'linux-x64', '--out', out, '--work', join(out, 'work')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const startup: StartupFigures[] = [
+      await measureStartup('npm package (the bundle, this Node)', [process.execPath, ssmx], (args) => startEmulator(args)),
+      await measureStartup('standalone executable (linux-x64, Node 22)', [join(out, 'ssmx-linux-x64')], (args) => startEmulator(args)),
+    ];
+    const profile = await profileDownload(ssmx, (args) => startEmulator(args));
     const recovery = await measureRecovery(ssmx, (args) => startEmulator(args), 'on');
     const underFaults = await measureThroughputUnderFaults(ssmx, (args) => startEmulator(args));
     const r = recovery.recoveries;
+    const startupRows = startup
+      .map((f) => `| ${f.label} | ${fmt(f.versionMs)} ms | ${f.versionRatio.toFixed(2)}× | ${fmt(f.firstByteMs)} ms | ${f.firstByteRatio.toFixed(2)}× | ${f.peakRssMib64.toFixed(1)} MiB | ${f.cpuSecondsPerGiB.toFixed(2)} |`)
+      .join('\n');
+    const baselineMs = fmt(startup[0]!.baselineMs);
     const mb = (n: number) => (Number.isNaN(n) ? 'timed out' : (n / 1e6).toFixed(2));
     const pct = (n: number, d: number) => (Number.isNaN(n) ? '—' : `${((100 * n) / d).toFixed(1)} %`);
     const table = rows
@@ -190,13 +206,43 @@ directly to the destination in the same run (MB = 10^6 bytes).
 | --- | --- | --- | --- | --- | --- |
 ${table}
 
-Resources, one connection, pacing off, 256 MiB downloaded in ${resources.seconds.toFixed(1)} s (${resources.mbPerSecond.toFixed(2)} MB/s):
-peak RSS of the ssmx process ${resources.peakRssMib.toFixed(1)} MiB; ${resources.cpuSecondsPerGiB.toFixed(2)} CPU seconds per GiB
-(user + system, from /proc).
+Memory and CPU per byte are in "Start-up and footprint" below.
 
 The default \`--sessions\` is 4: throughput grew with the pool in every row above, but the pool
 opens all its sessions at start, and each is an audited AWS session with an agent worker on the
 instance even when one connection uses it.
+
+## Start-up and footprint
+
+Each start-up figure is the median of ${STARTUP_RUNS} runs, each run in turn with one of \`node -e 0\` (the
+baseline, ${baselineMs} ms median here), so that the machine's drift touches both. "First byte" is from
+launching \`ssmx forward i-… 0:PORT --sessions 1\` to one byte echoed back through it (StartSession,
+the WebSocket, the handshake and the smux stream included). Memory: the forward's peak RSS (sampled
+every 50 ms from /proc) while 64 MiB come down one connection, pacing off; CPU: its user + system
+seconds per GiB over 256 MiB. Goals from issue 13: \`--version\` ≤ 1.5× and first byte ≤ 2.5× the
+baseline, ≤ 60 MiB, ≤ 10 CPU-s/GiB.
+
+| build | \`--version\` | of \`node -e 0\` | first byte | of \`node -e 0\` | peak RSS, 64 MiB down | CPU-s per GiB |
+| --- | --- | --- | --- | --- | --- | --- |
+${startupRows}
+
+Where the CPU goes: the npm package's forward under \`node --cpu-prof\` while 128 MiB come down,
+its samples summed by function (self time, idle left out), the ten largest as shares of the busy time:
+
+| function (module) | share |
+| --- | --- |
+${profile.map((entry) => `| \`${entry.name.replace(/\|/g, '\\|')}\` | ${(entry.share * 100).toFixed(1)} % |`).join('\n')}
+
+\`writeBuffer\` and \`writev\` are the system calls that write to the sockets, the garbage
+collector is the cost of each message's short-lived buffers, \`hash\` is SHA-256 (each message's
+digest, checked on the way in and written on each acknowledgement).
+
+What issue 13 changed for these figures: the frames and acknowledgements of one event-loop turn
+leave in one socket write (the WebSocket's socket and each local socket are corked for the turn),
+SHA-256 is one-shot (\`crypto.hash\`), an acknowledgement's JSON is written out rather than
+serialised from an object, a message id is checked without a regular expression, the bundle takes
+the AWS SDK's ES module builds so that esbuild leaves out the commands ssmx never calls, ora is
+loaded only when a spinner shows, and V8's young generation is kept at its starting size.
 
 ## Recovery from faults
 

@@ -1,0 +1,129 @@
+/**
+ * Start-up and footprint (issue 13), each as a ratio to a baseline taken in the same run:
+ * `ssmx --version` and launch-to-first-byte through a new `ssmx forward` against `node -e 0`, run
+ * in turn so that the machine's drift touches both; the forward's peak RSS during a 64 MiB
+ * download and its CPU seconds per GiB (256 MiB, agent pacing off). For the npm package (the
+ * bundle under this Node) and, when given, the standalone executable.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { measureResources, type Emulator } from './forward.js';
+
+export const STARTUP_RUNS = 15;
+const RUNS = STARTUP_RUNS;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Wall milliseconds of one run of a command, to its exit. */
+function wallMs(command: string[]): number {
+  const started = performance.now();
+  const result = spawnSync(command[0]!, command.slice(1), { stdio: 'ignore' });
+  if (result.status !== 0) throw new Error(`${command.join(' ')} exited ${result.status}`);
+  return performance.now() - started;
+}
+
+/** Milliseconds from launching `ssmx forward` to the first byte echoed back through it. */
+async function firstByteMs(ssmx: string[], env: Record<string, string>, echoPort: number): Promise<number> {
+  const started = performance.now();
+  const child = spawn(ssmx[0]!, [...ssmx.slice(1), 'forward', 'i-0123456789abcdef0', `0:${echoPort}`, '--json', '--quiet', '--sessions', '1'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const port = (JSON.parse(line) as { localPort: number }).localPort;
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write('x'));
+    socket.once('data', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+  const ms = performance.now() - started;
+  child.kill('SIGINT');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return ms;
+}
+
+export interface StartupFigures {
+  label: string;
+  /** `node -e 0`, the median of the runs taken beside `--version`. */
+  baselineMs: number;
+  versionMs: number;
+  versionRatio: number;
+  firstByteMs: number;
+  firstByteRatio: number;
+  peakRssMib64: number;
+  cpuSecondsPerGiB: number;
+}
+
+export async function measureStartup(label: string, ssmx: string[], startEmulator: (args: string[]) => Promise<Emulator>): Promise<StartupFigures> {
+  const node = [process.execPath, '-e', '0'];
+  wallMs(node);
+  wallMs([...ssmx, '--version']);
+  const version: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    baseline.push(wallMs(node));
+    version.push(wallMs([...ssmx, '--version']));
+  }
+  const emulator = await startEmulator([]);
+  const echo = createServer((socket) => socket.on('error', () => undefined).pipe(socket));
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const firstBytes: number[] = [];
+  const baseline2: number[] = [];
+  try {
+    await firstByteMs(ssmx, emulator.env, (echo.address() as AddressInfo).port);
+    for (let i = 0; i < RUNS; i++) {
+      baseline2.push(wallMs(node));
+      firstBytes.push(await firstByteMs(ssmx, emulator.env, (echo.address() as AddressInfo).port));
+    }
+  } finally {
+    echo.close();
+    emulator.stop();
+  }
+  const rss = await measureResources(ssmx, startEmulator, 64 << 20);
+  const cpu = await measureResources(ssmx, startEmulator, 256 << 20);
+  return {
+    label,
+    baselineMs: median(baseline),
+    versionMs: median(version),
+    versionRatio: median(version) / median(baseline),
+    firstByteMs: median(firstBytes),
+    firstByteRatio: median(firstBytes) / median(baseline2),
+    peakRssMib64: rss.peakRssMib,
+    cpuSecondsPerGiB: cpu.cpuSecondsPerGiB,
+  };
+}
+
+
+/**
+ * Where the forward's CPU goes while `bytes` come down one connection: the process runs under
+ * `node --cpu-prof`, and the profile's samples are summed by function (self time), the largest first.
+ */
+export async function profileDownload(bin: string, startEmulator: (args: string[]) => Promise<Emulator>, bytes = 128 << 20): Promise<Array<{ name: string; share: number }>> {
+  const { mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ssmx-bench-prof-'));
+  await measureResources([process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, bin], startEmulator, bytes);
+  // The profile is written as the forward exits (measureResources ends it with SIGINT).
+  for (let i = 0; i < 100 && !readdirSync(dir).some((name) => name.endsWith('.cpuprofile')); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) return [];
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, index) => {
+    const frame = byId.get(id)!.callFrame;
+    if (frame.functionName === '(idle)' || frame.functionName === '(program)') return;
+    const where = frame.url ? frame.url.replace(/^.*\/(node_modules|dist|lib)\//, '').replace(/^node:/, '') : 'native';
+    const name = `${frame.functionName || '(anonymous)'} (${where})`;
+    const delta = profile.timeDeltas[index] ?? 0;
+    busy += delta;
+    self.set(name, (self.get(name) ?? 0) + delta);
+  });
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([name, time]) => ({ name, share: time / busy }));
+}
