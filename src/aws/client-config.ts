@@ -1,5 +1,7 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { ProxyingHttpAgent, ProxyingHttpsAgent } from '../net/proxy-agent.js';
+import { proxyFor, type ProxyChoice } from '../net/proxy.js';
 import { ENDPOINT_OF_ERROR } from './errors.js';
 import { checkProfile } from './profiles.js';
 import { redact } from './redact.js';
@@ -21,11 +23,34 @@ export interface AwsOptions {
   /** How long connecting to an endpoint, and then waiting for its answer, may take (the AWS CLI's 60 s each). */
   connectTimeoutMs?: number | undefined;
   readTimeoutMs?: number | undefined;
+  /** --proxy / --no-proxy; the environment's proxy variables apply under them. */
+  proxy?: ProxyChoice | undefined;
 }
 
 /** The AWS CLI's defaults for --cli-connect-timeout and --cli-read-timeout. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
+
+type Agents = { httpsAgent: ProxyingHttpsAgent; httpAgent: ProxyingHttpAgent };
+const agents = { api: new WeakMap<AwsOptions, Agents>(), stream: new WeakMap<AwsOptions, Agents>() };
+
+/**
+ * The connections of one command: direct, or through the proxy the command line or the
+ * environment names for each address (no_proxy included), as the AWS CLI chooses. The API calls
+ * share kept-alive connections; each data channel WebSocket has a connection of its own.
+ */
+export function proxyAgents(options: AwsOptions, purpose: 'api' | 'stream' = 'api'): Agents {
+  let found = agents[purpose].get(options);
+  if (!found) {
+    const env = options.env ?? process.env;
+    const decide = (target: URL) => proxyFor(target, env, options.proxy);
+    const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const pool = purpose === 'api' ? { keepAlive: true, maxSockets: 50 } : { keepAlive: false };
+    found = { httpsAgent: new ProxyingHttpsAgent(decide, timeout, pool), httpAgent: new ProxyingHttpAgent(decide, timeout, pool) };
+    agents[purpose].set(options, found);
+  }
+  return found;
+}
 
 /** Every request has a bound: no API call can keep ssmx waiting for ever. */
 function requestHandler(options: AwsOptions) {
@@ -33,6 +58,7 @@ function requestHandler(options: AwsOptions) {
     connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     // Inactivity, as the AWS CLI's read timeout: a slow answer that keeps coming is not cut.
     socketTimeout: options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+    ...proxyAgents(options),
   };
 }
 

@@ -120,6 +120,9 @@ function connectionFailure(error: unknown, code: string, message: string, operat
     const idle = /after (\d+) ms of inactivity/.exec(message);
     return new AwsError('connection', code, `${endpoint} took the connection but did not answer ${operation} within ${seconds(idle?.[1])}`, `${ENDPOINT_HINT}; --read-timeout sets how long to wait`);
   }
+  // A proxy's own answer or failure, said as it is (src/net/proxy-agent.ts): it names the proxy.
+  const proxy = /the proxy \S+ (answered|cannot be reached|closed|did not|sent)[^\n]*/.exec(message);
+  if (proxy) return new AwsError('connection', code, `cannot reach ${endpoint}: ${proxy[0]}`, 'check --proxy / HTTPS_PROXY, and no_proxy for endpoints to reach directly');
   const network = /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up/i.exec(message);
   if (network) return new AwsError('connection', code, `cannot reach ${endpoint}: ${network[0]}`, ENDPOINT_HINT);
   if (/wrong version number|packet length too long|EPROTO/i.test(message)) {

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { AwsOptions } from '../aws/client-config.js';
+import { proxyAgents, type AwsOptions } from '../aws/client-config.js';
 import { createSsmClient } from '../aws/ssm.js';
 import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS } from '../session/data-channel-session.js';
 import type { ConnectOptions } from './connect.js';
 import { loadSsmxConfig, type Alias } from './config-file.js';
-import { useColor, type CliContext, type GlobalOptions } from './context.js';
+import { proxyChoice, useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
 import { canPick, pick } from './picker.js';
 import { startProgress } from './progress.js';
@@ -38,11 +38,13 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
  * on a line of their own (also in a raw terminal, which does no output processing), and the wire
  * under --debug.
  */
-export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: CliContext, kms?: AwsOptions): ConnectOptions {
+export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: CliContext, kms?: AwsOptions, network?: AwsOptions): ConnectOptions {
   const tty = context.stderrIsTTY;
   const debug = debugWriter(options, context);
   return {
     ssm,
+    // The data channel goes the way the API calls go: the same proxy choice, per address.
+    ...(network ? { agents: proxyAgents(network, 'stream') } : {}),
     reconnectTimeoutMs: reconnectTimeoutMs(options),
     kms,
     notice: (line) => {
@@ -85,6 +87,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     env: context.env,
     connectTimeoutMs: options.connectTimeout !== undefined ? options.connectTimeout * 1000 : undefined,
     readTimeoutMs: options.readTimeout !== undefined ? options.readTimeout * 1000 : undefined,
+    proxy: proxyChoice(options),
   };
   if (alias) verbose?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
   const ssm = createSsmClient(aws);
@@ -102,7 +105,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     alias,
     targets,
     say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
-    connect: connectOptions(ssm, options, context, aws),
+    connect: connectOptions(ssm, options, context, aws, aws),
     async resolve(given) {
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;

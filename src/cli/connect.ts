@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsOptions } from '../aws/client-config.js';
 import { generateSessionDataKey } from '../aws/kms.js';
@@ -26,6 +27,8 @@ export interface ConnectOptions {
   debug?: ((line: string) => void) | undefined;
   /** The clock and timers of retransmission and reconnects. */
   timers?: Timers | undefined;
+  /** How the WebSocket connects (direct or through a proxy), for wss:// and ws:// stream URLs. */
+  agents?: { httpsAgent: Agent; httpAgent: Agent } | undefined;
 }
 
 export interface OpenedSession {
@@ -40,9 +43,10 @@ export async function openSession(input: StartSessionInput, connect: ConnectOpti
   return { started, session: await openDataChannel(started, connect, input.target) };
 }
 
-async function openTransport(streamUrl: string, tokenValue: string): Promise<WebSocketTransport> {
+async function openTransport(streamUrl: string, tokenValue: string, agents: ConnectOptions['agents']): Promise<WebSocketTransport> {
+  const agent = agents && (streamUrl.startsWith('wss:') ? agents.httpsAgent : agents.httpAgent);
   try {
-    return await WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion });
+    return await WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion, ...(agent ? { agent } : {}) });
   } catch (error) {
     throw asSessionError(error as Error, 'cannot open the data channel');
   }
@@ -52,11 +56,11 @@ async function openTransport(streamUrl: string, tokenValue: string): Promise<Web
  * Reopens a dropped data channel as the plugin does (docs/protocol.md §10): ResumeSession for a new
  * token, then the StreamUrl it returns. A session the service has ended ends here too.
  */
-export function resumer(client: SSMClient, started: StartedSession): () => Promise<WebSocketTransport> {
+export function resumer(client: SSMClient, started: StartedSession, agents?: ConnectOptions['agents']): () => Promise<WebSocketTransport> {
   return async () => {
     const resumed = await resumeSession(client, started);
     if ('ended' in resumed) throw new SessionError('ENDED_BY_SERVICE', resumed.ended, resumed.hint);
-    return openTransport(resumed.streamUrl, resumed.tokenValue);
+    return openTransport(resumed.streamUrl, resumed.tokenValue, agents);
   };
 }
 
@@ -71,7 +75,7 @@ export async function openDataChannel(
   /** The session's target id, or how to look it up (ECS Exec), should the agent ask for KMS. */
   targetId?: string | (() => Promise<string>),
 ): Promise<DataChannelSession> {
-  const transport = await openTransport(started.streamUrl, started.tokenValue);
+  const transport = await openTransport(started.streamUrl, started.tokenValue, connect.agents);
   const { kms } = connect;
   const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
@@ -79,7 +83,7 @@ export async function openDataChannel(
     ...(kms && targetId
       ? { kms: async (keyId: string) => generateSessionDataKey(kms, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId() }) }
       : {}),
-    ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
+    ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started, connect.agents), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
     terminateOnService: () => terminateSession(connect.ssm, started.sessionId),
     ...(connect.timers ? { timers: connect.timers } : {}),
     ...(connect.debug ? { debug: (line: string) => connect.debug!(`wire ${started.sessionId}: ${line}`) } : {}),

@@ -72,7 +72,12 @@ export interface GlobalOptions {
   /** Seconds an AWS endpoint may take to connect, and to answer once connected. */
   connectTimeout?: number;
   readTimeout?: number;
+  /** --proxy URL, or false for --no-proxy. */
+  proxy?: string | false;
 }
+
+/** The command line's word on proxies, for src/net/proxy.ts. */
+export const proxyChoice = (options: GlobalOptions) => ({ proxy: typeof options.proxy === 'string' ? options.proxy : undefined, noProxy: options.proxy === false });
 
 /** The streams and terminal facts a shell joins to the session. */
 export const shellIo = (context: CliContext) => ({

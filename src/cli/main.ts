@@ -90,6 +90,8 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('--reconnect-timeout <seconds>', 'how long to keep reopening a dropped connection (ResumeSession); 0: never', parseReconnectTimeout, 180)
     .option('--connect-timeout <seconds>', 'how long connecting to an AWS endpoint may take', parseTimeout('--connect-timeout'), 60)
     .option('--read-timeout <seconds>', 'how long an AWS endpoint may stay silent once connected', parseTimeout('--read-timeout'), 60)
+    .option('--proxy <url>', 'an HTTP proxy for every connection (default: https_proxy / HTTPS_PROXY, as the AWS CLI; no_proxy still applies)')
+    .option('--no-proxy', 'connect directly, whatever the proxy variables say')
     .option('--no-color', 'no colour in messages (also NO_COLOR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -400,6 +402,8 @@ Examples:
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
     .option('--kms-key-id <id>', 'encrypt every session with this KMS key (the emulator serves GenerateDataKey)')
     .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')
+    .option('--tls-cert <file>', 'serve HTTPS and wss:// with this certificate (PEM), as AWS does; with --tls-key')
+    .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
     .option('--gateway-close-after <seconds>', 'close every data channel WebSocket normally (1000) this long after it opens, as the gateway does on its own schedule', parseTimeout('--gateway-close-after'))
     .option('--terminate-after <seconds>', 'terminate every session this long after it starts (an idle timeout, a maximum duration)', parseTimeout('--terminate-after'))
     .option('--fail-resume <n>', 'fail the next n ResumeSession calls', parseCount('--fail-resume'))

@@ -16,6 +16,8 @@ export interface OpenOptions {
    * 5 minutes and never checks for the pong; ssmx pings every 30 s.
    */
   pingIntervalMs?: number;
+  /** How to connect: an agent that goes direct or through a proxy (src/net/proxy-agent.ts). */
+  agent?: import('node:http').Agent;
 }
 
 export interface DataChannelTransport {
@@ -95,7 +97,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     return new Promise((resolve, reject) => {
       let settled = false;
-      const socket = new WebSocket(streamUrl, { perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
+      const socket = new WebSocket(streamUrl, { perMessageDeflate: false, handshakeTimeout: connectTimeoutMs, ...(options.agent ? { agent: options.agent } : {}) });
       const fail = (detail: string) => {
         if (settled) return;
         settled = true;

@@ -74,7 +74,9 @@ async function plugin(args: string[], context: CliContext): Promise<number> {
 
 async function runStartSession(invocation: Start, context: CliContext): Promise<number> {
   const { response } = invocation;
-  const client = createSsmClient({ region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl, env: context.env });
+  // The plugin honours the proxy variables, as the official one does (Go's ProxyFromEnvironment).
+  const api = { region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl, env: context.env };
+  const client = createSsmClient(api);
   const say = (text: string) => context.stdout.write(text);
   let port = false;
   // The AWS CLI ignores the keyboard's signals while the plugin runs; a tunnel ends on them, a shell sends them on.
@@ -90,7 +92,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
       // from the request parameters names the encryption context. KMS uses its own endpoint (the
       // argument is SSM's), as the plugin does (docs/protocol.md §5).
       const kms = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile, env: context.env };
-      const session = lifecycle.track(await openDataChannel(response, connectOptions(client, {}, context, kms), invocation.request.target));
+      const session = lifecycle.track(await openDataChannel(response, connectOptions(client, {}, context, kms, api), invocation.request.target));
       const running = await waitReady<Running>(session, (ready) => {
         if (ready.sessionType === SessionType.Port) {
           if (portMode(ready) === 'stream') {
