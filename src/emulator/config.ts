@@ -78,6 +78,8 @@ export interface EmulatorConfig {
    * fault proxy): StreamUrls then point there. Its own address when unset.
    */
   publicEndpoint?: string;
+  /** Serve HTTPS and wss:// (as AWS does) with this certificate and key (PEM), instead of HTTP. */
+  tls?: { cert: string; key: string };
   /** Sessions are KMS-encrypted with this key (the account's session preference), when set. */
   kmsKeyId?: string;
   /** The keys KMS knows; [kmsKeyId] when unset. */

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -79,8 +80,10 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   })();
 
   let port = config.port;
+  const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const streamUrl = (sessionId: string, unreachable: boolean) => {
-    const base = unreachable ? `ws://${config.host}:${deadPort}` : config.publicEndpoint ? config.publicEndpoint.replace(/^http/, 'ws').replace(/\/$/, '') : `ws://${config.host}:${port}`;
+    const scheme = config.tls ? 'wss' : 'ws';
+    const base = unreachable ? `${scheme}://${hostInUrl}:${deadPort}` : config.publicEndpoint ? config.publicEndpoint.replace(/^http/, 'ws').replace(/\/$/, '') : `${scheme}://${hostInUrl}:${port}`;
     return `${base}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
   };
 
@@ -164,7 +167,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     sendJson(response, 200, callSsm(operation, input, context));
   }
 
-  const server: Server = createServer((request, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     let protocol: Protocol = 'json';
     handleApi(request, response, (p) => (protocol = p)).catch((error: unknown) => {
       const apiError = error instanceof ApiError ? error : new ApiError('InternalServerError', (error as Error).message, 500);
@@ -173,8 +176,10 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
       response.writeHead(apiError.status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(xml) });
       response.end(xml);
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  // With a certificate, HTTPS and wss:// as AWS serves them (proxies then see only CONNECT).
+  const server: Server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, handler) : createServer(handler);
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -240,7 +245,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   port = (server.address() as AddressInfo).port;
 
   return {
-    endpoint: `http://${config.host}:${port}`,
+    endpoint: `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
     port,
     sessions,
     async close() {

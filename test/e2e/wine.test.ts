@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, closeSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SSMClient, StartSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoed } from '../support/echo.js';
 import { startEmulatorProcess, type EmulatorProcess } from '../support/emulator.js';
 import { buildExecutable } from '../support/executable.js';
 import { freePort } from '../support/redis.js';
@@ -66,19 +67,6 @@ async function until<T>(what: string, check: () => T | undefined, ms = 30_000): 
   }
 }
 
-const echoed = (port: number, text: string) =>
-  new Promise<string>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
-    let got = '';
-    socket.on('data', (data: Buffer) => {
-      got += data.toString();
-      if (got.length >= text.length) {
-        socket.destroy();
-        resolve(got);
-      }
-    });
-    socket.on('error', reject);
-  });
 
 describe('ssmx-win-x64.exe under Wine, against the emulator on Linux', () => {
   it('--version', async () => {

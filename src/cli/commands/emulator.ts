@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { defaultConfig, loadConfigFile, parseInstanceFlag, type EmulatorConfig } from '../../emulator/config.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import type { CliContext } from '../context.js';
@@ -14,6 +15,8 @@ export interface EmulatorOptions {
   instance?: string[];
   shell?: string;
   publicEndpoint?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   kmsKeyId?: string;
   /** The service's own endings (seconds; a count), checked as the command line is read. */
   gatewayCloseAfter?: number;
@@ -55,6 +58,14 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
   if (options.publicEndpoint) {
     if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
     config.publicEndpoint = options.publicEndpoint;
+  }
+  if (options.tlsCert || options.tlsKey) {
+    if (!options.tlsCert || !options.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+    try {
+      config.tls = { cert: readFileSync(options.tlsCert, 'utf8'), key: readFileSync(options.tlsKey, 'utf8') };
+    } catch (error) {
+      throw new UsageError(`cannot read the TLS certificate or key: ${(error as Error).message}`);
+    }
   }
   if (options.instance && options.instance.length > 0) {
     try {

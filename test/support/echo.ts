@@ -1,0 +1,16 @@
+import { connect } from 'node:net';
+
+/** Writes `text` to a local port and resolves with as many characters as came back. */
+export const echoed = (port: number, text: string) =>
+  new Promise<string>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
+    let got = '';
+    socket.on('data', (data: Buffer) => {
+      got += data.toString();
+      if (got.length >= text.length) {
+        socket.destroy();
+        resolve(got);
+      }
+    });
+    socket.on('error', reject);
+  });
