@@ -2,8 +2,10 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ProxyingHttpAgent, ProxyingHttpsAgent } from '../net/proxy-agent.js';
 import { proxyFor, type ProxyChoice } from '../net/proxy.js';
-import { ENDPOINT_OF_ERROR } from './errors.js';
-import { checkProfile } from './profiles.js';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { AwsError, ENDPOINT_OF_ERROR } from './errors.js';
+import { checkProfile, profileSetting } from './profiles.js';
 import { redact } from './redact.js';
 
 export interface AwsOptions {
@@ -31,6 +33,25 @@ export interface AwsOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 
+/**
+ * The certificate authorities to trust when a CA bundle is named (AWS_CA_BUNDLE, else the profile's
+ * ca_bundle, as the AWS CLI reads them): Node's own roots, NODE_EXTRA_CA_CERTS, and the bundle.
+ * Undefined when none is named (Node's defaults, NODE_EXTRA_CA_CERTS included, apply).
+ */
+function trustedAuthorities(options: AwsOptions, env: NodeJS.ProcessEnv): string[] | undefined {
+  const bundle = env.AWS_CA_BUNDLE || profileSetting(options.profile, 'ca_bundle', env);
+  if (!bundle) return undefined;
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new AwsError('usage', 'CaBundle', `cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'AWS_CA_BUNDLE or the profile\'s ca_bundle must name a PEM file');
+    }
+  };
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  return [...rootCertificates, ...(extra ? [read(extra, 'NODE_EXTRA_CA_CERTS')] : []), read(bundle, 'the CA bundle')];
+}
+
 type Agents = { httpsAgent: ProxyingHttpsAgent; httpAgent: ProxyingHttpAgent };
 const agents = { api: new WeakMap<AwsOptions, Agents>(), stream: new WeakMap<AwsOptions, Agents>() };
 
@@ -45,7 +66,8 @@ export function proxyAgents(options: AwsOptions, purpose: 'api' | 'stream' = 'ap
     const env = options.env ?? process.env;
     const decide = (target: URL) => proxyFor(target, env, options.proxy);
     const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const pool = purpose === 'api' ? { keepAlive: true, maxSockets: 50 } : { keepAlive: false };
+    const ca = trustedAuthorities(options, env);
+    const pool = { ...(purpose === 'api' ? { keepAlive: true, maxSockets: 50 } : { keepAlive: false }), ...(ca ? { ca } : {}) };
     found = { httpsAgent: new ProxyingHttpsAgent(decide, timeout, pool), httpAgent: new ProxyingHttpAgent(decide, timeout, pool) };
     agents[purpose].set(options, found);
   }

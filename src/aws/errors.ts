@@ -120,6 +120,9 @@ function connectionFailure(error: unknown, code: string, message: string, operat
     const idle = /after (\d+) ms of inactivity/.exec(message);
     return new AwsError('connection', code, `${endpoint} took the connection but did not answer ${operation} within ${seconds(idle?.[1])}`, `${ENDPOINT_HINT}; --read-timeout sets how long to wait`);
   }
+  // A certificate that does not verify: a company's or a private endpoint's CA, not yet trusted.
+  const certificate = /unable to verify the first certificate|unable to get local issuer certificate|self[- ]signed certificate[^,;]*|certificate has expired|Hostname\/IP does not match certificate's altnames[^\n]*/i.exec(message);
+  if (certificate) return new AwsError('connection', code, `cannot trust ${endpoint}: ${certificate[0]}`, 'to trust a private CA: AWS_CA_BUNDLE, the profile\'s ca_bundle, or NODE_EXTRA_CA_CERTS');
   // A proxy's own answer or failure, said as it is (src/net/proxy-agent.ts): it names the proxy.
   const proxy = /the proxy \S+ (answered|cannot be reached|closed|did not|sent)[^\n]*/.exec(message);
   if (proxy) return new AwsError('connection', code, `cannot reach ${endpoint}: ${proxy[0]}`, 'check --proxy / HTTPS_PROXY, and no_proxy for endpoints to reach directly');

@@ -39,3 +39,26 @@ export function checkProfile(profile: string | undefined, env: NodeJS.ProcessEnv
     `aws configure list-profiles shows the profiles; check --profile, AWS_PROFILE and AWS_CONFIG_FILE`,
   );
 }
+
+/** One setting of a profile in the shared config file (`[profile NAME]`, or `[default]`), as the AWS CLI reads it. */
+export function profileSetting(profile: string | undefined, key: string, env: NodeJS.ProcessEnv): string | undefined {
+  const name = profile ?? env.AWS_PROFILE ?? 'default';
+  let text: string;
+  try {
+    text = readFileSync(env.AWS_CONFIG_FILE || join(env.HOME || homedir(), '.aws', 'config'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let inSection = false;
+  for (const line of text.split(/\r?\n/)) {
+    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
+    if (header) {
+      const section = header[1]!;
+      inSection = section === (name === 'default' ? 'default' : `profile ${name}`) || (name === 'default' && section === 'profile default');
+      continue;
+    }
+    const setting = inSection && /^\s*([A-Za-z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (setting && setting[1] === key) return setting[2];
+  }
+  return undefined;
+}
