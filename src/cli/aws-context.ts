@@ -45,6 +45,7 @@ export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: 
     ssm,
     // The data channel goes the way the API calls go: the same proxy choice, per address.
     ...(network ? { agents: proxyAgents(network, 'stream') } : {}),
+    streamEndpoint: options.ssmmessagesEndpoint || context.env.AWS_ENDPOINT_URL_SSMMESSAGES || undefined,
     reconnectTimeoutMs: reconnectTimeoutMs(options),
     kms,
     notice: (line) => {

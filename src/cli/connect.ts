@@ -27,6 +27,11 @@ export interface ConnectOptions {
   debug?: ((line: string) => void) | undefined;
   /** The clock and timers of retransmission and reconnects. */
   timers?: Timers | undefined;
+  /**
+   * AWS_ENDPOINT_URL_SSMMESSAGES / --ssmmessages-endpoint: where the data channel really is (a VPC
+   * interface endpoint without private DNS); it replaces the StreamUrl's scheme, host and port.
+   */
+  streamEndpoint?: string | undefined;
   /** How the WebSocket connects (direct or through a proxy), for wss:// and ws:// stream URLs. */
   agents?: { httpsAgent: Agent; httpAgent: Agent } | undefined;
 }
@@ -43,7 +48,21 @@ export async function openSession(input: StartSessionInput, connect: ConnectOpti
   return { started, session: await openDataChannel(started, connect, input.target) };
 }
 
-async function openTransport(streamUrl: string, tokenValue: string, agents: ConnectOptions['agents']): Promise<WebSocketTransport> {
+/**
+ * The StreamUrl the service returned, sent to another endpoint: its scheme (https → wss, http → ws),
+ * host and port from `endpoint`, its path and query (the session and the cell) kept.
+ */
+export function rewriteStreamUrl(streamUrl: string, endpoint: string | undefined): string {
+  if (!endpoint) return streamUrl;
+  const target = new URL(endpoint);
+  const url = new URL(streamUrl);
+  url.protocol = target.protocol === 'http:' || target.protocol === 'ws:' ? 'ws:' : 'wss:';
+  url.host = target.host;
+  return url.href;
+}
+
+async function openTransport(given: string, tokenValue: string, agents: ConnectOptions['agents'], endpoint?: string): Promise<WebSocketTransport> {
+  const streamUrl = rewriteStreamUrl(given, endpoint);
   const agent = agents && (streamUrl.startsWith('wss:') ? agents.httpsAgent : agents.httpAgent);
   try {
     return await WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion, ...(agent ? { agent } : {}) });
@@ -56,11 +75,11 @@ async function openTransport(streamUrl: string, tokenValue: string, agents: Conn
  * Reopens a dropped data channel as the plugin does (docs/protocol.md §10): ResumeSession for a new
  * token, then the StreamUrl it returns. A session the service has ended ends here too.
  */
-export function resumer(client: SSMClient, started: StartedSession, agents?: ConnectOptions['agents']): () => Promise<WebSocketTransport> {
+export function resumer(client: SSMClient, started: StartedSession, agents?: ConnectOptions['agents'], endpoint?: string): () => Promise<WebSocketTransport> {
   return async () => {
     const resumed = await resumeSession(client, started);
     if ('ended' in resumed) throw new SessionError('ENDED_BY_SERVICE', resumed.ended, resumed.hint);
-    return openTransport(resumed.streamUrl, resumed.tokenValue, agents);
+    return openTransport(resumed.streamUrl, resumed.tokenValue, agents, endpoint);
   };
 }
 
@@ -75,7 +94,7 @@ export async function openDataChannel(
   /** The session's target id, or how to look it up (ECS Exec), should the agent ask for KMS. */
   targetId?: string | (() => Promise<string>),
 ): Promise<DataChannelSession> {
-  const transport = await openTransport(started.streamUrl, started.tokenValue, connect.agents);
+  const transport = await openTransport(started.streamUrl, started.tokenValue, connect.agents, connect.streamEndpoint);
   const { kms } = connect;
   const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
@@ -83,7 +102,7 @@ export async function openDataChannel(
     ...(kms && targetId
       ? { kms: async (keyId: string) => generateSessionDataKey(kms, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId() }) }
       : {}),
-    ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started, connect.agents), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
+    ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started, connect.agents, connect.streamEndpoint), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
     terminateOnService: () => terminateSession(connect.ssm, started.sessionId),
     ...(connect.timers ? { timers: connect.timers } : {}),
     ...(connect.debug ? { debug: (line: string) => connect.debug!(`wire ${started.sessionId}: ${line}`) } : {}),

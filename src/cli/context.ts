@@ -72,6 +72,8 @@ export interface GlobalOptions {
   /** Seconds an AWS endpoint may take to connect, and to answer once connected. */
   connectTimeout?: number;
   readTimeout?: number;
+  /** The data channel's endpoint, in place of the StreamUrl's host (AWS_ENDPOINT_URL_SSMMESSAGES too). */
+  ssmmessagesEndpoint?: string;
   /** --proxy URL, or false for --no-proxy. */
   proxy?: string | false;
 }

@@ -90,6 +90,7 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('--reconnect-timeout <seconds>', 'how long to keep reopening a dropped connection (ResumeSession); 0: never', parseReconnectTimeout, 180)
     .option('--connect-timeout <seconds>', 'how long connecting to an AWS endpoint may take', parseTimeout('--connect-timeout'), 60)
     .option('--read-timeout <seconds>', 'how long an AWS endpoint may stay silent once connected', parseTimeout('--read-timeout'), 60)
+    .option('--ssmmessages-endpoint <url>', 'where the data channel is, in place of the host the service names (default: AWS_ENDPOINT_URL_SSMMESSAGES)')
     .option('--proxy <url>', 'an HTTP proxy for every connection (default: https_proxy / HTTPS_PROXY, as the AWS CLI; no_proxy still applies)')
     .option('--no-proxy', 'connect directly, whatever the proxy variables say')
     .option('--no-color', 'no colour in messages (also NO_COLOR)')
