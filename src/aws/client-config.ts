@@ -141,10 +141,19 @@ export function clientConfig(options: AwsOptions, service: Service) {
   // The region: the flag, then the environment; else the SDK finds the profile's.
   const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const profile = options.profile ?? env.AWS_PROFILE;
+  // FIPS and dual-stack endpoints, from the command's environment, else the profile, as the SDK defines them.
+  const flag = (variable: string, setting: string) => {
+    const value = (env[variable] ?? profileSetting(profile, setting, env))?.toLowerCase();
+    return value === 'true' ? true : value === 'false' ? false : undefined;
+  };
+  const fips = flag('AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint');
+  const dualstack = flag('AWS_USE_DUALSTACK_ENDPOINT', 'use_dualstack_endpoint');
   return {
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...(fips !== undefined ? { useFipsEndpoint: fips } : {}),
+    ...(dualstack !== undefined ? { useDualstackEndpoint: dualstack } : {}),
     credentials: credentialsFor(options),
     maxAttempts: 3,
     requestHandler: requestHandler(options),
