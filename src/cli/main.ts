@@ -394,6 +394,7 @@ Examples:
     .command('emulator')
     .description('Run the bundled emulator of the Session Manager service and agent, on loopback.')
     .option('--port <port>', 'port to listen on; 0 picks a free one', '0')
+    .option('--host <address>', 'loopback address to listen on: 127.0.0.1 (default), another 127.x, or ::1')
     .option('--region <region>', 'region it answers for')
     .option('--agent-version <version>', 'version the emulated agent announces')
     .addOption(new Option('--agent-pacing <mode>', 'pause 1 ms after each output message, as the agent does').choices(['on', 'off']))

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isLoopback } from '../../session/listener.js';
 import { defaultConfig, loadConfigFile, parseInstanceFlag, type EmulatorConfig } from '../../emulator/config.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import type { CliContext } from '../context.js';
@@ -7,6 +8,7 @@ import { loadPty, PTY_MISSING } from '../../emulator/agent/pty.js';
 
 export interface EmulatorOptions {
   port?: string;
+  host?: string;
   region?: string;
   agentVersion?: string;
   agentPacing?: string;
@@ -33,6 +35,12 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
     } catch (error) {
       throw new UsageError(`cannot read --config ${options.config}: ${(error as Error).message}`);
     }
+  }
+  if (options.host !== undefined) {
+    // Loopback only: the emulator is a test double and must never be reachable from elsewhere.
+    const host = options.host.replace(/^\[|\]$/g, '');
+    if (!isLoopback(host) || host === 'localhost') throw new UsageError(`--host must be a loopback address (127.0.0.1, another 127.x, or ::1), not ${options.host}`);
+    config.host = host;
   }
   if (options.port !== undefined) {
     const port = Number(options.port);

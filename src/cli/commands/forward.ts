@@ -98,7 +98,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
       const lines: string[] = [];
       for (const spec of specs) {
         const pool: PoolMember[] = [];
-        const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: bind, port: spec.local.port } : spec.local;
+        const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: spec.bind ?? bind, port: spec.local.port } : spec.local;
+        if (spec.bind && !isLoopback(spec.bind)) say(`warning: listening on ${spec.bind}: anyone who can reach this address can use the tunnel`);
         // Each new connection goes to the session serving the fewest.
         const leastLoaded = () => {
           const ready = pool.filter((m): m is PoolMember & { tunnel: Tunnel } => m.tunnel !== undefined);
@@ -187,7 +188,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
         const members = await Promise.all(Array.from({ length: poolSize }, () => openMember(replace)));
         progress.stop();
         const mode = members[0]!.mode;
-        const remote = `${target}:${spec.remoteHost ? `${spec.remoteHost}:` : ''}${spec.remotePort}`;
+        const remoteHost = spec.remoteHost && spec.remoteHost.includes(':') ? `[${spec.remoteHost}]` : spec.remoteHost;
+        const remote = `${target}:${remoteHost ? `${remoteHost}:` : ''}${spec.remotePort}`;
         // The session ids, for audits and for ending one by hand (aws ssm terminate-session).
         say(`forwarding ${listening.address} -> ${remote}${poolSize > 1 ? ` (${poolSize} sessions, ${mode})` : ` (${mode})`}: ${members.map((m) => m.sessionId).join(', ')}`);
         const line = JSON.stringify({
