@@ -166,12 +166,18 @@ async function main() {
     replacements,
     rssMib: { firstMinuteMedian: median(firstMinute.map((s) => s.rss)), lastMinuteMedian: median(lastMinute.map((s) => s.rss)), max: Math.max(...samples.map((s) => s.rss)) },
     fds: { firstMinuteMedian: median(firstMinute.map((s) => s.fds)), lastMinuteMedian: median(lastMinute.map((s) => s.fds)), max: Math.max(...samples.map((s) => s.fds)) },
+    // The trend: the medians of each sixth of the run, to tell a plateau from a leak.
+    trend: Array.from({ length: 6 }, (_, sixth) => {
+      const span = (minutes * 60) / 6;
+      const inSpan = samples.filter((s) => s.at >= sixth * span && s.at < (sixth + 1) * span);
+      return { fromMinute: (sixth * span) / 60, rss: median(inSpan.map((s) => s.rss)), fds: median(inSpan.map((s) => s.fds)) };
+    }),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   writeSection(report);
 }
 
-function writeSection(r: { minutes: number; short: number; shortBytes: number; shortCutShort: number; shortWrong: number; long: number; longBytes: number; longCutShort: number; longWrong: number; stalled: number; cuts: number; reconnects: number; replacements: number; rssMib: Record<string, number>; fds: Record<string, number> }) {
+function writeSection(r: { minutes: number; short: number; shortBytes: number; shortCutShort: number; shortWrong: number; long: number; longBytes: number; longCutShort: number; longWrong: number; stalled: number; cuts: number; reconnects: number; replacements: number; rssMib: Record<string, number>; fds: Record<string, number>; trend: Array<{ fromMinute: number; rss: number; fds: number }> }) {
   const path = `${root}BENCHMARKS.md`;
   const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
   const section = `## Soak
@@ -179,7 +185,8 @@ function writeSection(r: { minutes: number; short: number; shortBytes: number; s
 Measured by \`npm run soak -- --minutes ${r.minutes}\` (bench/soak.ts) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}: one
 \`ssmx forward\` (4 specs, 2 sessions each) through the tests' fault proxy to the emulator (pacing
 off) for ${r.minutes} minutes. ${SHORT_WORKERS} workers open short echo connections in a loop (1–9 KiB each, compared
-byte for byte); three more move 4 MiB up and 8 MiB down per connection, checked by SHA-256, one of
+byte for byte); three more move 4 MiB up and 8 MiB down per connection, checked by SHA-256 (a
+transfer counts only once the destination has sent back the digest of all it received), one of
 them stalling its reader 15 s each time; the link is cut every 20–40 s; the gateway closes every
 WebSocket ${GATEWAY_CLOSE_S} s after it opens, and the service terminates every session ${TERMINATE_S} s after it starts.
 
@@ -192,6 +199,7 @@ WebSocket ${GATEWAY_CLOSE_S} s after it opens, and the service terminates every 
 | link cuts / reconnects / sessions replaced | ${r.cuts} / ${r.reconnects} / ${r.replacements} |
 | RSS of the forward: median of the first minute, of the last, max | ${r.rssMib.firstMinuteMedian!.toFixed(1)} / ${r.rssMib.lastMinuteMedian!.toFixed(1)} / ${r.rssMib.max!.toFixed(1)} MiB |
 | open descriptors: the same | ${r.fds.firstMinuteMedian} / ${r.fds.lastMinuteMedian} / ${r.fds.max} |
+| RSS (MiB) / descriptors, median of each sixth of the run | ${r.trend.map((t) => `${t.rss.toFixed(1)} / ${t.fds}`).join(' · ')} |
 `;
   let text = readFileSync(path, 'utf8');
   text = /## Soak\n[\s\S]*?(?=\n## |$)/.test(text) ? text.replace(/## Soak\n[\s\S]*?(?=\n## |$)/, section.trimEnd() + '\n') : `${text.trimEnd()}\n\n${section}`;
