@@ -111,11 +111,14 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('--document <name>', 'session document (default: the account\'s shell document)')
     .option('--parameters <json>', 'document parameters as JSON, e.g. \'{"command":["top"]}\'')
     .option('--reason <text>', 'reason recorded with the session, for audit')
+    .option('--record <file>', 'write the session as an asciicast v2 recording (asciinema play FILE); mode 0600')
+    .option('--record-input', 'with --record: keys typed too (they may be passwords)')
     .addHelpText(
       'after',
       `
 Examples:
   $ ssmx shell i-0123456789abcdef0
+  $ ssmx shell web-1 --record web-1.cast   # then: asciinema play web-1.cast
   $ ssmx shell web-1                       # by Name tag; several: a picker
   $ echo 'uname -a' | ssmx shell tag:Env=staging --quiet    # stdout: what the remote terminal
                                                           # shows (prompt, echo, CRLF); ssmx run

@@ -1,5 +1,5 @@
 import type { DataChannelSession } from '../session/data-channel-session.js';
-import { runShell } from '../session/shell.js';
+import { runShell, type ShellIo } from '../session/shell.js';
 import { shellIo, type CliContext } from './context.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Progress } from './progress.js';
@@ -17,6 +17,7 @@ export async function runShellSession(
   context: CliContext,
   options: { quiet?: boolean | undefined; verbose?: boolean | undefined },
   open: (onStarted: (sessionId: string) => void) => Promise<DataChannelSession>,
+  recorder?: ShellIo['recorder'],
 ): Promise<number> {
   const lifecycle = new Lifecycle({ signals: context.signals, stopSignals });
   // The session id, as the official plugin prints it: audits and `aws ssm terminate-session` need
@@ -38,7 +39,7 @@ export async function runShellSession(
         announced = true;
       });
       session.once('error', () => progress.stop());
-      const outcome = await runShell(session, shellIo(context));
+      const outcome = await runShell(session, { ...shellIo(context), recorder });
       if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
       return outcome.exitCode ?? 0;
     });

@@ -22,6 +22,8 @@ export interface ShellIo {
    * sent, keyboard signals stay local, and the end of stdin sends no EOT.
    */
   terminal?: boolean;
+  /** --record: what the terminal shows (and, if asked, what is typed), and its size, as it goes. */
+  recorder?: { output(data: Buffer): void; input(data: Buffer): void; resize(cols: number, rows: number): void } | undefined;
 }
 
 export interface ShellOutcome {
@@ -89,6 +91,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
     const input = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
         sendSizeIfChanged();
+        io.recorder?.input(chunk);
         writer.write(PayloadType.Output, chunk, () => done());
       },
     });
@@ -105,6 +108,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       sentCols = cols;
       sentRows = rows;
       session.send(PayloadType.Size, encodeSize({ cols, rows }));
+      io.recorder?.resize(cols, rows);
       // Resending the size the terminal already has changes nothing: a probe after a reconnect.
       session.setProbe(PayloadType.Size, () => encodeSize({ cols: sentCols, rows: sentRows }));
     };
@@ -114,6 +118,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       switch (payloadType) {
         case PayloadType.Output:
           stdout.write(payload);
+          io.recorder?.output(payload);
           lastOutputByte = payload[payload.length - 1]!;
           break;
         case PayloadType.StdErr:

@@ -1,3 +1,5 @@
+import type { WriteStream } from 'node:tty';
+import { AsciicastRecorder, recordingFile } from '../../session/recording.js';
 import { awsFor } from '../aws-context.js';
 import { runShellSession } from '../shell-session.js';
 import { openSession } from '../connect.js';
@@ -9,6 +11,9 @@ export interface ShellOptions extends GlobalOptions {
   document?: string;
   parameters?: string;
   reason?: string;
+  /** --record FILE: the session as an asciicast v2 recording; --record-input: keys typed too. */
+  record?: string;
+  recordInput?: boolean;
 }
 
 export function parseParameters(text: string | undefined): Record<string, string[]> | undefined {
@@ -36,14 +41,38 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
   try {
     // The picker and the MFA prompt come before the spinner: they share the terminal.
     const instanceId = await aws.resolve(target);
+    const recording = options.record !== undefined ? startRecording(options.record, `ssmx shell ${target ?? instanceId}`, instanceId, options.recordInput === true, context) : undefined;
     const progress = startProgress(context, `Starting a session on ${instanceId}`, options);
-    return await runShellSession(progress, context, options, async (onStarted) => {
-      const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
-        onStarted(started.sessionId),
+    try {
+      return await runShellSession(
+        progress,
+        context,
+        options,
+        async (onStarted) => {
+          const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
+            onStarted(started.sessionId),
+          );
+          return session;
+        },
+        recording?.recorder,
       );
-      return session;
-    });
+    } finally {
+      recording?.close();
+    }
   } finally {
     aws.destroy();
   }
+}
+
+/** --record: the file (mode 0600, written as the session goes) and its recorder, sized as the terminal is. */
+function startRecording(path: string, command: string, target: string, withInput: boolean, context: CliContext) {
+  let file: ReturnType<typeof recordingFile>;
+  try {
+    file = recordingFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot write the recording ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'give a file in a directory you can write to');
+  }
+  const [width, height] = context.stdoutIsTTY ? (context.stdout as WriteStream).getWindowSize() : [80, 24];
+  const recorder = new AsciicastRecorder(file.line, () => context.timers.now(), { width, height, timestamp: Math.floor(Date.now() / 1000), command, title: `${command} (${target})`, target }, withInput);
+  return { recorder, close: file.close };
 }
