@@ -15,7 +15,7 @@ const stopSignals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
 export async function runShellSession(
   progress: Progress,
   context: CliContext,
-  options: { quiet?: boolean | undefined; verbose?: boolean | undefined },
+  options: { quiet?: boolean | undefined; verbose?: boolean | undefined; escapeChar?: number | undefined },
   open: (onStarted: (sessionId: string) => void) => Promise<DataChannelSession>,
   recorder?: ShellIo['recorder'],
 ): Promise<number> {
@@ -39,8 +39,8 @@ export async function runShellSession(
         announced = true;
       });
       session.once('error', () => progress.stop());
-      const outcome = await runShell(session, { ...shellIo(context), recorder });
-      if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
+      const outcome = await runShell(session, { ...shellIo(context), recorder, escapeChar: options.escapeChar });
+      if (outcome.closed?.output) context.stderr.write(`${outcome.closed.output}\n`);
       return outcome.exitCode ?? 0;
     });
   } finally {

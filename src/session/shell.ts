@@ -7,6 +7,7 @@ import { SessionError } from './errors.js';
 import { SessionWriter } from './session-io.js';
 import type { SignalSource } from './signals.js';
 import { enterRawMode } from './terminal.js';
+import { EscapeFilter, escapeHelp } from './escapes.js';
 
 export interface ShellIo {
   stdin: Readable | ReadStream;
@@ -22,12 +23,18 @@ export interface ShellIo {
    * sent, keyboard signals stay local, and the end of stdin sends no EOT.
    */
   terminal?: boolean;
+  /**
+   * OpenSSH's escapes on a terminal (`~.` ends the session, `~?` lists them, `~~` sends `~`): the
+   * escape character's byte, or undefined for none. Only when stdin is a terminal.
+   */
+  escapeChar?: number | undefined;
   /** --record: what the terminal shows (and, if asked, what is typed), and its size, as it goes. */
   recorder?: { output(data: Buffer): void; input(data: Buffer): void; resize(cols: number, rows: number): void } | undefined;
 }
 
 export interface ShellOutcome {
-  closed: ChannelClosed;
+  /** The service's word on the end; absent when the person left with the escape (`~.`). */
+  closed?: ChannelClosed | undefined;
   /** Set when the agent reported one (NonInteractiveCommands with separate streams). */
   exitCode: number | undefined;
 }
@@ -88,10 +95,25 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
 
     // Keys typed just after a resize can be read before the SIGWINCH is handled: the size goes
     // first, so the remote program sees its new window before the keys meant for it.
+    const escapes = terminal && io.stdinIsTTY && io.escapeChar !== undefined ? new EscapeFilter(io.escapeChar) : undefined;
     const input = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
+      write: (typed: Buffer, _encoding, done) => {
         sendSizeIfChanged();
-        io.recorder?.input(chunk);
+        io.recorder?.input(typed);
+        let chunk = typed;
+        if (escapes) {
+          const { send, actions } = escapes.feed(typed);
+          chunk = send;
+          if (actions.includes('help')) stderr.write(`\r\n${escapeHelp(String.fromCharCode(io.escapeChar!))}\r\n`);
+          if (actions.includes('disconnect')) {
+            if (chunk.length > 0) writer.write(PayloadType.Output, chunk);
+            // At once, whatever the remote is doing: the session is ended on the service too.
+            void session.terminate();
+            stderr.write('\r\nssmx: session ended by the escape (~.)\r\n'.replace('~', String.fromCharCode(io.escapeChar!)));
+            return finish({ ok: { closed: undefined, exitCode: undefined } });
+          }
+          if (chunk.length === 0) return done();
+        }
         writer.write(PayloadType.Output, chunk, () => done());
       },
     });

@@ -65,7 +65,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
       // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
       // nothing is read from ours.
       const outcome = await runShell(session, { ...shellIo(context), stdin: new PassThrough().end(), terminal: false });
-      if (outcome.closed.output) context.stderr.write(`${outcome.closed.output}\n`);
+      if (outcome.closed?.output) context.stderr.write(`${outcome.closed.output}\n`);
       if (outcome.exitCode === KILLED_BY_SIGNAL) {
         context.stderr.write(`ssmx: the command on ${target} was killed by a signal (the agent does not say which)\n`);
         return ExitCode.KilledRemotely;

@@ -1,5 +1,6 @@
 import type { WriteStream } from 'node:tty';
 import { AsciicastRecorder, recordingFile } from '../../session/recording.js';
+import { parseEscapeChar } from '../../session/escapes.js';
 import { awsFor } from '../aws-context.js';
 import { runShellSession } from '../shell-session.js';
 import { openSession } from '../connect.js';
@@ -14,6 +15,8 @@ export interface ShellOptions extends GlobalOptions {
   /** --record FILE: the session as an asciicast v2 recording; --record-input: keys typed too. */
   record?: string;
   recordInput?: boolean;
+  /** --escape-char C, ^X or none (default ~). */
+  escapeChar?: string;
 }
 
 export function parseParameters(text: string | undefined): Record<string, string[]> | undefined {
@@ -37,6 +40,12 @@ export function parseParameters(text: string | undefined): Record<string, string
 /** `ssmx shell [target]`: start the session, open the data channel, join it to this terminal. */
 export async function shellCommand(target: string | undefined, options: ShellOptions, context: CliContext): Promise<number> {
   const parameters = parseParameters(options.parameters);
+  let escapeChar: number | undefined;
+  try {
+    escapeChar = parseEscapeChar(options.escapeChar ?? '~');
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'for example --escape-char % or --escape-char none');
+  }
   const aws = awsFor(options, context, target);
   try {
     // The picker and the MFA prompt come before the spinner: they share the terminal.
@@ -47,7 +56,7 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
       return await runShellSession(
         progress,
         context,
-        options,
+        { ...options, escapeChar },
         async (onStarted) => {
           const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
             onStarted(started.sessionId),

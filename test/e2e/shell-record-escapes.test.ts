@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { runInPty } from '../support/pty.js';
@@ -96,4 +97,40 @@ describe('ssmx shell --record', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/cannot write the recording .*: ENOENT/);
   });
+});
+
+describe('escapes in ssmx shell (OpenSSH\'s), in a real PTY', () => {
+  it('~? lists them; ~~ sends one ~; ~. ends a busy session at once, terminated on the service', async () => {
+    const term = runInPty(process.execPath, [ssmxBin, 'shell', TARGET], { env: emulator.env });
+    await term.waitFor(PROMPT, { timeoutMs: 20_000 });
+    term.write('\r~?');
+    await term.waitFor('~.   - end the session');
+    term.write('echo ~~home\r');
+    await term.waitFor(/~home\r\n/);
+    // A command that ignores everything: only the escape gets out.
+    term.write('sleep 600\r');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    term.write('\r~.');
+    const { exitCode } = await term.exited;
+    expect(exitCode).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(term.output()).toContain('session ended by the escape (~.)');
+    // Terminated on the service, not left running there.
+    const sessionId = /SessionId: (\S+)/.exec(term.output())![1]!;
+    const { info } = emulator;
+    const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+    const history = await ssm.send(new DescribeSessionsCommand({ State: 'History' }));
+    ssm.destroy();
+    expect(history.Sessions?.find((session) => session.SessionId === sessionId)?.Status).toBe('Terminated');
+  }, 60_000);
+
+  it('--escape-char none: ~. is sent as typed', async () => {
+    const term = runInPty(process.execPath, [ssmxBin, 'shell', TARGET, '--escape-char', 'none'], { env: emulator.env });
+    await term.waitFor(PROMPT, { timeoutMs: 20_000 });
+    term.write('echo ~.\r');
+    await term.waitFor(/~\.\r\n/);
+    term.write('exit\r');
+    expect((await term.exited).exitCode).toBe(0);
+  }, 60_000);
 });
