@@ -26,7 +26,9 @@ describe('files ssmx writes', () => {
     // readiness.ts writes `forward --ready-file`, where the user asks, mode 0600 (test/e2e/forward-scripts.test.ts).
     // target-cache.ts keeps completion's list of instance names and ids a minute, mode 0600 in a
     // 0700 folder of the user's cache directory: no secret, only what `ssmx list` shows.
-    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts', 'src/cli/readiness.ts', 'src/cli/target-cache.ts']);
+    // recording.ts writes `shell --record FILE`, where the user asks, mode 0600 even over an existing
+    // file (test/e2e/shell-record-escapes.test.ts); it holds what the terminal showed, input only if asked.
+    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts', 'src/cli/readiness.ts', 'src/cli/target-cache.ts', 'src/session/recording.ts']);
     // …and nothing but the terminal's devices: /dev/tty, or the console on Windows.
     expect(readFileSync(join(repoRoot, 'src/cli/context.ts'), 'utf8').match(/openSync\([^,]*/g)).toEqual(['openSync(devices.input', 'openSync(devices.output']);
     expect(terminalDevices('linux')).toEqual({ input: '/dev/tty', output: '/dev/tty' });
