@@ -43,7 +43,9 @@ describe('ssmx --debug shows the data channel, never its contents', () => {
     const wire = term
       .output()
       .split(/\r?\n/)
-      .filter((line) => line.includes('ssmx: debug: wire '));
+      .filter((line) => line.includes('ssmx: debug: wire '))
+      // The remote's output shares the terminal: a debug line can follow its echo on the same row.
+      .map((line) => line.slice(line.indexOf('ssmx: debug: wire ')));
     const text = wire.join('\n');
     // The handshake, each way, and its outcome.
     expect(text).toMatch(/← output_stream_data #0 flags=1 HandshakeRequest \d+ B/);
