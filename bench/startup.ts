@@ -6,6 +6,9 @@
  * bundle under this Node) and, when given, the standalone executable.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { measureResources, type Emulator } from './forward.js';
@@ -99,9 +102,6 @@ export async function measureStartup(label: string, ssmx: string[], startEmulato
  * `node --cpu-prof`, and the profile's samples are summed by function (self time), the largest first.
  */
 export async function profileDownload(bin: string, startEmulator: (args: string[]) => Promise<Emulator>, bytes = 128 << 20): Promise<Array<{ name: string; share: number }>> {
-  const { mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'ssmx-bench-prof-'));
   await measureResources([process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, bin], startEmulator, bytes);
   // The profile is written as the forward exits (measureResources ends it with SIGINT).

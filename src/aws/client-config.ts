@@ -5,7 +5,7 @@ import { proxyFor, type ProxyChoice } from '../net/proxy.js';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { AwsError, ENDPOINT_OF_ERROR } from './errors.js';
-import { checkProfile, profileSetting } from './profiles.js';
+import { checkProfile, profileSettings } from './profiles.js';
 import { redact } from './redact.js';
 
 export interface AwsOptions {
@@ -33,13 +33,22 @@ export interface AwsOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 
+const settings = new WeakMap<AwsOptions, Map<string, string>>();
+
+/** The profile's settings in the config file, read once per command (every client and agent asks). */
+function settingsOf(options: AwsOptions, env: NodeJS.ProcessEnv): Map<string, string> {
+  let found = settings.get(options);
+  if (!found) settings.set(options, (found = profileSettings(options.profile, env)));
+  return found;
+}
+
 /**
  * The certificate authorities to trust when a CA bundle is named (AWS_CA_BUNDLE, else the profile's
  * ca_bundle, as the AWS CLI reads them): Node's own roots, NODE_EXTRA_CA_CERTS, and the bundle.
  * Undefined when none is named (Node's defaults, NODE_EXTRA_CA_CERTS included, apply).
  */
 function trustedAuthorities(options: AwsOptions, env: NodeJS.ProcessEnv): string[] | undefined {
-  const bundle = env.AWS_CA_BUNDLE || profileSetting(options.profile, 'ca_bundle', env);
+  const bundle = env.AWS_CA_BUNDLE || settingsOf(options, env).get('ca_bundle');
   if (!bundle) return undefined;
   const read = (file: string, what: string) => {
     try {
@@ -143,7 +152,7 @@ export function clientConfig(options: AwsOptions, service: Service) {
   const profile = options.profile ?? env.AWS_PROFILE;
   // FIPS and dual-stack endpoints, from the command's environment, else the profile, as the SDK defines them.
   const flag = (variable: string, setting: string) => {
-    const value = (env[variable] ?? profileSetting(profile, setting, env))?.toLowerCase();
+    const value = (env[variable] ?? settingsOf(options, env).get(setting))?.toLowerCase();
     return value === 'true' ? true : value === 'false' ? false : undefined;
   };
   const fips = flag('AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint');

@@ -40,14 +40,15 @@ export function checkProfile(profile: string | undefined, env: NodeJS.ProcessEnv
   );
 }
 
-/** One setting of a profile in the shared config file (`[profile NAME]`, or `[default]`), as the AWS CLI reads it. */
-export function profileSetting(profile: string | undefined, key: string, env: NodeJS.ProcessEnv): string | undefined {
+/** The settings of a profile in the shared config file (`[profile NAME]`, or `[default]`), as the AWS CLI reads them. */
+export function profileSettings(profile: string | undefined, env: NodeJS.ProcessEnv): Map<string, string> {
   const name = profile ?? env.AWS_PROFILE ?? 'default';
+  const settings = new Map<string, string>();
   let text: string;
   try {
     text = readFileSync(env.AWS_CONFIG_FILE || join(env.HOME || homedir(), '.aws', 'config'), 'utf8');
   } catch {
-    return undefined;
+    return settings;
   }
   let inSection = false;
   for (const line of text.split(/\r?\n/)) {
@@ -58,7 +59,7 @@ export function profileSetting(profile: string | undefined, key: string, env: No
       continue;
     }
     const setting = inSection && /^\s*([A-Za-z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (setting && setting[1] === key) return setting[2];
+    if (setting) settings.set(setting[1]!, setting[2]!);
   }
-  return undefined;
+  return settings;
 }
