@@ -123,6 +123,9 @@ function connectionFailure(error: unknown, code: string, message: string, operat
   // A certificate that does not verify: a company's or a private endpoint's CA, not yet trusted.
   const certificate = /unable to verify the first certificate|unable to get local issuer certificate|self[- ]signed certificate[^,;]*|certificate has expired|Hostname\/IP does not match certificate's altnames[^\n]*/i.exec(message);
   if (certificate) return new AwsError('connection', code, `cannot trust ${endpoint}: ${certificate[0]}`, 'to trust a private CA: AWS_CA_BUNDLE, the profile\'s ca_bundle, or NODE_EXTRA_CA_CERTS');
+  // A proxy URL ssmx cannot use (src/net/proxy.ts): the user's setting to fix, not the network.
+  const badProxy = /the proxy \S+ is not (?:an http:\/\/ proxy|a URL)[^\n]*/.exec(message);
+  if (badProxy) return new AwsError('usage', 'ProxyConfig', badProxy[0], 'give --proxy or HTTPS_PROXY as http://[user:password@]host:port');
   // A proxy's own answer or failure, said as it is (src/net/proxy-agent.ts): it names the proxy.
   const proxy = /the proxy \S+ (answered|cannot be reached|closed|did not|sent)[^\n]*/.exec(message);
   if (proxy) return new AwsError('connection', code, `cannot reach ${endpoint}: ${proxy[0]}`, 'check --proxy / HTTPS_PROXY, and no_proxy for endpoints to reach directly');

@@ -145,6 +145,13 @@ describe('proxies that fail', () => {
     }
   });
 
+  it('one ssmx cannot speak to (socks5://): a usage error, exit 2, credentials not shown', async () => {
+    const result = await ssmx(['run', TARGET, '--', 'true'], { HTTPS_PROXY: 'socks5://ann:s3cret@127.0.0.1:1080' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the proxy socks5://127.0.0.1:1080 is not an http:// proxy');
+    expect(result.stderr).not.toContain('s3cret');
+  });
+
   it('one that is not there: one line, exit 5, within the connect timeout', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
     const started = Date.now();
