@@ -139,8 +139,10 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
       if (inputEnded) armEot();
       switch (payloadType) {
         case PayloadType.Output:
-          stdout.write(payload);
+          // Recorded before it is shown: whatever the user has seen is in the file, however the
+          // process ends the next instant.
           io.recorder?.output(payload);
+          stdout.write(payload);
           lastOutputByte = payload[payload.length - 1]!;
           break;
         case PayloadType.StdErr:

@@ -82,14 +82,15 @@ describe('ssmx shell --record', () => {
     const file = join(dir, 'cut.cast');
     const term = runInPty(process.execPath, [ssmxBin, 'shell', TARGET, '--record', file], { env: emulator.env });
     await term.waitFor(PROMPT, { timeoutMs: 20_000 });
-    term.write('echo before-the-cut\r');
-    await term.waitFor(/before-the-cut\r\n/);
+    term.write('echo before-the-$((2+2))-cut\r');
+    // The command's output, not its echo.
+    await term.waitFor(/before-the-4-cut\r\n/);
     term.pty.kill('SIGKILL');
     await term.exited;
     expect(() => events(file)).not.toThrow();
     const played = await asciinema(['play', '-s', '50', '-i', '0.1', file]);
     expect(played.exitCode).toBe(0);
-    expect(played.output).toContain('before-the-cut');
+    expect(played.output).toContain('before-the-4-cut');
   }, 60_000);
 
   it('a file that cannot be written is a usage error, before any session', async () => {
