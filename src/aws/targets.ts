@@ -125,15 +125,31 @@ export interface TargetClients {
 
 /** The managed instances carrying a tag (the Name tag for a name), through EC2 and SSM both. */
 export async function findByTag(clients: TargetClients, key: string, value: string): Promise<ManagedInstance[]> {
+  return findByTags(clients, [{ key, values: [value] }]);
+}
+
+/** The managed instances with every one of these tags, each with one of its values (as Run Command's Targets). */
+export async function findByTags(clients: TargetClients, tags: Array<{ key: string; values: string[] }>): Promise<ManagedInstance[]> {
   const [byEc2, bySsm] = await Promise.all([
-    describeEc2(clients.ec2, [{ Name: `tag:${key}`, Values: [value] }], clients.debug),
-    describeInstanceInformation(clients.ssm, [{ Key: `tag:${key}`, Values: [value] }]),
+    describeEc2(clients.ec2, tags.map((tag) => ({ Name: `tag:${tag.key}`, Values: tag.values })), clients.debug),
+    describeInstanceInformation(clients.ssm, tags.map((tag) => ({ Key: `tag:${tag.key}`, Values: tag.values }))),
   ]);
   const ids = new Set([...byEc2.keys(), ...bySsm.map((info) => info.InstanceId!)]);
   if (ids.size === 0) return [];
   const missing = [...ids].filter((id) => !bySsm.some((info) => info.InstanceId === id));
   const managed = missing.length ? [...bySsm, ...(await describeInstanceInformation(clients.ssm, [{ Key: 'InstanceIds', Values: missing }]))] : bySsm;
   return managed.filter((info) => ids.has(info.InstanceId!)).map((info) => toManaged(info, byEc2));
+}
+
+/** Managed instances by id, with their names; the ids SSM does not know are returned apart. */
+export async function findByIds(clients: TargetClients, ids: string[]): Promise<{ found: ManagedInstance[]; unknown: string[] }> {
+  const ec2Ids = ids.filter((id) => id.startsWith('i-'));
+  const [infos, byEc2] = await Promise.all([
+    describeInstanceInformation(clients.ssm, [{ Key: 'InstanceIds', Values: ids }]),
+    ec2Ids.length ? describeEc2(clients.ec2, [{ Name: 'instance-id', Values: ec2Ids }], clients.debug, false) : Promise.resolve(new Map<string, Ec2Facts>()),
+  ]);
+  const found = infos.map((info) => toManaged(info, byEc2));
+  return { found, unknown: ids.filter((id) => !found.some((instance) => instance.id === id)) };
 }
 
 /** Every managed instance, with names and addresses from EC2 where it has them (`ssmx list`, the picker). */

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { cliContext, useColor } from './context.js';
-import { renderError } from './errors.js';
+import { renderError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { ssmxVersion } from './self.js';
 import { BACKGROUND_CHILD } from './readiness.js';
@@ -17,6 +17,7 @@ import type { ListOptions } from './commands/list.js';
 import { DEFAULT_COLUMNS, LIST_COLUMNS, type ListColumn } from './instance-columns.js';
 import type { ExecOptions } from './commands/exec.js';
 import type { RunOptions, SetupOptions } from './commands/run.js';
+import type { FleetOptions } from './commands/fleet.js';
 import type { SessionsOptions } from './commands/sessions.js';
 import { DEFAULT_SESSIONS, PLUGIN_NAME, RUN_DOCUMENT, parseRemotePort } from './names.js';
 
@@ -38,6 +39,17 @@ function parseColumns(text: string): ListColumn[] {
   if (unknown.length > 0 || columns.length === 0) throw new InvalidArgumentError(`unknown column ${unknown.join(', ')}: the columns are ${Object.keys(LIST_COLUMNS).join(', ')}`);
   return columns as ListColumn[];
 }
+
+/** The options of `ssmx run` that only --targets takes. */
+const FLEET_FLAGS = {
+  maxConcurrency: '--max-concurrency',
+  maxErrors: '--max-errors',
+  timeout: '--timeout',
+  comment: '--comment',
+  json: '--json',
+  outputS3Bucket: '--output-s3-bucket',
+  outputS3Prefix: '--output-s3-prefix',
+} as const;
 
 /** A count (0 or more), checked as the command line is read. */
 const parseCount = (flag: string) => (text: string): number => {
@@ -204,10 +216,18 @@ Exit status: the command's where the agent reports it, else 0; errors as for she
 
   program
     .command('run')
-    .description('Run one command; its stdout, stderr and exit status become ssmx\'s.')
-    .argument('<target>', TARGET_HELP)
+    .description('Run one command; its stdout, stderr and exit status become ssmx\'s. With --targets, on many instances through Run Command.')
+    .argument('[target]', TARGET_HELP)
     .argument('[command...]', 'the command, after --: one string is shell syntax, several words a program and its arguments')
     .option('--reason <text>', 'reason recorded with the session, for audit')
+    .option('--targets <list>', 'run on every instance matching: ids, names, tag:Key=Value, aliases, comma-separated (Run Command)')
+    .option('--max-concurrency <n|n%>', 'with --targets: at most this many instances at once (the service\'s default: 50)')
+    .option('--max-errors <n|n%>', 'with --targets: stop sending to more instances after more than this many fail (default: 0)')
+    .option('--timeout <seconds>', 'with --targets: stop the command on an instance after this long (default: 3600)')
+    .option('--comment <text>', 'with --targets: a comment kept with the command (at most 100 characters)')
+    .option('--json', 'with --targets: one JSON object per instance on stdout')
+    .option('--output-s3-bucket <bucket>', 'with --targets: the service keeps the whole output there; ssmx reads it when the inline copy was cut')
+    .option('--output-s3-prefix <prefix>', 'with --output-s3-bucket: the key prefix')
     .addHelpText(
       'after',
       `
@@ -216,12 +236,15 @@ Examples:
   $ ssmx run i-0123456789abcdef0 -- 'df -h / | tail -1'
   $ ssmx run web-1 -- printf '%s\\n' 'two  words'
   $ ssmx run tag:Role=db -- systemctl is-active postgresql || echo down
+  $ ssmx run --targets tag:Env=prod -- 'systemctl is-active app'
+  $ ssmx run --targets web-1,web-2 --max-concurrency 1 --json -- uptime
 
-One string after -- is shell syntax: it runs as sh -c '<string>' on the instance
-(pipes, ;, redirections, $VAR, globs). Several words are a program and its
-arguments, each passed exactly as given, with no shell. (The SSM agent itself
-runs commands with no shell; ssmx adds sh -c for one string.) Linux and macOS
-instances only: a Windows instance is refused.
+One target: a session (Session Manager). One string after -- is shell syntax:
+it runs as sh -c '<string>' on the instance (pipes, ;, redirections, $VAR,
+globs). Several words are a program and its arguments, each passed exactly as
+given, with no shell. (The SSM agent itself runs commands with no shell; ssmx
+adds sh -c for one string.) Linux and macOS instances only: a Windows instance
+is refused.
 
 The command gets no stdin: Session Manager passes none to a non-interactive
 command, so input piped to ssmx run is not read (use ssmx shell to type).
@@ -230,11 +253,34 @@ Stdout and stderr stay apart and the remote exit status is ssmx's when the
 account has the ${RUN_DOCUMENT} session document (ssmx setup creates it);
 without it, ssmx says so, output comes combined and the status is 0. A command
 killed by a signal makes ssmx say so and exit 255 (the agent does not say which
-signal).`,
+signal).
+
+--targets: Run Command (SendCommand with AWS-RunShellScript, or
+AWS-RunPowerShellScript when every instance is Windows). The service fans out,
+so a thousand instances cost one call. Tags of different keys must all match;
+several values of one key, or several names, are alternatives; instance ids
+(at most 50) are not mixed with names or tags. Each instance's output is shown
+as it finishes, every line after its name and id (stderr on stderr), then a
+summary table on stderr. The service keeps 24,000 characters of each stream:
+ssmx says when output was cut, and reads it whole from S3 with
+--output-s3-bucket. Ctrl-C cancels the command on the service (CancelCommand)
+and waits for the instances to stop; Ctrl-C again stops waiting. Exit status:
+0 when every instance succeeded, 1 when any did not (failed, timed out,
+undeliverable, cancelled), 4 when nothing matches, 130 after Ctrl-C.`,
     )
-    .action((target: string, command: string[], options: RunOptions) =>
-      run(async () => (await import('./commands/run.js')).runCommand(target, command, { ...program.opts<GlobalOptions>(), ...options }, context)),
-    );
+    .action((target: string | undefined, command: string[], options: RunOptions & Partial<FleetOptions>) => {
+      const fleetOnly = Object.entries(FLEET_FLAGS).filter(([key]) => options[key as keyof typeof FLEET_FLAGS] !== undefined).map(([, flag]) => flag);
+      if (options.targets !== undefined) {
+        const words = [...(target !== undefined ? [target] : []), ...command];
+        run(async () => (await import('./commands/fleet.js')).fleetCommand(words, { ...program.opts<GlobalOptions>(), ...(options as FleetOptions) }, context));
+        return;
+      }
+      run(async () => {
+        if (fleetOnly.length) throw new UsageError(`${fleetOnly[0]} is for --targets`, 'ssmx run --targets tag:Env=prod -- uptime');
+        if (target === undefined) throw new UsageError('no target given', 'ssmx run web-1 -- uname -a, or ssmx run --targets tag:Env=prod -- uptime');
+        return (await import('./commands/run.js')).runCommand(target, command, { ...program.opts<GlobalOptions>(), ...options }, context);
+      });
+    });
 
   program
     .command('setup')
@@ -404,7 +450,7 @@ Examples:
     .addOption(new Option('--agent-pacing <mode>', 'pause 1 ms after each output message, as the agent does').choices(['on', 'off']))
     .addOption(new Option('--duplicate-acks <mode>', 'acknowledge a duplicate message again (docs/protocol.md §6); off drops it silently, as published agent sources do').choices(['on', 'off']))
     .option('--config <file>', 'JSON file with instances and settings')
-    .option('--instance <id[=name][:fault]>', 'an instance to serve (repeatable)', collect)
+    .option('--instance <id[=name[,Key=Value…]][:fault]>', 'an instance to serve (repeatable): a name, tags, and a fault or offline', collect)
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
     .option('--kms-key-id <id>', 'encrypt every session with this KMS key (the emulator serves GenerateDataKey)')
     .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')

@@ -3,6 +3,7 @@ import type { SessionRecord } from './sessions.js';
 import { DEFAULT_DOCUMENT, sessionDocumentFrom, type DocumentStore } from './documents.js';
 import { tagsOf } from './ec2.js';
 import type { SessionStore } from './sessions.js';
+import type { CommandService } from './commands.js';
 
 export class ApiError extends Error {
   constructor(
@@ -18,6 +19,8 @@ export interface ApiContext {
   config: EmulatorConfig;
   sessions: SessionStore;
   documents: DocumentStore;
+  /** Run Command: commands sent to instances, and their invocations. */
+  commands: CommandService;
   /** The ws:// URL of the data channel for a session, or a dead one for the unreachable fault. */
   streamUrl(sessionId: string, unreachable: boolean): string;
   /** The ARN of the identity that signed the request: a session's Owner. */
@@ -237,6 +240,11 @@ const handlers: Record<string, Handler> = {
   ResumeSession: resumeSession,
   TerminateSession: terminateSession,
   DescribeInstanceInformation: describeInstanceInformation,
+  SendCommand: (input, context) => context.commands.send(input),
+  ListCommands: (input, context) => context.commands.list(input),
+  ListCommandInvocations: (input, context) => context.commands.listInvocations(input),
+  GetCommandInvocation: (input, context) => context.commands.getInvocation(input),
+  CancelCommand: (input, context) => context.commands.cancel(input),
 };
 
 /** A JSON 1.1 request body: an object, or a SerializationException. */

@@ -128,15 +128,33 @@ function defaultShell(): string[] {
   return [bash ?? '/bin/sh'];
 }
 
-/** An instance from the command line: `i-abc`, `i-abc=web-1`, or `i-abc=web-1:close-websocket`. */
+/**
+ * An instance from the command line: `i-abc`, `i-abc=web-1`, `i-abc=web-1,Env=prod,Role=web` (tags
+ * after the name), and a fault or `offline` (its agent not connected) after a colon:
+ * `i-abc=web-1:close-websocket`, `i-abc=db-1,Env=prod:offline`.
+ */
 export function parseInstanceFlag(text: string): InstanceConfig {
-  const [idPart, rest = ''] = text.split('=', 2) as [string, string?];
-  const [name = '', fault] = rest.split(':', 2);
-  if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(idPart)) throw new Error(`not an instance id: ${idPart}`);
-  if (fault !== undefined && !(Faults as readonly string[]).includes(fault)) {
-    throw new Error(`unknown fault ${fault} (one of ${Faults.join(', ')})`);
+  const [idPart, rest = ''] = text.split('=', 2).length === 1 ? [text] : [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)];
+  const colon = rest.lastIndexOf(':');
+  const [described, fault] = colon < 0 ? [rest, undefined] : [rest.slice(0, colon), rest.slice(colon + 1)];
+  const [name = '', ...tagTexts] = described.split(',');
+  if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(idPart!)) throw new Error(`not an instance id: ${idPart}`);
+  if (fault !== undefined && fault !== 'offline' && !(Faults as readonly string[]).includes(fault)) {
+    throw new Error(`unknown fault ${fault} (offline, or one of ${Faults.join(', ')})`);
   }
-  return { ...DEFAULT_INSTANCE, id: idPart, name, ...(fault ? { fault: fault as Fault } : {}) };
+  const tags: Record<string, string> = {};
+  for (const tag of tagTexts) {
+    const eq = tag.indexOf('=');
+    if (eq <= 0) throw new Error(`not a tag (Key=Value): ${tag}`);
+    tags[tag.slice(0, eq)] = tag.slice(eq + 1);
+  }
+  return {
+    ...DEFAULT_INSTANCE,
+    id: idPart!,
+    name,
+    ...(tagTexts.length ? { tags } : {}),
+    ...(fault === 'offline' ? { pingStatus: 'ConnectionLost' as const } : fault ? { fault: fault as Fault } : {}),
+  };
 }
 
 /** A JSON file: `{"instances": [{"id": "i-…", "name": "…", …}], "region": …}` — all optional. */

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeOpenDataChannel } from '../protocol/payloads.js';
@@ -16,6 +19,7 @@ import { generateDataKey } from './kms.js';
 import { parseForm } from './query.js';
 import { assumeRole, getCallerIdentity, stsErrorXml } from './sts.js';
 import { SessionStore } from './sessions.js';
+import { CommandService } from './commands.js';
 import { verifySigV4 } from './sigv4.js';
 
 const MAX_BODY = 1 << 20;
@@ -44,6 +48,10 @@ function sendError(response: ServerResponse, error: ApiError): void {
   sendJson(response, error.status, { __type: error.code, message: error.message });
 }
 
+function s3ErrorXml(error: ApiError): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${error.message.replace(/[<&>]/g, ' ')}</Message></Error>`;
+}
+
 function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -67,6 +75,9 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   // Shells need node-pty; without it the API, ports and commands are still served.
   await loadPty();
   const sessions = new SessionStore();
+  // Each emulated instance keeps its Run Command scripts in a directory of its own.
+  const commandRoot = mkdtempSync(join(tmpdir(), 'ssmx-emulator-instances-'));
+  const commands = new CommandService(config, commandRoot);
   const documents = new DocumentStore();
   const agents = new Map<string, AgentSession>();
   const sockets = new Set<Socket>();
@@ -87,8 +98,8 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     return `${base}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
   };
 
-  type Protocol = 'json' | 'ec2' | 'sts';
-  const protocolOf = (service: string | undefined): Protocol => (service === 'ec2' ? 'ec2' : service === 'sts' ? 'sts' : 'json');
+  type Protocol = 'json' | 'ec2' | 'sts' | 's3';
+  const protocolOf = (service: string | undefined): Protocol => (service === 'ec2' ? 'ec2' : service === 'sts' ? 'sts' : service === 's3' ? 's3' : 'json');
 
   /** The principal a request is signed as: the configured one, an extra one, or STS-issued. */
   const principalFor = (accessKeyId: string): PrincipalConfig | undefined =>
@@ -117,6 +128,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([a-z0-9-]+)\//.exec(String(request.headers.authorization ?? ''));
     const service = scope?.[1] ?? 'ssm';
     protocol(protocolOf(service));
+    if (service === 's3') return getObject(request, response, body);
     if (request.method !== 'POST') throw new ApiError('UnknownOperationException', 'Expected a POST.', 404);
     if (!['ssm', 'ec2', 'ecs', 'sts', 'kms'].includes(service)) throw new ApiError('UnknownOperationException', `This emulator does not serve ${service}.`, 400);
     const signature = verifySigV4(
@@ -152,7 +164,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const resource =
       typeof input.Target === 'string' ? `arn:aws:ssm:${config.region}:123456789012:instance/${input.Target}` : service === 'ecs' ? `arn:aws:ecs:${config.region}:123456789012:task/*` : '*';
     authorize(principal, sessionToken, `${service}:${operation}`, resource);
-    const context: ApiContext = { config, sessions, documents, streamUrl, caller };
+    const context: ApiContext = { config, sessions, documents, commands, streamUrl, caller };
     if (service === 'kms') {
       if (operation !== 'GenerateDataKey') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
       sendJson(response, 200, generateDataKey(input, config));
@@ -167,12 +179,33 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     sendJson(response, 200, callSsm(operation, input, context));
   }
 
+  /**
+   * S3 GetObject, path-style (/bucket/key), for the output Run Command keeps in a bucket when asked
+   * (OutputS3BucketName): only those objects exist here.
+   */
+  function getObject(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+    if (request.method !== 'GET') throw new ApiError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+    const signature = verifySigV4(
+      { method: request.method, url: request.url ?? '/', headers: request.headers, body },
+      { region: config.region, service: 's3', now: Date.now(), secretFor: (id) => principalFor(id)?.secretAccessKey },
+    );
+    if (!signature.ok) throw new ApiError(signature.code === 'InvalidSignatureException' ? 'SignatureDoesNotMatch' : 'AccessDenied', signature.message, 403);
+    const principal = principalFor(signature.accessKeyId)!;
+    const token = request.headers['x-amz-security-token'];
+    const [, bucket = '', ...key] = decodeURIComponent((request.url ?? '/').split('?')[0]!).split('/');
+    authorize(principal, typeof token === 'string' ? token : undefined, 's3:GetObject', `arn:aws:s3:::${bucket}/${key.join('/')}`);
+    const object = commands.objectAt(bucket, key.join('/'));
+    if (!object) throw new ApiError('NoSuchKey', 'The specified key does not exist.', 404);
+    response.writeHead(200, { 'content-type': 'binary/octet-stream', 'content-length': object.length });
+    response.end(object);
+  }
+
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     let protocol: Protocol = 'json';
     handleApi(request, response, (p) => (protocol = p)).catch((error: unknown) => {
       const apiError = error instanceof ApiError ? error : new ApiError('InternalServerError', (error as Error).message, 500);
       if (protocol === 'json') return sendError(response, apiError);
-      const xml = protocol === 'ec2' ? ec2ErrorXml(apiError) : stsErrorXml(apiError);
+      const xml = protocol === 'ec2' ? ec2ErrorXml(apiError) : protocol === 's3' ? s3ErrorXml(apiError) : stsErrorXml(apiError);
       response.writeHead(apiError.status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(xml) });
       response.end(xml);
     });
@@ -243,12 +276,15 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     server.listen(config.port, config.host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
+  commands.s3Base = () => `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
 
   return {
     endpoint: `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
     port,
     sessions,
     async close() {
+      commands.close();
+      rmSync(commandRoot, { recursive: true, force: true });
       for (const agent of agents.values()) agent.terminate();
       for (const client of gateway.clients) client.terminate();
       for (const socket of sockets) socket.destroy();

@@ -24,8 +24,9 @@ function encodeRfc3986(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function canonicalUri(path: string): string {
-  // Services other than S3 sign each segment encoded once more than it travels.
+function canonicalUri(path: string, service: string): string {
+  // S3 signs the path as it travels; other services sign each segment encoded once more.
+  if (service === 's3') return path || '/';
   return path
     .split('/')
     .map((segment) => encodeRfc3986(segment))
@@ -120,7 +121,7 @@ export function verifySigV4(
   }
   const canonicalRequest = [
     request.method.toUpperCase(),
-    canonicalUri(path),
+    canonicalUri(path, auth.service),
     canonicalQuery(query),
     canonicalHeaders,
     auth.signedHeaders.join(';'),
