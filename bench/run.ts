@@ -20,6 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTEGRITY_SCHEDULE as SCHEDULE } from '../test/support/fault-proxy.js';
 import { DROPS, SCHEDULE_BYTES, measureRecovery, measureThroughputUnderFaults } from './recovery.js';
+import { measureCopy } from './cp.js';
+
+/** What `ssmx cp` and scp carry each way in the copy benchmark. */
+const COPY_BYTES = 16 * 1024 * 1024;
 
 const STARTS = 10;
 const KEYSTROKES = 1000;
@@ -180,6 +184,7 @@ is the same echo from a local PTY with no ssmx and no network.
     const profile = await profileDownload(ssmx, (args) => startEmulator(args));
     const recovery = await measureRecovery(ssmx, (args) => startEmulator(args), 'on');
     const underFaults = await measureThroughputUnderFaults(ssmx, (args) => startEmulator(args));
+    const copies = await measureCopy(ssmx, emulator.env, COPY_BYTES);
     const r = recovery.recoveries;
     const startupRows = startup
       .map((f) => `| ${f.label} | ${fmt(f.versionMs)} ms | ${f.versionRatio.toFixed(2)}× | ${fmt(f.firstByteMs)} ms | ${f.firstByteRatio.toFixed(2)}× | ${f.peakRssMib64.toFixed(1)} MiB | ${f.cpuSecondsPerGiB.toFixed(2)} |`)
@@ -211,6 +216,22 @@ Memory and CPU per byte are in "Start-up and footprint" below.
 The default \`--sessions\` is 4: throughput grew with the pool in every row above, but the pool
 opens all its sessions at start, and each is an audited AWS session with an agent worker on the
 instance even when one connection uses it.
+
+## File copy
+
+\`ssmx cp\` of ${COPY_BYTES >> 20} MiB of random bytes to the emulated instance and back (pacing on, as
+the real agent paces), with one session and with four, beside \`scp\` through \`ssmx proxy\` to a
+real sshd on the same emulator (what copying takes without ssmx cp: an sshd and keys). Every copy
+is checked against the original's SHA-256. The ratio is each figure over scp's in the same run.
+
+| tool | upload MB/s | of scp | download MB/s | of scp |
+| --- | --- | --- | --- | --- |
+${copies.map((row) => `| ${row.tool} | ${row.upload.toFixed(2)} | ${(row.upload / copies[copies.length - 1]!.upload).toFixed(2)} | ${row.download.toFixed(2)} | ${(row.download / copies[copies.length - 1]!.download).toFixed(2)} |`).join('\n')}
+
+A download is base64 in a command's output, and the agent sends output at about a megabyte a
+second per session (≤1,024-byte messages, 1 ms apart), so four sessions carry about four times
+one; scp's download is one session's stream, paced the same way, but binary. An upload goes in
+through a terminal, which the agent does not pace.
 
 ## Start-up and footprint
 

@@ -18,6 +18,8 @@ import { DEFAULT_COLUMNS, LIST_COLUMNS, type ListColumn } from './instance-colum
 import type { ExecOptions } from './commands/exec.js';
 import type { RunOptions, SetupOptions } from './commands/run.js';
 import type { FleetOptions } from './commands/fleet.js';
+import type { SocksOptions } from './commands/socks.js';
+import type { CpOptions } from './commands/cp.js';
 import type { SessionsOptions } from './commands/sessions.js';
 import { DEFAULT_SESSIONS, PLUGIN_NAME, RUN_DOCUMENT, parseRemotePort } from './names.js';
 
@@ -38,6 +40,12 @@ function parseColumns(text: string): ListColumn[] {
   const unknown = columns.filter((column) => !(column in LIST_COLUMNS));
   if (unknown.length > 0 || columns.length === 0) throw new InvalidArgumentError(`unknown column ${unknown.join(', ')}: the columns are ${Object.keys(LIST_COLUMNS).join(', ')}`);
   return columns as ListColumn[];
+}
+
+/** `socks --max-sessions`: 1 or more. */
+function parseSessionLimit(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`--max-sessions takes a count of 1 or more, not ${text}`);
+  return Number(text);
 }
 
 /** The options of `ssmx run` that only --targets takes. */
@@ -172,6 +180,62 @@ Runs until Ctrl-C, then ends its sessions. Exit status: 0 when stopped by you;
     )
     .action((target: string, specs: string[], options: ForwardOptions) =>
       run(async () => (await import('./commands/forward.js')).forwardCommand(target, specs, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('socks')
+    .description('A SOCKS5 proxy (and SOCKS4a) into what an instance can reach: no sshd, no keys.')
+    .argument('<target>', TARGET_HELP)
+    .option('--listen <[host:]port>', 'where the proxy listens (default 127.0.0.1:1080)')
+    .option('--max-sessions <n>', 'at most this many sessions at once; a CONNECT past it is refused (default 32)', parseSessionLimit)
+    .option('--idle-timeout <seconds>', 'end a destination\'s session after this long with no connection (default 60)', parseTimeout('--idle-timeout'))
+    .option('--reason <text>', 'reason recorded with the sessions, for audit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx socks web-1                           # 127.0.0.1:1080
+  $ curl --socks5-hostname 127.0.0.1:1080 http://intranet.internal/
+  $ ALL_PROXY=socks5h://127.0.0.1:1080 git fetch
+  $ ssh -o ProxyCommand='nc -X 5 -x 127.0.0.1:1080 %h %p' db.internal
+
+Each CONNECT rides an AWS-StartPortForwardingSessionToRemoteHost session for its
+destination (host names are resolved by the instance, as with ssh -D), started on
+first use and shared by later connections to it; a session with no connection
+for --idle-timeout ends. A destination the instance cannot reach gets "connection
+refused"; a session that cannot start, "general failure" and a line on stderr.
+BIND and UDP ASSOCIATE are refused. Runs until Ctrl-C (exit 0).`,
+    )
+    .action((target: string, options: SocksOptions) =>
+      run(async () => (await import('./commands/socks.js')).socksCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
+    );
+
+  program
+    .command('cp')
+    .description('Copy files to and from an instance, through Session Manager alone: no sshd, no keys.')
+    .argument('<source>', 'a local path, or TARGET:PATH on an instance')
+    .argument('<destination>', 'TARGET:PATH on an instance, or a local path')
+    .option('-r, --recursive', 'copy a directory (tar on both ends)')
+    .option('--sessions <n>', 'sessions a large file is split over, in parallel (default 4)', parseSessions)
+    .option('--reason <text>', 'reason recorded with the sessions, for audit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ssmx cp ./app.tar.gz web-1:/tmp/app.tar.gz
+  $ ssmx cp web-1:/var/log/app.log ./
+  $ ssmx cp -r ./conf i-0123456789abcdef0:/etc/app/
+
+A download is a non-interactive command whose output carries the file in base64;
+an upload goes in through an interactive command's terminal, raw, in base64 too.
+Each copy is checked with a SHA-256 computed on the instance; the file's mode is
+kept; a copy that fails leaves nothing under the final name. The instance needs
+a POSIX shell, base64, sha256sum, head, tail and mktemp (GNU coreutils, as on
+Linux), tar for -r, and the account the ${RUN_DOCUMENT} document (ssmx setup).
+A progress bar on a terminal's stderr; nothing on stdout.`,
+    )
+    .action((source: string, destination: string, options: CpOptions) =>
+      run(async () => (await import('./commands/cp.js')).cpCommand(source, destination, { ...program.opts<GlobalOptions>(), ...options }, context)),
     );
 
   program

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 /** The commands whose first argument is a target: completion offers instances and aliases there. */
-const TARGET_COMMANDS = ['shell', 'forward', 'run', 'proxy', 'ssh'];
+const TARGET_COMMANDS = ['shell', 'forward', 'run', 'proxy', 'ssh', 'socks'];
 
 interface Spec {
   name: string;
