@@ -12,11 +12,19 @@ import { runProgram } from '../support/run.js';
 // would be damaged.
 
 const TARGET = 'i-0123456789abcdef0';
+const WINDOWS = 'i-0cccccccccccccccc';
+
+/** The default instance, and a Windows one. */
+function windowsConfig(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'ssmx-cp-config-')), 'emulator.json');
+  writeFileSync(file, JSON.stringify({ instances: [{ id: TARGET, name: 'demo' }, { id: WINDOWS, name: 'win-1', platformType: 'Windows', platformName: 'Microsoft Windows Server 2022 Datacenter' }] }));
+  return file;
+}
 let emulator: EmulatorProcess;
 let dir: string;
 
 beforeAll(async () => {
-  emulator = await startEmulatorProcess();
+  emulator = await startEmulatorProcess(['--config', windowsConfig()]);
   dir = mkdtempSync(join(tmpdir(), 'ssmx-cp-test-'));
   mkdirSync(join(dir, 'remote'));
   mkdirSync(join(dir, 'local'));
@@ -104,6 +112,9 @@ describe('ssmx cp', () => {
     expect(neither.stderr).toContain('neither end is on an instance');
     const localMissing = await ssmx(['cp', join(dir, 'local', 'absent'), remote('absent')]);
     expect(localMissing.code).toBe(2);
+    const windows = await ssmx(['cp', join(dir, 'local', 'small'), `${WINDOWS}:C:\\temp\\small`]);
+    expect(windows.code).toBe(2);
+    expect(windows.stderr).toContain('does not support Windows instances yet');
   }, 120_000);
 
   it('on a terminal, a progress bar with bytes and rate on stderr', async () => {

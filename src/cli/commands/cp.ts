@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { AwsError } from '../../aws/errors.js';
+import { describeManagedInstance } from '../../aws/targets.js';
 import { SessionError } from '../../session/errors.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor, type CommandAws } from '../aws-context.js';
@@ -40,6 +41,10 @@ export async function cpCommand(sourceText: string, destinationText: string, opt
   try {
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(remote.target);
+      // The scripts are POSIX shell with GNU coreutils; PowerShell would need its own.
+      if ((await describeManagedInstance(aws.ssm, instanceId))?.PlatformType === 'Windows') {
+        throw new UsageError(`${remote.target} is a Windows instance: ssmx cp does not support Windows instances yet`, 'ssmx forward to its SMB or WinRM port, or copy through S3');
+      }
       const remote_ = new Remote(aws, instanceId, lifecycle, context, options.reason);
       const progress = new Progress(context, options);
       cleanups.push(() => progress.done());
