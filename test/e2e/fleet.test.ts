@@ -183,3 +183,30 @@ describe("the emulator's Run Command, driven by the AWS CLI", () => {
     expect(status).toBe('Cancelled');
   }, 60_000);
 });
+
+describe('ssmx run --targets on Windows instances', () => {
+  it('AWS-RunPowerShellScript when every instance is Windows; a mix is refused before anything is sent', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'ssmx-fleet-win-')), 'emulator.json');
+    const win = (id: string, name: string) => ({ id, name, platformType: 'Windows', platformName: 'Microsoft Windows Server 2022 Datacenter', tags: { Role: 'win' } });
+    writeFileSync(file, JSON.stringify({ instances: [win('i-0ccccccccccccccc1', 'win-1'), win('i-0ccccccccccccccc2', 'win-2'), { id: 'i-0ddddddddddddddd1', name: 'lin-1', tags: { Role: 'win' } }] }));
+    const windows = await startEmulatorProcess(['--config', file]);
+    const client = new SSMClient({ region: windows.info.region, endpoint: windows.info.endpoint, credentials: { accessKeyId: windows.info.accessKeyId, secretAccessKey: windows.info.secretAccessKey } });
+    try {
+      const run = (args: string[]) => runProgram(process.execPath, [ssmxBin, 'run', ...args], { env: windows.env, input: '', timeoutMs: 60_000 });
+      const sent = await run(['--targets', 'win-1,win-2', '--', 'Get-Service W32Time']);
+      expect(sent.stderr).toContain('(AWS-RunPowerShellScript) sent to 2 instances');
+      const commands = (await client.send(new ListCommandsCommand({}))).Commands ?? [];
+      expect(commands.map((command) => command.DocumentName)).toEqual(['AWS-RunPowerShellScript']);
+      const mixed = await run(['--targets', 'tag:Role=win', '--', 'hostname']);
+      expect(mixed.code).toBe(2);
+      expect(mixed.stderr).toContain('matches Windows and other instances');
+      expect((await client.send(new ListCommandsCommand({}))).Commands).toHaveLength(1);
+    } finally {
+      client.destroy();
+      await windows.stop();
+    }
+  }, 60_000);
+});
