@@ -216,7 +216,7 @@ BIND and UDP ASSOCIATE are refused. Runs until Ctrl-C (exit 0).`,
     .argument('<source>', 'a local path, or TARGET:PATH on an instance')
     .argument('<destination>', 'TARGET:PATH on an instance, or a local path')
     .option('-r, --recursive', 'copy a directory (tar on both ends)')
-    .option('--sessions <n>', 'sessions a large file is split over, in parallel (default 4)', parseSessions)
+    .option('--sessions <n>', `sessions a large file is split over, in parallel (default ${DEFAULT_SESSIONS}, as forward)`, parseSessions)
     .option('--reason <text>', 'reason recorded with the sessions, for audit')
     .addHelpText(
       'after',

@@ -184,4 +184,44 @@ describe('ssmx socks', () => {
       await old.stop();
     }
   }, 60_000);
+
+  it('IPv6: a CONNECT to [::1] (curl, socks5h) reaches a server listening there', async () => {
+    const v6 = createHttpServer((request, response) => response.end(`v6 ${request.url}`));
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    const proxy = await startSocks();
+    try {
+      const result = await curl(['--socks5-hostname', `127.0.0.1:${proxy.port}`, `http://[::1]:${(v6.address() as AddressInfo).port}/six`]);
+      expect(result.stdout).toBe('v6 /six');
+    } finally {
+      await proxy.stop();
+      await new Promise((resolve) => v6.close(resolve));
+    }
+  }, 60_000);
+
+  it('a session that cannot start: "general failure" and a line on stderr saying why', async () => {
+    const failing = await startEmulatorProcess(['--starts-before-failing', '0']);
+    const proxy = await startSocks([], failing.env);
+    try {
+      const result = await curl(['--socks5-hostname', `127.0.0.1:${proxy.port}`, `http://localhost:${webPort}/`]);
+      expect(result.code).toBe(97);
+      expect(result.stderr).toMatch(/\(1\)/);
+      expect(proxy.stderr()).toMatch(new RegExp(`could not start a session for localhost:${webPort}: .*not connected`));
+    } finally {
+      await proxy.stop();
+      await failing.stop();
+    }
+  }, 60_000);
+
+  it('--listen beyond loopback is honoured, with the warning forward --bind gives', async () => {
+    const child = spawn(process.execPath, [ssmxBin, 'socks', TARGET, '--listen', '0.0.0.0:0'], { env: emulator.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/SOCKS proxy on/.test(stderr) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
+    expect(stderr).toContain('warning: listening on 0.0.0.0: anyone who can reach this address can use the proxy');
+    expect(stderr).toMatch(/SOCKS proxy on 0\.0\.0\.0:\d+/);
+  }, 60_000);
 });

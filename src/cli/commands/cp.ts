@@ -14,7 +14,7 @@ import type { CliContext, GlobalOptions } from '../context.js';
 import { Base64Stream, checkCpEnds, finishScript, parseCpEnd, parseProbe, probeScript, rangeScript, receiveScript, REMOTE_ERRORS, splitRanges } from '../cp.js';
 import { UsageError } from '../errors.js';
 import { Lifecycle } from '../lifecycle.js';
-import { RUN_DOCUMENT } from '../names.js';
+import { DEFAULT_SESSIONS, RUN_DOCUMENT } from '../names.js';
 import { agentCommandLine } from './exec.js';
 
 export interface CpOptions extends GlobalOptions {
@@ -24,7 +24,6 @@ export interface CpOptions extends GlobalOptions {
   reason?: string;
 }
 
-export const DEFAULT_CP_SESSIONS = 4;
 /** Upload: base64 characters written to the remote terminal at a time. */
 const INPUT_CHUNK = 48 * 1024;
 
@@ -34,7 +33,7 @@ export async function cpCommand(sourceText: string, destinationText: string, opt
   const destination = parseCpEnd(destinationText);
   const direction = checkCpEnds(source, destination);
   const remote = direction === 'download' ? source : destination;
-  const sessions = options.sessions ?? DEFAULT_CP_SESSIONS;
+  const sessions = options.sessions ?? DEFAULT_SESSIONS;
   const aws = awsFor(options, context, remote.target);
   const lifecycle = new Lifecycle({ signals: context.signals, stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'] });
   const cleanups: Array<() => void> = [];
