@@ -32,8 +32,16 @@ export class Lifecycle {
   /** A session this command opened: ended with the command, whatever way it ends. */
   track(session: DataChannelSession): DataChannelSession {
     this.sessions.add(session);
+    // One the service has closed needs nothing more at the end: it is let go (a forward that runs
+    // all day replaces such sessions, and would otherwise keep every one it ever had).
+    session.once('closed', () => this.sessions.delete(session));
     if (this.stoppedBy) void session.terminate(this.reason(this.stoppedBy));
     return session;
+  }
+
+  /** A session the command has ended on the service itself: nothing more to do for it at the end. */
+  forget(session: DataChannelSession): void {
+    this.sessions.delete(session);
   }
 
   /** From now on these signals stop the command too (the plugin's tunnel takes the keyboard's). */

@@ -112,7 +112,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
               ended: false,
               end: () => {
                 gone();
-                void session.terminate();
+                void session.terminate().finally(() => lifecycle.forget(session));
               },
             };
             const gone = () => {
