@@ -39,6 +39,8 @@ const MAX_POLL_MS = 2000;
 /** After a cancel, how long to wait for the instances to say they stopped. */
 const CANCEL_WAIT_MS = 30_000;
 const MAX_EXECUTION_TIMEOUT_S = 172_800;
+/** Polls at which a finished invocation may still have no result before it is shown without one. */
+const MAX_MISSING_RESULTS = 5;
 
 /**
  * `ssmx run --targets …`: one SendCommand, the service fans out; each instance's output as it
@@ -128,6 +130,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
 
     const results: FleetResult[] = [];
     const reported = new Set<string>();
+    const missing = new Map<string, number>();
     let state: CommandState | undefined;
     let delay = FIRST_POLL_MS;
     let cancelDeadline: number | undefined;
@@ -136,8 +139,14 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
       state = command;
       for (const invocation of invocations) {
         if (!isFinal(invocation.status) || reported.has(invocation.instanceId)) continue;
-        const got = await getInvocation(aws.ssm, commandId, invocation.instanceId);
-        if (!got || !isFinal(got.status)) continue;
+        const fetched = await getInvocation(aws.ssm, commandId, invocation.instanceId);
+        if (fetched && !isFinal(fetched.status)) continue;
+        // The service may list an invocation before it gives its result: asked again at the next
+        // polls; one that still has none (never delivered) is shown as the list has it, with no output.
+        const misses = (missing.get(invocation.instanceId) ?? 0) + (fetched ? 0 : 1);
+        missing.set(invocation.instanceId, misses);
+        if (!fetched && misses < MAX_MISSING_RESULTS) continue;
+        const got = fetched ?? { status: invocation.status, statusDetails: invocation.statusDetails, exitCode: undefined, stdout: '', stderr: '', stdoutUrl: '', stderrUrl: '', seconds: undefined };
         const result: FleetResult = {
           instanceId: invocation.instanceId,
           name: names.get(invocation.instanceId) || invocation.instanceName,
