@@ -3,11 +3,13 @@
 // blob by the pinned Linux Node, and injected (postject) into a copy of the pinned Node for each
 // target. The Node binaries come from the npm registry's node-<target> packages (npm pack, so npm
 // checks each package's integrity), and each binary is checked against scripts/node-binaries.json.
-// Writes release/ssmx-<target>[.exe] and release/SHA256SUMS (--out DIR: there instead).
+// Writes release/ssmx-<target>[.exe] and release/SHA256SUMS (--out DIR: there instead). With --deb,
+// also a Debian package for each Linux target (dpkg-deb, from Debian's dpkg): /usr/bin/ssmx, and
+// /usr/bin/session-manager-plugin linked to it, so that the AWS CLI finds its plugin.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import postject from 'postject';
@@ -27,6 +29,38 @@ mkdirSync(cache, { recursive: true });
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 mkdirSync(release, { recursive: true });
+
+const wantDeb = process.argv.slice(2).includes('--deb');
+
+/** A .deb of an executable: ssmx in /usr/bin, and the plugin's name beside it. */
+function debianPackage(executable, target) {
+  const arch = { 'linux-x64': 'amd64', 'linux-arm64': 'arm64' }[target];
+  const tree = join(work, `deb-${target}`);
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(join(tree, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(tree, 'usr/bin'), { recursive: true });
+  copyFileSync(executable, join(tree, 'usr/bin/ssmx'));
+  chmodSync(join(tree, 'usr/bin/ssmx'), 0o755);
+  symlinkSync('ssmx', join(tree, 'usr/bin/session-manager-plugin'));
+  const control = [
+    'Package: ssmx',
+    `Version: ${version}`,
+    `Architecture: ${arch}`,
+    'Maintainer: ssmx <ssmx@users.noreply.github.com>',
+    'Section: admin',
+    'Priority: optional',
+    'Provides: session-manager-plugin',
+    'Description: AWS Session Manager client: shells, port forwarding, ssh, files',
+    ' A replacement for session-manager-plugin in one executable: ssmx shell, forward,',
+    ' socks, cp, run and exec, and the plugin the AWS CLI runs for start-session.',
+    '',
+  ].join('\n');
+  writeFileSync(join(tree, 'DEBIAN/control'), control);
+  const deb = join(release, `ssmx_${version}_${arch}.deb`);
+  rmSync(deb, { force: true });
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', tree, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return deb;
+}
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -97,6 +131,11 @@ for (const target of targets) {
   await postject.inject(out, 'NODE_SEA_BLOB', blobs[cached], { sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2', overwrite: true });
   sums.push(`${sha256(out)}  ${name}`);
   process.stderr.write(`built ${out}\n`);
+  if (wantDeb && target.startsWith('linux-')) {
+    const deb = debianPackage(out, target);
+    sums.push(`${sha256(deb)}  ${basename(deb)}`);
+    process.stderr.write(`built ${deb}\n`);
+  }
 }
 // SHA256SUMS lists every executable in release/, those built before included.
 const previous = existsSync(join(release, 'SHA256SUMS')) ? readFileSync(join(release, 'SHA256SUMS'), 'utf8').split('\n').filter(Boolean) : [];

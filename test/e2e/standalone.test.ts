@@ -23,12 +23,14 @@ let echo: Server;
 let echoPort: number;
 let bin: string;
 let env: NodeJS.ProcessEnv;
+let executable: string;
 
 beforeAll(async () => {
-  const built = buildExecutable('linux-x64');
+  const built = buildExecutable('linux-x64', { deb: true });
   [emulator, sshd] = await Promise.all([startEmulatorProcess(['--shell', `PS1='${PROMPT}' exec bash --norc --noprofile`, '--agent-pacing', 'off']), startSshd()]);
   bin = mkdtempSync(join(tmpdir(), 'ssmx-standalone-bin-'));
-  copyFileSync(await built, join(bin, 'ssmx'));
+  executable = await built;
+  copyFileSync(executable, join(bin, 'ssmx'));
   execFileSync('chmod', ['755', join(bin, 'ssmx')]);
   symlinkSync(join(bin, 'ssmx'), join(bin, 'session-manager-plugin'));
   // Only what the tests run, from the system: no node anywhere on this PATH.
@@ -105,4 +107,28 @@ describe('the executable\'s own install-plugin', () => {
     });
     expect(out).toMatch(/^\d+\.\d+\.\d+\.\d+\n$/);
   });
+});
+
+describe('the .deb (npm run dist -- --deb)', () => {
+  it('holds /usr/bin/ssmx and the plugin name linked to it, runs from where dpkg would put it, and is in SHA256SUMS', async () => {
+    const { readFileSync, readdirSync, readlinkSync } = await import('node:fs');
+    const { createHash } = await import('node:crypto');
+    const { dirname } = await import('node:path');
+    const release = dirname(executable);
+    const deb = readdirSync(release).find((name) => /^ssmx_[\d.]+_amd64\.deb$/.test(name))!;
+    expect(deb).toBeDefined();
+    const info = execFileSync('dpkg-deb', ['--info', join(release, deb)], { encoding: 'utf8' });
+    expect(info).toMatch(/Package: ssmx/);
+    expect(info).toMatch(/Architecture: amd64/);
+    const contents = execFileSync('dpkg-deb', ['--contents', join(release, deb)], { encoding: 'utf8' });
+    expect(contents).toMatch(/-rwxr-xr-x root\/root .* \.\/usr\/bin\/ssmx\n/);
+    expect(contents).toMatch(/\.\/usr\/bin\/session-manager-plugin -> ssmx/);
+    const root = mkdtempSync(join(tmpdir(), 'ssmx-deb-'));
+    execFileSync('dpkg-deb', ['--extract', join(release, deb), root]);
+    expect(readlinkSync(join(root, 'usr/bin/session-manager-plugin'))).toBe('ssmx');
+    expect((await runProgram(join(root, 'usr/bin/ssmx'), ['--version'], { env })).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect((await runProgram(join(root, 'usr/bin/session-manager-plugin'), ['--version'], { env })).code).toBe(0);
+    const sums = readFileSync(join(release, 'SHA256SUMS'), 'utf8');
+    expect(sums).toContain(`${createHash('sha256').update(readFileSync(join(release, deb))).digest('hex')}  ${deb}`);
+  }, 60_000);
 });
