@@ -124,4 +124,16 @@ describe('ssmx cp', () => {
     expect((await term.exited).exitCode).toBe(0);
     expect(term.output()).toMatch(/\[#{20}\] 3\.0 MiB \/ 3\.0 MiB +[\d.]+ MB\/s/);
   }, 120_000);
+
+  it('an empty file, and a name with a quote, a space and a $, both ways', async () => {
+    for (const [name, data] of [['empty', Buffer.alloc(0)], ["it's a $name", Buffer.from('quoted')]] as const) {
+      const local = join(dir, 'local', name);
+      writeFileSync(local, data);
+      expect((await ssmx(['cp', local, `${TARGET}:${join(dir, 'remote')}/`])).code).toBe(0);
+      expect(readFileSync(join(dir, 'remote', name)).equals(data)).toBe(true);
+      const back = join(dir, 'local', `${name}.back`);
+      expect((await ssmx(['cp', remote(name), back])).code).toBe(0);
+      expect(readFileSync(back).equals(data)).toBe(true);
+    }
+  }, 120_000);
 });
