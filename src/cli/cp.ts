@@ -1,3 +1,4 @@
+import { shQuote } from '../protocol/shlex.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -42,8 +43,6 @@ export function checkCpEnds(source: CpEnd, destination: CpEnd): 'upload' | 'down
   return source.target ? 'download' : 'upload';
 }
 
-/** A word quoted for sh, whatever it holds. */
-export const q = (word: string): string => `'${word.replace(/'/g, "'\\''")}'`;
 
 /** Exit statuses of the remote scripts, each with what it means. */
 export const REMOTE_ERRORS: Record<number, string> = {
@@ -64,7 +63,7 @@ const NEEDS = 'for c in base64 sha256sum head tail mktemp; do command -v $c >/de
  * field (removed by the last range's script).
  */
 export function probeScript(path: string, recursive: boolean): string {
-  const check = `f=${q(path)}; ${NEEDS}; [ -e "$f" ] || exit 22; [ -r "$f" ] || exit 23`;
+  const check = `f=${shQuote(path)}; ${NEEDS}; [ -e "$f" ] || exit 22; [ -r "$f" ] || exit 23`;
   const facts = (file: string, kind: string) =>
     `printf 'SSMXCP ${kind} %s %s %s %s\\n' "$(stat -c %a "$f")" "$(wc -c < ${file} | tr -d ' ')" "$(sha256sum < ${file} | cut -d' ' -f1)" ${file}`;
   if (!recursive) return `${check}; [ -d "$f" ] && exit 21; ${facts('"$f"', 'file')}`;
@@ -73,7 +72,7 @@ export function probeScript(path: string, recursive: boolean): string {
 
 /** One range of a file, in base64: `length` bytes from `offset`. */
 export const rangeScript = (file: string, offset: number, length: number, removeAfter: boolean): string =>
-  `tail -c +${offset + 1} ${q(file)} | head -c ${length} | base64 -w 0; r=$?; echo${removeAfter ? `; rm -f ${q(file)}` : ''}; exit $r`;
+  `tail -c +${offset + 1} ${shQuote(file)} | head -c ${length} | base64 -w 0; r=$?; echo${removeAfter ? `; rm -f ${shQuote(file)}` : ''}; exit $r`;
 
 /**
  * An upload part: the terminal made raw with no echo, a line naming the new temporary file beside
@@ -81,7 +80,7 @@ export const rangeScript = (file: string, offset: number, length: number, remove
  * decoded into it, and a line with its SHA-256.
  */
 export function receiveScript(destination: string, encodedLength: number): string {
-  return `${NEEDS}; t=$(mktemp "$(dirname -- ${q(destination)})/.ssmx-cp.XXXXXX") || exit 24; stty raw -echo; printf 'SSMXCP READY %s\\n' "$t"; head -c ${encodedLength} | base64 -d > "$t" || { rm -f "$t"; exit 24; }; printf 'SSMXCP GOT %s\\n' "$(sha256sum < "$t" | cut -d' ' -f1)"`;
+  return `${NEEDS}; t=$(mktemp "$(dirname -- ${shQuote(destination)})/.ssmx-cp.XXXXXX") || exit 24; stty raw -echo; printf 'SSMXCP READY %s\\n' "$t"; head -c ${encodedLength} | base64 -d > "$t" || { rm -f "$t"; exit 24; }; printf 'SSMXCP GOT %s\\n' "$(sha256sum < "$t" | cut -d' ' -f1)"`;
 }
 
 /**
@@ -91,10 +90,10 @@ export function receiveScript(destination: string, encodedLength: number): strin
  * destination directory instead (a new one inside it when it exists), and removed.
  */
 export function finishScript(parts: string[], destination: string, name: string, sha256: string, mode: string, recursive: boolean): string {
-  const rest = parts.slice(1).map(q).join(' ');
-  const joined = parts.length === 1 ? `t=${q(parts[0]!)}` : `t=${q(parts[0]!)}; cat ${rest} >> "$t" || { rm -f "$t" ${rest}; exit 24; }; rm -f ${rest}`;
+  const rest = parts.slice(1).map(shQuote).join(' ');
+  const joined = parts.length === 1 ? `t=${shQuote(parts[0]!)}` : `t=${shQuote(parts[0]!)}; cat ${rest} >> "$t" || { rm -f "$t" ${rest}; exit 24; }; rm -f ${rest}`;
   const verify = `[ "$(sha256sum < "$t" | cut -d' ' -f1)" = ${sha256} ] || { rm -f "$t"; exit 25; }`;
-  const final = `d=${q(destination)}; [ -d "$d" ] && d="$d/"${q(name)}`;
+  const final = `d=${shQuote(destination)}; [ -d "$d" ] && d="$d/"${shQuote(name)}`;
   if (recursive) return `${joined}; ${verify}; ${final}; mkdir -p "$d" && tar -C "$d" -xf "$t"; r=$?; rm -f "$t"; [ $r = 0 ] || exit 24`;
   return `${joined}; ${verify}; ${final}; [ -d "$d" ] && { rm -f "$t"; exit 21; }; chmod ${mode} "$t" && mv -f "$t" "$d" || { rm -f "$t"; exit 24; }`;
 }

@@ -1,5 +1,7 @@
 import type { Alias } from './config-file.js';
 import { UsageError } from './errors.js';
+import { MAX_CONCURRENCY_PATTERN, MAX_ERRORS_PATTERN } from '../protocol/run-command.js';
+import { shQuote } from '../protocol/shlex.js';
 import { formatTable } from './table.js';
 
 /**
@@ -54,8 +56,6 @@ export function parseFleetTargets(text: string, aliases: Record<string, Alias> =
 /** The targets as SendCommand's Targets. */
 export const serviceTargets = (tags: Array<{ key: string; values: string[] }>) => tags.map((tag) => ({ Key: `tag:${tag.key}`, Values: tag.values }));
 
-/** A word quoted for sh: bare when nothing in it is special, else in single quotes. */
-const shQuote = (word: string): string => (word !== '' && /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 
 /**
  * The script each instance runs: the agent writes the commands into a file and runs it with `sh`
@@ -66,8 +66,7 @@ export const fleetScript = (words: string[]): string => (words.length === 1 ? wo
 
 /** A count or a percentage, as --max-concurrency (at least 1) and --max-errors (0 allowed) take them. */
 export function checkCountOrPercent(flag: string, value: string, zero: boolean): string {
-  const ok = zero ? /^(0|[1-9]\d*|[0-9]%|[1-9][0-9]%|100%)$/ : /^([1-9]\d*|[1-9]%|[1-9][0-9]%|100%)$/;
-  if (!ok.test(value)) throw new UsageError(`${flag} ${value}: not ${zero ? 'a count (0 or more)' : 'a count (1 or more)'} or a percentage (${zero ? '0' : '1'}% to 100%)`, `for example ${flag} ${zero ? '1' : '10'} or ${flag} 10%`);
+  if (!(zero ? MAX_ERRORS_PATTERN : MAX_CONCURRENCY_PATTERN).test(value)) throw new UsageError(`${flag} ${value}: not ${zero ? 'a count (0 or more)' : 'a count (1 or more)'} or a percentage (${zero ? '0' : '1'}% to 100%)`, `for example ${flag} ${zero ? '1' : '10'} or ${flag} 10%`);
   return value;
 }
 
@@ -85,15 +84,6 @@ export interface FleetResult {
   /** The streams the service cut at 24,000 characters (and that S3 did not give whole). */
   truncated: Array<'stdout' | 'stderr'>;
 }
-
-/** Invocation statuses that will not change again. */
-export const FINAL_STATUSES: readonly string[] = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
-export const isFinal = (status: string): boolean => FINAL_STATUSES.includes(status);
-
-/** What the agent puts at the end of a stream it cut (pluginutil.go StringPrefix, iohandler.go). */
-export const TRUNCATED_SUFFIX = '--output truncated--';
-const TRUNCATED_LENGTH = 24_000;
-export const wasTruncated = (content: string): boolean => content.endsWith(TRUNCATED_SUFFIX) && Buffer.byteLength(content) >= TRUNCATED_LENGTH - 3;
 
 /** The status a person reads: the details where they say more (Undeliverable, Terminated, DeliveryTimedOut). */
 export const shownStatus = (result: Pick<FleetResult, 'status' | 'statusDetails'>): string =>

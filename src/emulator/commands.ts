@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { ApiError } from './api.js';
 import type { EmulatorConfig, InstanceConfig } from './config.js';
 import { tagsOf } from './ec2.js';
-import { CommandRun, MAX_CONCURRENCY_PATTERN, MAX_ERRORS_PATTERN, truncateOutput, type ProcessEnd, type RunAction } from './run-command.js';
+import { MAX_CONCURRENCY_PATTERN, MAX_ERRORS_PATTERN, truncateOutput } from '../protocol/run-command.js';
+import { CommandRun, type ProcessEnd, type RunAction } from './run-command.js';
 
 /**
  * Run Command's API (SendCommand, ListCommands, ListCommandInvocations, GetCommandInvocation,
@@ -65,6 +67,8 @@ export class CommandService {
     private readonly config: EmulatorConfig,
     /** Where each instance keeps its documents' files. */
     private readonly root: string,
+    /** Where the emulator serves its S3 objects (its own address, or the public endpoint). */
+    private readonly s3Base: () => string,
     private readonly runner: ScriptRunner = spawnScript,
     private readonly now: () => number = Date.now,
   ) {}
@@ -284,11 +288,9 @@ export class CommandService {
 
   private outputUrl(record: CommandRecord, instanceId: string, stream: 'stdout' | 'stderr'): string {
     if (!record.outputS3BucketName) return '';
-    return `${this.config.publicEndpoint ?? this.s3Base()}/${record.outputS3BucketName}/${this.objectKey(record, instanceId, stream)}`;
+    return `${this.s3Base()}/${record.outputS3BucketName}/${this.objectKey(record, instanceId, stream)}`;
   }
 
-  /** Set by the server once it listens: where its S3 objects are served. */
-  s3Base: () => string = () => '';
 
   private describe(record: CommandRecord): Record<string, unknown> {
     const { status, details } = record.run.status;
@@ -419,7 +421,8 @@ export const spawnScript: ScriptRunner = ({ instance, commandId, shell, commands
       stderr.push(Buffer.from(`${error.message}\n`));
       finish(127);
     });
-    child.once('exit', (code, signal) => finish(code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : 1)));
+    // A signal's end is reported as a shell reports it, 128 + its number.
+    child.once('exit', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   });
   return { stop: kill, ended };
 };

@@ -134,11 +134,12 @@ function defaultShell(): string[] {
  * `i-abc=web-1:close-websocket`, `i-abc=db-1,Env=prod:offline`.
  */
 export function parseInstanceFlag(text: string): InstanceConfig {
-  const [idPart, rest = ''] = text.split('=', 2).length === 1 ? [text] : [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)];
+  const eq = text.indexOf('=');
+  const [idPart, rest] = eq < 0 ? [text, ''] : [text.slice(0, eq), text.slice(eq + 1)];
   const colon = rest.lastIndexOf(':');
   const [described, fault] = colon < 0 ? [rest, undefined] : [rest.slice(0, colon), rest.slice(colon + 1)];
   const [name = '', ...tagTexts] = described.split(',');
-  if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(idPart!)) throw new Error(`not an instance id: ${idPart}`);
+  if (!/^(i|mi)-[0-9a-f]{8,17}$/.test(idPart)) throw new Error(`not an instance id: ${idPart}`);
   if (fault !== undefined && fault !== 'offline' && !(Faults as readonly string[]).includes(fault)) {
     throw new Error(`unknown fault ${fault} (offline, or one of ${Faults.join(', ')})`);
   }
@@ -150,7 +151,7 @@ export function parseInstanceFlag(text: string): InstanceConfig {
   }
   return {
     ...DEFAULT_INSTANCE,
-    id: idPart!,
+    id: idPart,
     name,
     ...(tagTexts.length ? { tags } : {}),
     ...(fault === 'offline' ? { pingStatus: 'ConnectionLost' as const } : fault ? { fault: fault as Fault } : {}),

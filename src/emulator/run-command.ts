@@ -18,25 +18,10 @@
  * too few failures to fail the command).
  */
 
+import { isFinal, STOPPED_PREEMPTIVELY_EXIT_CODE } from '../protocol/run-command.js';
+
 export type InvocationStatus = 'Pending' | 'InProgress' | 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'Cancelling';
 export type CommandStatus = 'Pending' | 'InProgress' | 'Success' | 'Failed' | 'TimedOut' | 'Cancelled' | 'Cancelling';
-
-/** What the agent reports for a process it stopped (a timeout, a cancel): 128 + SIGKILL (appconfig constants_unix.go). */
-export const STOPPED_PREEMPTIVELY_EXIT_CODE = 137;
-
-/** The agent keeps this many bytes of each stream for the service (appconfig MaxStdoutLength; runpluginutil.go applies it to stderr too). */
-export const MAX_OUTPUT_BYTES = 24_000;
-/** What replaces the end of a stream that was longer (iohandler.go DefaultOutputConfig). */
-export const OUTPUT_TRUNCATED_SUFFIX = '--output truncated--';
-
-/**
- * The agent's cut (pluginutil.go, StringPrefix): a stream of MAX_OUTPUT_BYTES bytes or more keeps
- * its first MAX_OUTPUT_BYTES - 20 bytes and the suffix, MAX_OUTPUT_BYTES in all.
- */
-export function truncateOutput(output: Buffer): string {
-  if (output.length < MAX_OUTPUT_BYTES) return output.toString('utf8');
-  return output.subarray(0, MAX_OUTPUT_BYTES - OUTPUT_TRUNCATED_SUFFIX.length).toString('utf8') + OUTPUT_TRUNCATED_SUFFIX;
-}
 
 export interface InvocationState {
   instanceId: string;
@@ -73,14 +58,9 @@ export function countOf(spec: string, targets: number, round: 'up' | 'down'): nu
   return round === 'up' ? Math.max(1, Math.ceil(share)) : Math.floor(share);
 }
 
-/** MaxConcurrency and MaxErrors as SendCommand validates them (the API's patterns). */
-export const MAX_CONCURRENCY_PATTERN = /^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$/;
-export const MAX_ERRORS_PATTERN = /^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$/;
-
 const ERROR_STATUSES: readonly InvocationStatus[] = ['Failed', 'TimedOut'];
 /** Ends that do not count against MaxErrors: the command never reached the instance. */
 const NOT_ERRORS: readonly string[] = ['Undeliverable', 'DeliveryTimedOut'];
-const FINAL: readonly InvocationStatus[] = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
 export class CommandRun {
   readonly invocations: InvocationState[];
@@ -114,7 +94,7 @@ export class CommandRun {
   /** A process has ended by itself, or after a stop this asked for. */
   finished(instanceId: string, end: ProcessEnd, now: number): RunAction[] {
     const invocation = this.find(instanceId);
-    if (!invocation || FINAL.includes(invocation.status)) return [];
+    if (!invocation || isFinal(invocation.status)) return [];
     invocation.stdout = end.stdout;
     invocation.stderr = end.stderr;
     if (invocation.status === 'Cancelling') this.end(invocation, 'Cancelled', 'Cancelled', STOPPED_PREEMPTIVELY_EXIT_CODE, now);
@@ -152,7 +132,7 @@ export class CommandRun {
   }
 
   get completed(): number {
-    return this.invocations.filter((invocation) => FINAL.includes(invocation.status)).length;
+    return this.invocations.filter((invocation) => isFinal(invocation.status)).length;
   }
 
   get deliveryTimedOut(): number {
@@ -162,7 +142,7 @@ export class CommandRun {
   /** The command's status and its details. */
   get status(): { status: CommandStatus; details: string } {
     const all = this.invocations;
-    if (all.some((invocation) => !FINAL.includes(invocation.status))) {
+    if (all.some((invocation) => !isFinal(invocation.status))) {
       if (this.cancelled) return { status: 'Cancelling', details: 'Cancelling' };
       const started = all.some((invocation) => invocation.status !== 'Pending');
       return started ? { status: 'InProgress', details: 'InProgress' } : { status: 'Pending', details: 'Pending' };

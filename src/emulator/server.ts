@@ -77,7 +77,6 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   const sessions = new SessionStore();
   // Each emulated instance keeps its Run Command scripts in a directory of its own.
   const commandRoot = mkdtempSync(join(tmpdir(), 'ssmx-emulator-instances-'));
-  const commands = new CommandService(config, commandRoot);
   const documents = new DocumentStore();
   const agents = new Map<string, AgentSession>();
   const sockets = new Set<Socket>();
@@ -92,6 +91,8 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
 
   let port = config.port;
   const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // The port is known once the server listens; the URLs are made after that.
+  const commands = new CommandService(config, commandRoot, () => config.publicEndpoint?.replace(/\/$/, '') ?? `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`);
   const streamUrl = (sessionId: string, unreachable: boolean) => {
     const scheme = config.tls ? 'wss' : 'ws';
     const base = unreachable ? `${scheme}://${hostInUrl}:${deadPort}` : config.publicEndpoint ? config.publicEndpoint.replace(/^http/, 'ws').replace(/\/$/, '') : `${scheme}://${hostInUrl}:${port}`;
@@ -276,7 +277,6 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     server.listen(config.port, config.host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  commands.s3Base = () => `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
 
   return {
     endpoint: `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,

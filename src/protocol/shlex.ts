@@ -83,3 +83,9 @@ export function shlexQuote(word: string): string {
   if (!word.includes("'")) return `'${word}'`;
   return `"${word.replace(/["\\]/g, '\\$&')}"`;
 }
+
+/**
+ * One word as a POSIX shell reads it back unchanged (for scripts ssmx writes, which `sh` runs):
+ * bare when it has nothing special, else in single quotes, a single quote inside written '\''.
+ */
+export const shQuote = (word: string): string => (word !== '' && /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);

@@ -38,7 +38,17 @@ export const maxSocketPath = (platform: NodeJS.Platform = process.platform): num
  * left by a run that crashed, with nothing listening on it, is replaced, as OpenSSH's
  * StreamLocalBindUnlink does; any other file in the way is left alone.
  */
-export async function listenLocal(given: LocalEnd, onConnection: (socket: Socket) => void): Promise<Listening> {
+/** What the command's own flag says, where listenFailure's hints name forward's. */
+export interface ListenHints {
+  inUse?: string;
+  notAvailable?: string;
+}
+
+/** The warning for a listener beyond loopback, or undefined on loopback. */
+export const exposureWarning = (host: string, what: string): string | undefined =>
+  isLoopback(host) ? undefined : `warning: listening on ${host}: anyone who can reach this address can use the ${what}`;
+
+export async function listenLocal(given: LocalEnd, onConnection: (socket: Socket) => void, hints: ListenHints = {}): Promise<Listening> {
   const local: LocalEnd = given.kind === 'unix' ? { kind: 'unix', path: localSocketPath(given.path) } : given;
   if (local.kind === 'unix' && process.platform !== 'win32') {
     const bytes = Buffer.byteLength(local.path);
@@ -51,11 +61,11 @@ export async function listenLocal(given: LocalEnd, onConnection: (socket: Socket
     }
   }
   try {
-    return await listenOnce(local, onConnection);
+    return await listenOnce(local, onConnection, hints);
   } catch (error) {
     if (local.kind !== 'unix' || (error as { cause?: NodeJS.ErrnoException }).cause?.code !== 'EADDRINUSE' || !(await isStaleSocket(local.path))) throw error;
     await unlink(local.path);
-    return listenOnce(local, onConnection);
+    return listenOnce(local, onConnection, hints);
   }
 }
 
@@ -73,12 +83,12 @@ async function isStaleSocket(path: string): Promise<boolean> {
   });
 }
 
-function listenOnce(local: LocalEnd, onConnection: (socket: Socket) => void): Promise<Listening> {
+function listenOnce(local: LocalEnd, onConnection: (socket: Socket) => void, hints: ListenHints): Promise<Listening> {
   const server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = local.kind === 'tcp' ? `${local.host}:${local.port}` : local.path;
-      const { reason, hint } = listenFailure(local, where, error);
+      const { reason, hint } = listenFailure(local, where, error, hints);
       reject(Object.assign(new SessionError('LOCAL_ADDRESS', reason, hint), { cause: error }));
     });
     const ready = () => {
@@ -109,14 +119,14 @@ function listenOnce(local: LocalEnd, onConnection: (socket: Socket) => void): Pr
 }
 
 /** What went wrong, and what to do, in a person's words. */
-function listenFailure(local: LocalEnd, where: string, error: NodeJS.ErrnoException): { reason: string; hint: string | undefined } {
+function listenFailure(local: LocalEnd, where: string, error: NodeJS.ErrnoException, hints: ListenHints): { reason: string; hint: string | undefined } {
   switch (error.code) {
     case 'EADDRINUSE':
       return local.kind === 'tcp'
-        ? { reason: `local address ${where} is already in use`, hint: 'pick another local port (15432:5432), or 0:5432 for any free one' }
+        ? { reason: `local address ${where} is already in use`, hint: hints.inUse ?? 'pick another local port (15432:5432), or 0:5432 for any free one' }
         : { reason: `${where} is already in use by another program`, hint: 'pick another path, or stop the program that listens there' };
     case 'EADDRNOTAVAIL':
-      return { reason: `cannot listen on ${where}: ${local.kind === 'tcp' ? local.host : where} is not an address of this machine`, hint: '--bind takes one of this machine\'s addresses: 127.0.0.1 (the default), ::1, or 0.0.0.0 for all' };
+      return { reason: `cannot listen on ${where}: ${local.kind === 'tcp' ? local.host : where} is not an address of this machine`, hint: hints.notAvailable ?? '--bind takes one of this machine\'s addresses: 127.0.0.1 (the default), ::1, or 0.0.0.0 for all' };
     case 'EACCES':
       return { reason: `no permission to listen on ${where}`, hint: local.kind === 'tcp' ? 'ports below 1024 need privileges: pick a port above 1024' : 'pick a directory you can write to' };
     case 'ENOENT':

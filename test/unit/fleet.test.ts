@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fleetExitCode, fleetScript, jsonLine, parseFleetTargets, prefixedOutput, serviceTargets, summaryLines, wasTruncated, type FleetResult } from '../../src/cli/fleet.js';
+import { fleetExitCode, fleetScript, jsonLine, parseFleetTargets, prefixedOutput, serviceTargets, summaryLines, type FleetResult } from '../../src/cli/fleet.js';
+import { wasTruncated } from '../../src/protocol/run-command.js';
 import { isoDurationSeconds } from '../../src/aws/run-command.js';
 
 const result = (fields: Partial<FleetResult>): FleetResult => ({

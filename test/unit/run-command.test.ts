@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommandRun, countOf, MAX_OUTPUT_BYTES, OUTPUT_TRUNCATED_SUFFIX, STOPPED_PREEMPTIVELY_EXIT_CODE, truncateOutput, type ProcessEnd } from '../../src/emulator/run-command.js';
+import { CommandRun, countOf, type ProcessEnd } from '../../src/emulator/run-command.js';
+import { MAX_OUTPUT_BYTES, OUTPUT_TRUNCATED_SUFFIX, STOPPED_PREEMPTIVELY_EXIT_CODE, truncateOutput } from '../../src/protocol/run-command.js';
 
 // The emulator's Run Command, as the service schedules it: concurrency, error thresholds,
 // undeliverable instances, cancels, timeouts, and the agent's 24,000-byte cut.

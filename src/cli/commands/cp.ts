@@ -11,11 +11,12 @@ import { runShell } from '../../session/shell.js';
 import { awsFor, type CommandAws } from '../aws-context.js';
 import { openSession } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { Base64Stream, checkCpEnds, finishScript, parseCpEnd, parseProbe, probeScript, q, rangeScript, receiveScript, REMOTE_ERRORS, splitRanges } from '../cp.js';
+import { Base64Stream, checkCpEnds, finishScript, parseCpEnd, parseProbe, probeScript, rangeScript, receiveScript, REMOTE_ERRORS, splitRanges } from '../cp.js';
 import { UsageError } from '../errors.js';
 import { Lifecycle } from '../lifecycle.js';
 import { DEFAULT_SESSIONS, RUN_DOCUMENT } from '../names.js';
 import { agentCommandLine } from './exec.js';
+import { shQuote } from '../../protocol/shlex.js';
 
 export interface CpOptions extends GlobalOptions {
   recursive?: boolean;
@@ -103,7 +104,7 @@ async function download(remote: Remote, path: string, local: string, recursive: 
       }
     }),
   );
-  if (recursive && ranges.length > 1) await remote.run(`rm -f ${q(facts.file)}`, path);
+  if (recursive && ranges.length > 1) await remote.run(`rm -f ${shQuote(facts.file)}`, path);
   closeSync(fd);
   if ((await sha256Of(temporary)) !== facts.sha256) throw new CopyError(`${path} arrived damaged: its SHA-256 differs from the instance's; nothing was written`);
   if (recursive) {
@@ -143,7 +144,7 @@ async function upload(remote: Remote, local: string, path: string, recursive: bo
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) {
     // The parts that did arrive are not left beside the destination.
-    if (parts.length) await remote.run(`rm -f ${parts.map(q).join(' ')}`, path).catch(() => undefined);
+    if (parts.length) await remote.run(`rm -f ${parts.map(shQuote).join(' ')}`, path).catch(() => undefined);
     throw failed.reason;
   }
   await remote.run(finishScript(parts, destination, name, sha256, mode, recursive), path);

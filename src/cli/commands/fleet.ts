@@ -10,16 +10,15 @@ import {
   checkCountOrPercent,
   fleetExitCode,
   fleetScript,
-  isFinal,
   jsonLine,
   parseFleetTargets,
   prefixedOutput,
   serviceTargets,
   summaryLines,
-  wasTruncated,
   type FleetResult,
 } from '../fleet.js';
 import { startProgress } from '../progress.js';
+import { isFinal, wasTruncated } from '../../protocol/run-command.js';
 
 export interface FleetOptions extends GlobalOptions {
   targets: string;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { awsFor } from '../aws-context.js';
 import { SessionError } from '../../session/errors.js';
-import { isLoopback, listenLocal, type Listening } from '../../session/listener.js';
+import { exposureWarning, listenLocal, type Listening } from '../../session/listener.js';
 import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
 import { openSession } from '../connect.js';
 import { waitReady } from '../../session/data-channel-session.js';
@@ -87,7 +87,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
     checkDistinctLocals(specs);
     const bind = options.bind ?? '127.0.0.1';
     const say = (line: string) => !options.quiet && context.stderr.write(`${line}\n`);
-    if (!isLoopback(bind)) say(`warning: listening on ${bind}: anyone who can reach this address can use the tunnel`);
+    const exposed = exposureWarning(bind, 'tunnel');
+    if (exposed) say(exposed);
     // Before anything is printed: a script may press Ctrl-C the moment it reads a listener line.
     const lifecycle = new Lifecycle({ signals: context.signals, stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'], exitStatus: () => 0 });
     return await lifecycle.run(async () => {
@@ -99,7 +100,8 @@ export async function forwardCommand(target: string, specTexts: string[], option
       for (const spec of specs) {
         const pool: PoolMember[] = [];
         const local = spec.local.kind === 'tcp' ? { kind: 'tcp' as const, host: spec.bind ?? bind, port: spec.local.port } : spec.local;
-        if (spec.bind && !isLoopback(spec.bind)) say(`warning: listening on ${spec.bind}: anyone who can reach this address can use the tunnel`);
+        const specExposed = spec.bind && exposureWarning(spec.bind, 'tunnel');
+        if (specExposed) say(specExposed);
         // Each new connection goes to the session serving the fewest.
         const leastLoaded = () => {
           const ready = pool.filter((m): m is PoolMember & { tunnel: Tunnel } => m.tunnel !== undefined);

@@ -1,11 +1,11 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../../net/duplex-pair.js';
 import { Command, methodReply, NO_ACCEPTABLE_METHODS, NO_AUTHENTICATION, parseSocks, replyFor, Reply, type SocksRequest } from '../../net/socks.js';
 import { waitReady, type DataChannelSession } from '../../session/data-channel-session.js';
 import { SessionError } from '../../session/errors.js';
-import { isLoopback } from '../../session/listener.js';
+import { exposureWarning, listenLocal, type Listening } from '../../session/listener.js';
 import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
 import { awsFor } from '../aws-context.js';
 import { openSession } from '../connect.js';
@@ -79,7 +79,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
   const clients = new Set<Socket>();
   let sessionCount = 0;
   let closing = false;
-  let server: Server | undefined;
+  let listening: Listening | undefined;
   const progress = startProgress(context, `Starting a SOCKS proxy through ${target}`, options);
   const lifecycle = new Lifecycle({ signals: context.signals, stopSignals: ['SIGINT', 'SIGTERM', 'SIGHUP'], exitStatus: () => 0 });
   try {
@@ -222,7 +222,6 @@ export async function socksCommand(target: string, options: SocksOptions, contex
         clients.add(client);
         client.once('close', () => clients.delete(client));
         client.on('error', () => undefined);
-        client.setNoDelay(true);
         let buffered = Buffer.alloc(0);
         let greeted = false;
         const timer = setTimeout(() => client.destroy(), HANDSHAKE_TIMEOUT_MS);
@@ -264,18 +263,14 @@ export async function socksCommand(target: string, options: SocksOptions, contex
         client.on('data', onData);
       };
 
-      server = createServer(handle);
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', (error: NodeJS.ErrnoException) =>
-          reject(error.code === 'EADDRINUSE' ? new UsageError(`${listen.host}:${listen.port} is already in use`, 'give another with --listen') : error),
-        );
-        server!.listen(listen.port, listen.host, () => resolve());
+      listening = await listenLocal({ kind: 'tcp', host: listen.host, port: listen.port }, handle, {
+        inUse: 'give another with --listen, or port 0 for any free one',
+        notAvailable: "--listen takes one of this machine's addresses: 127.0.0.1 (the default), ::1, or 0.0.0.0 for all",
       });
       progress.stop();
-      const address = server.address() as { address: string; port: number };
-      const shown = `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-      if (!isLoopback(listen.host)) say(`warning: listening on ${listen.host}: anyone who can reach this address can use the proxy`);
-      say(`SOCKS proxy on ${shown} -> ${target} (${instanceId}); a session per destination, on first use; Ctrl-C to stop`);
+      const exposed = exposureWarning(listen.host, 'proxy');
+      if (exposed) say(exposed);
+      say(`SOCKS proxy on ${listening.address} -> ${target} (${instanceId}); a session per destination, on first use; Ctrl-C to stop`);
       // Until a stop signal (exit 0).
       return new Promise<number>(() => undefined);
     });
@@ -283,7 +278,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
     closing = true;
     progress.stop();
     for (const client of clients) client.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await listening?.close();
     for (const route of routes.values()) for (const entry of route.tunnels) clearTimeout(entry.idle);
     aws.destroy();
   }
