@@ -6,22 +6,41 @@ export function newMessageId(): string {
   return randomUUID();
 }
 
+/** The value of each hex digit's character code, -1 for any other: a UUID is read at every message each way. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+const HEX_DIGIT = Buffer.from('0123456789abcdef', 'latin1');
+/** Where each of a UUID's 16 bytes sits in its 36-character text. */
+const TEXT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+/** Where each byte of the text goes on the wire: its second 8 bytes first (docs/protocol.md §2). */
+const WIRE_AT = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const text = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
+
 /**
- * Writes a UUID as the wire carries it: its second 8 bytes first, then its first 8 (docs/protocol.md §2,
- * docs/protocol.md §2) — the plugin writes the "least significant" half before the "most significant".
+ * Writes a UUID as the wire carries it: its second 8 bytes first, then its first 8 (docs/protocol.md §2)
+ * — the plugin writes the "least significant" half before the "most significant". The text must be
+ * 32 hex digits with the dashes where a UUID has them.
  */
 export function writeMessageId(id: string, target: Buffer, offset: number): void {
-  // Hex decoding stops at the first character that is not hex: 16 bytes from 32 characters and the
-  // dashes where a UUID has them is the pattern's check, at a fraction of its cost (one per message).
-  const hex = id.length === 36 && id[8] === '-' && id[13] === '-' && id[18] === '-' && id[23] === '-' ? id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24) : '';
-  const canonical = Buffer.from(hex, 'hex');
-  if (canonical.length !== 16) throw new ProtocolError('BAD_MESSAGE_ID', `not a UUID: ${JSON.stringify(id)}`);
-  canonical.copy(target, offset, 8, 16);
-  canonical.copy(target, offset + 8, 0, 8);
+  let valid = id.length === 36 && id.charCodeAt(8) === 0x2d && id.charCodeAt(13) === 0x2d && id.charCodeAt(18) === 0x2d && id.charCodeAt(23) === 0x2d;
+  for (let i = 0; i < 16 && valid; i++) {
+    const high = HEX_VALUE[id.charCodeAt(TEXT_AT[i]!)] ?? -1;
+    const low = HEX_VALUE[id.charCodeAt(TEXT_AT[i]! + 1)] ?? -1;
+    if (high < 0 || low < 0) valid = false;
+    else target[offset + WIRE_AT[i]!] = (high << 4) | low;
+  }
+  if (!valid) throw new ProtocolError('BAD_MESSAGE_ID', `not a UUID: ${JSON.stringify(id)}`);
 }
 
+/** Reads a wire UUID (halves swapped, as above) into its text, lowercase. */
 export function readMessageId(source: Buffer, offset: number): string {
-  const hex =
-    source.toString('hex', offset + 8, offset + 16) + source.toString('hex', offset, offset + 8);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  for (let i = 0; i < 16; i++) {
+    const byte = source[offset + WIRE_AT[i]!]!;
+    text[TEXT_AT[i]!] = HEX_DIGIT[byte >> 4]!;
+    text[TEXT_AT[i]! + 1] = HEX_DIGIT[byte & 15]!;
+  }
+  return text.toString('latin1');
 }

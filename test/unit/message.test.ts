@@ -221,3 +221,61 @@ describe('the channel under the agent\'s rules', () => {
     expect(client.forgivenFrames).toBe(0);
   });
 });
+
+describe('the codec\'s fast paths give what the plain ones gave (issue 13)', () => {
+  const base: AgentMessage = {
+    messageType: 'output_stream_data', schemaVersion: 1, createdDate: 1503434274948, sequenceNumber: 0n, flags: 0n,
+    messageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16', payloadType: 1, payload: Buffer.from('hello'),
+  };
+
+  it('64-bit fields round-trip at the edges of the double range and of int64', () => {
+    const values = [0n, 1n, 3n, 4n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, -1n, -(2n ** 32n), -(2n ** 53n) + 1n, -(2n ** 53n), -(2n ** 63n)];
+    for (const sequenceNumber of values) {
+      const frame = encodeAgentMessage({ ...base, sequenceNumber });
+      expect(frame.readBigInt64BE(48)).toBe(sequenceNumber);
+      expect(decodeOk(frame).sequenceNumber).toBe(sequenceNumber);
+    }
+    for (const flags of [0n, 1n, 2n, 3n, 4n, 2n ** 32n + 1n, 2n ** 53n + 1n, 2n ** 64n - 1n]) {
+      const frame = encodeAgentMessage({ ...base, flags });
+      expect(frame.readBigUInt64BE(56)).toBe(flags);
+      expect(decodeOk(frame).flags).toBe(flags);
+    }
+  });
+
+  it('a created date past 2^53 reads as Number of the uint64 would', () => {
+    const frame = encodeAgentMessage(base);
+    for (const date of [2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 63n + 12345n]) {
+      frame.writeBigUInt64BE(date, 40);
+      expect(decodeOk(frame).createdDate).toBe(Number(date));
+    }
+  });
+
+  it('message types: NULs stripped at both ends, then white space, whatever the padding', () => {
+    const cases: Array<[string, string]> = [
+      ['acknowledge' + ' '.repeat(21), 'acknowledge'],
+      ['acknowledge' + '\0'.repeat(21), 'acknowledge'],
+      ['acknowledge  \0\0' + '\0'.repeat(17), 'acknowledge'],
+      ['acknowledge \0 ' + ' '.repeat(18), 'acknowledge \0'],
+      ['\0\0acknowledge' + ' '.repeat(19), 'acknowledge'],
+      ['  acknowledge' + ' '.repeat(19), 'acknowledge'],
+      ['\tacknowledge\n' + ' '.repeat(19), 'acknowledge'],
+      ['ack now' + ' '.repeat(25), 'ack now'],
+      ['x'.repeat(32), 'x'.repeat(32)],
+      ['\u00e9t\u00e9' + ' '.repeat(29), '\u00e9t\u00e9'],
+    ];
+    const frame = encodeAgentMessage({ ...base, messageType: 'input_stream_data' });
+    for (const [field, expected] of cases) {
+      frame.write(field, 4, 32, 'latin1');
+      expect(decodeOk(frame).messageType).toBe(expected);
+    }
+  });
+
+  it('message ids: any case in, lower case out, halves swapped on the wire; a near-miss is refused', () => {
+    const frame = encodeAgentMessage({ ...base, messageId: 'DD01E56B-FF48-483E-A508-B5F073F31B16' });
+    expect(frame.subarray(64, 80).toString('hex')).toBe('a508b5f073f31b16dd01e56bff48483e');
+    expect(decodeOk(frame).messageId).toBe('dd01e56b-ff48-483e-a508-b5f073f31b16');
+    for (const bad of ['dd01e56b-ff48-483e-a508-b5f073f31b1g', 'dd01e56bff48-483e-a508-b5f073f31b16-', 'dd01e56b-ff48-483e-a508-b5f073f31b1', ' dd01e56b-ff48-483e-a508-b5f073f31b16', 'dd01e56b-ff48-483e-a508-b5f073f31b1\u0666']) {
+      expect(() => encodeAgentMessage({ ...base, messageId: bad })).toThrow(/not a UUID/);
+    }
+  });
+});
