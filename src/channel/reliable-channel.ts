@@ -1,7 +1,7 @@
 import { MessageFlags, MessageType, PayloadType, SchemaVersion } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { decodeAgentMessage, encodeAgentMessage, type AgentMessage, type FrameRules } from '../protocol/message.js';
-import { decodeAcknowledge, decodeChannelClosed, encodeAcknowledge, type ChannelClosed } from '../protocol/payloads.js';
+import { decodeAgentMessage, encodeAgentMessage, encodeTextMessage, type AgentMessage, type FrameRules } from '../protocol/message.js';
+import { acknowledgeJson, decodeAcknowledge, decodeChannelClosed, type ChannelClosed } from '../protocol/payloads.js';
 import { newMessageId } from '../protocol/uuid.js';
 import { ChannelError } from './errors.js';
 import { RtoEstimator } from './rto.js';
@@ -58,6 +58,9 @@ export interface ReliableChannelOptions {
   frameRules?: FrameRules;
   newId?: () => string;
 }
+
+/** The largest sequence number the channel counts exactly. */
+const MAX_SAFE_SEQUENCE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Invalid frames in a row, none valid between them, after which the peer is given up on. */
 export const MAX_INVALID_IN_A_ROW = 100;
@@ -365,7 +368,7 @@ export class ReliableChannel {
   }
 
   private onStreamData(message: AgentMessage, now: number, events: ChannelEvent[]): void {
-    if (message.sequenceNumber > BigInt(Number.MAX_SAFE_INTEGER) || message.sequenceNumber < 0n) {
+    if (message.sequenceNumber > MAX_SAFE_SEQUENCE || message.sequenceNumber < 0n) {
       this.fail(events, new ChannelError('MALFORMED_FRAME', `sequence number ${message.sequenceNumber} is out of range`));
       return;
     }
@@ -393,7 +396,7 @@ export class ReliableChannel {
   }
 
   private acknowledgement(message: AgentMessage, now: number): Buffer {
-    return encodeAgentMessage({
+    const ack = {
       messageType: MessageType.Acknowledge,
       schemaVersion: SchemaVersion,
       createdDate: now,
@@ -401,13 +404,16 @@ export class ReliableChannel {
       flags: MessageFlags.Acknowledge,
       messageId: this.newId(),
       payloadType: PayloadType.Unset,
-      payload: encodeAcknowledge({
+    };
+    return encodeTextMessage(
+      ack,
+      acknowledgeJson({
         acknowledgedMessageType: message.messageType,
         acknowledgedMessageId: message.messageId,
         acknowledgedMessageSequenceNumber: Number(message.sequenceNumber),
         isSequentialMessage: true,
       }),
-    });
+    );
   }
 
   /**

@@ -92,7 +92,25 @@ function writeInt64(frame: Buffer, value: bigint | number, offset: number): void
 
 /** Encodes a message; the digest and both lengths are derived here, never given. */
 export function encodeAgentMessage(message: AgentMessage): Buffer {
-  const { messageType, payload } = message;
+  const { payload } = message;
+  const frame = Buffer.allocUnsafe(Header.payloadOffset + payload.length);
+  payload.copy(frame, Header.payloadOffset);
+  return writeHeader(frame, message);
+}
+
+/**
+ * Encodes a message whose payload is text (UTF-8): the same bytes as encodeAgentMessage with
+ * Buffer.from(text), written straight into the frame (an acknowledgement's JSON, one per message received).
+ */
+export function encodeTextMessage(message: Omit<AgentMessage, 'payload'>, text: string): Buffer {
+  const frame = Buffer.allocUnsafe(Header.payloadOffset + Buffer.byteLength(text, 'utf8'));
+  frame.write(text, Header.payloadOffset, 'utf8');
+  return writeHeader(frame, message);
+}
+
+/** Fills in the header of a frame whose payload is already in place after it. */
+function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buffer {
+  const { messageType } = message;
   if (Buffer.byteLength(messageType, 'ascii') > Header.messageTypeWidth || messageType.length === 0) {
     throw new ProtocolError('BAD_MESSAGE_TYPE', `message type must be 1 to 32 ASCII bytes: ${messageType}`);
   }
@@ -102,7 +120,7 @@ export function encodeAgentMessage(message: AgentMessage): Buffer {
   if (message.flags < 0n || message.flags > UINT64_MAX) {
     throw new ProtocolError('UNSAFE_INTEGER', `flags out of uint64 range: ${message.flags}`);
   }
-  const frame = Buffer.allocUnsafe(Header.payloadOffset + payload.length);
+  const payload = frame.subarray(Header.payloadOffset);
   frame.writeUInt32BE(Header.headerLength, Header.headerLengthOffset);
   frame.fill(0x20, Header.messageTypeOffset, Header.messageTypeOffset + Header.messageTypeWidth);
   frame.write(messageType, Header.messageTypeOffset, 'ascii');
@@ -114,7 +132,6 @@ export function encodeAgentMessage(message: AgentMessage): Buffer {
   frame.write(digestLatin1(payload), Header.payloadDigestOffset, Header.payloadDigestWidth, 'latin1');
   frame.writeUInt32BE(message.payloadType, Header.payloadTypeOffset);
   frame.writeUInt32BE(payload.length, Header.payloadLengthOffset);
-  payload.copy(frame, Header.payloadOffset);
   return frame;
 }
 

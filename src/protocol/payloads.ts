@@ -14,12 +14,18 @@ export interface Acknowledge {
 }
 
 export function encodeAcknowledge(ack: Acknowledge): Buffer {
-  // Key order is the Go struct's, so the bytes equal the plugin's. Written out rather than through
-  // JSON.stringify of an object (one per message received); the same bytes, as the tests check.
-  return Buffer.from(
+  return Buffer.from(acknowledgeJson(ack), 'utf8');
+}
+
+/**
+ * An acknowledge payload's JSON. Key order is the Go struct's, so the bytes equal the plugin's.
+ * Written out rather than through JSON.stringify of an object (one per message received); the same
+ * bytes, as the tests check.
+ */
+export function acknowledgeJson(ack: Acknowledge): string {
+  return (
     `{"AcknowledgedMessageType":${JSON.stringify(ack.acknowledgedMessageType)},"AcknowledgedMessageId":${JSON.stringify(ack.acknowledgedMessageId)},` +
-      `"AcknowledgedMessageSequenceNumber":${JSON.stringify(ack.acknowledgedMessageSequenceNumber)},"IsSequentialMessage":${ack.isSequentialMessage}}`,
-    'utf8',
+    `"AcknowledgedMessageSequenceNumber":${JSON.stringify(ack.acknowledgedMessageSequenceNumber)},"IsSequentialMessage":${ack.isSequentialMessage}}`
   );
 }
 

@@ -279,3 +279,23 @@ describe('the codec\'s fast paths give what the plain ones gave (issue 13)', () 
     }
   });
 });
+
+describe('new message ids', () => {
+  it('are version 4 UUIDs, lower case, all different, across refills of the random pool', async () => {
+    const { newMessageId } = await import('../../src/protocol/uuid.js');
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const id = newMessageId();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(2000);
+  });
+
+  it('an acknowledgement written as text is the bytes of the same message from a Buffer', async () => {
+    const { encodeTextMessage } = await import('../../src/protocol/message.js');
+    const header = { messageType: 'acknowledge', schemaVersion: 1, createdDate: 1503434274948, sequenceNumber: 0n, flags: 3n, messageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16', payloadType: 0 };
+    const text = '{"AcknowledgedMessageType":"output_stream_data","AcknowledgedMessageId":"é","AcknowledgedMessageSequenceNumber":7,"IsSequentialMessage":true}';
+    expect(encodeTextMessage(header, text).equals(encodeAgentMessage({ ...header, payload: Buffer.from(text, 'utf8') }))).toBe(true);
+  });
+});
