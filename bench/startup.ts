@@ -54,10 +54,22 @@ export interface StartupFigures {
   firstByteMs: number;
   firstByteRatio: number;
   peakRssMib64: number;
+  /** RSS of the Node the build runs on, running `-e 0`: what any program on it starts from. */
+  nodeRssMib: number;
   cpuSecondsPerGiB: number;
 }
 
-export async function measureStartup(label: string, ssmx: string[], startEmulator: (args: string[]) => Promise<Emulator>): Promise<StartupFigures> {
+/** RSS (MiB) of a Node binary that has run nothing, as it ends: the median of 5. */
+function nodeRssMib(node: string): number {
+  const runs = Array.from({ length: 5 }, () => Number(spawnSync(node, ['-e', 'process.stdout.write(String(process.memoryUsage().rss))'], { encoding: 'utf8' }).stdout) / 2 ** 20);
+  return median(runs);
+}
+
+/**
+ * `ssmx` is the words that run the build; `nodeBinary`, the Node binary it runs on (the standalone
+ * executable's own Node, for its baseline RSS).
+ */
+export async function measureStartup(label: string, ssmx: string[], startEmulator: (args: string[]) => Promise<Emulator>, nodeBinary = process.execPath): Promise<StartupFigures> {
   const node = [process.execPath, '-e', '0'];
   wallMs(node);
   wallMs([...ssmx, '--version']);
@@ -92,6 +104,7 @@ export async function measureStartup(label: string, ssmx: string[], startEmulato
     firstByteMs: median(firstBytes),
     firstByteRatio: median(firstBytes) / median(baseline2),
     peakRssMib64: rss.peakRssMib,
+    nodeRssMib: nodeRssMib(nodeBinary),
     cpuSecondsPerGiB: cpu.cpuSecondsPerGiB,
   };
 }

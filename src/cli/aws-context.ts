@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { proxyAgents, type AwsOptions } from '../aws/client-config.js';
@@ -159,6 +158,8 @@ async function askMfaCode(serial: string, context: CliContext): Promise<string> 
     throw new UsageError(`the profile needs an MFA code for ${serial}, and there is no terminal to ask on`, 'run ssmx at a terminal, or use credentials that need no MFA code');
   }
   context.spinners.stopAll();
+  // Loaded when asked: node:readline costs every other start some milliseconds (issue 13).
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
   try {
     const code = await new Promise<string>((resolve) => rl.question(`MFA code for ${serial}: `, resolve));
