@@ -152,3 +152,24 @@ export async function measureResources(ssmx: string | string[], startEmulator: (
     emulator.stop();
   }
 }
+
+/**
+ * The CPU floor of moving bytes through a Node process at all: a plain relay (socket piped to
+ * socket, on the same Node) carrying `bytes` down one connection, as CPU seconds per GiB. What a
+ * forward costs over it is the data channel's own work.
+ */
+export async function measureRelayCpu(node: string, bytes = 256 << 20): Promise<number> {
+  const down = await destination(bytes);
+  const relayScript = `const net=require('net');const s=net.createServer(c=>{const u=net.connect(${down.port},'127.0.0.1');c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())}).listen(0,'127.0.0.1',()=>console.log(JSON.stringify({localPort:s.address().port})))`;
+  const child = spawnChild(node, ['-e', relayScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+    const port = (JSON.parse(line) as { localPort: number }).localPort;
+    const before = cpuSeconds(child.pid!);
+    await transfer(port, 0, bytes);
+    return ((cpuSeconds(child.pid!) - before) * (1 << 30)) / bytes;
+  } finally {
+    child.kill();
+    down.server.close();
+  }
+}

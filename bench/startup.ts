@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { measureResources, type Emulator } from './forward.js';
+import { measureRelayCpu, measureResources, type Emulator } from './forward.js';
 
 export const STARTUP_RUNS = 15;
 const RUNS = STARTUP_RUNS;
@@ -57,11 +57,14 @@ export interface StartupFigures {
   /** RSS of the Node the build runs on, running `-e 0`: what any program on it starts from. */
   nodeRssMib: number;
   cpuSecondsPerGiB: number;
+  /** The same transfer through a plain socket-to-socket relay on the same Node: the floor. */
+  relayCpuSecondsPerGiB: number;
 }
 
-/** RSS (MiB) of a Node binary that has run nothing, as it ends: the median of 5. */
+/** Peak RSS (MiB, VmHWM) of a Node binary that runs nothing: the median of 5. */
 function nodeRssMib(node: string): number {
-  const runs = Array.from({ length: 5 }, () => Number(spawnSync(node, ['-e', 'process.stdout.write(String(process.memoryUsage().rss))'], { encoding: 'utf8' }).stdout) / 2 ** 20);
+  const script = "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))[1])";
+  const runs = Array.from({ length: 5 }, () => Number(spawnSync(node, ['-e', script], { encoding: 'utf8' }).stdout) / 1024);
   return median(runs);
 }
 
@@ -106,6 +109,7 @@ export async function measureStartup(label: string, ssmx: string[], startEmulato
     peakRssMib64: rss.peakRssMib,
     nodeRssMib: nodeRssMib(nodeBinary),
     cpuSecondsPerGiB: cpu.cpuSecondsPerGiB,
+    relayCpuSecondsPerGiB: await measureRelayCpu(nodeBinary, 256 << 20),
   };
 }
 
