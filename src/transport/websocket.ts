@@ -58,6 +58,9 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   ) {
     super();
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      // Anything from the peer shows the link is alive, as a pong does. A pong sent while ssmx
+      // was reading a backlog waits behind it; the data ahead of it must not count against the link.
+      this.awaitingPong = false;
       // The plugin hands text messages to the same handler; an agent message is always binary.
       this.emit('frame', isBinary ? data : Buffer.from(data));
     });

@@ -58,6 +58,21 @@ describe('WebSocket transport', () => {
     expect(closed!.code).toBe('CONNECTION_LOST');
   });
 
+  it('a peer that sends data but never answers pings is alive: data counts as a sign of life', async () => {
+    await listen({ autoPong: false });
+    server!.on('connection', (ws) => {
+      const sender = setInterval(() => ws.readyState === ws.OPEN && ws.send(Buffer.alloc(16)), 5);
+      ws.on('close', () => clearInterval(sender));
+    });
+    const { url } = { url: `ws://127.0.0.1:${(server!.address() as AddressInfo).port}/` };
+    const transport = await WebSocketTransport.open(url, { tokenValue: 't', clientId: 'c', clientVersion: 'v', pingIntervalMs: 30 });
+    let lost: unknown;
+    transport.on('close', (error) => (lost = error ?? 'closed'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(lost).toBeUndefined();
+    transport.close();
+  });
+
   it('a link ssmx has stopped reading (its own backpressure) is not declared lost, however long', async () => {
     // A healthy peer that answers pings and keeps sending: while paused, its pongs wait unread.
     const { url, server } = await listen();
