@@ -396,7 +396,7 @@ export class ReliableChannel {
   }
 
   private acknowledgement(message: AgentMessage, now: number): Buffer {
-    const ack = {
+    const header = {
       messageType: MessageType.Acknowledge,
       schemaVersion: SchemaVersion,
       createdDate: now,
@@ -406,7 +406,7 @@ export class ReliableChannel {
       payloadType: PayloadType.Unset,
     };
     return encodeTextMessage(
-      ack,
+      header,
       acknowledgeJson({
         acknowledgedMessageType: message.messageType,
         acknowledgedMessageId: message.messageId,

@@ -26,12 +26,6 @@ export class Lifecycle {
   private stoppedBy: NodeJS.Signals | undefined;
   private interrupt: ((error: SessionError) => void) | undefined;
   private readonly removals: Array<() => void> = [];
-  /**
-   * Endings this command started and that are still under way (TerminateSession, up to its
-   * timeout). A session says 'closed' as soon as its ending starts, and is let go then; its
-   * ending is still waited for before the command exits, or the call would die with the process.
-   */
-  private readonly ending = new Set<Promise<void>>();
 
   constructor(private readonly options: LifecycleOptions) {}
 
@@ -41,7 +35,7 @@ export class Lifecycle {
     // One the service has closed needs nothing more at the end: it is let go (a forward that runs
     // all day replaces such sessions, and would otherwise keep every one it ever had).
     session.once('closed', () => this.sessions.delete(session));
-    if (this.stoppedBy) void this.end(session, this.reason(this.stoppedBy));
+    if (this.stoppedBy) void session.terminate(this.reason(this.stoppedBy));
     return session;
   }
 
@@ -78,14 +72,7 @@ export class Lifecycle {
     this.stoppedBy = signal;
     this.options.onStop?.(signal);
     this.interrupt?.(this.reason(signal));
-    for (const session of this.sessions) void this.end(session, this.reason(signal));
-  }
-
-  private end(session: DataChannelSession, reason?: SessionError): Promise<void> {
-    const ending = session.terminate(reason).catch(() => undefined);
-    this.ending.add(ending);
-    void ending.finally(() => this.ending.delete(ending));
-    return ending;
+    for (const session of this.sessions) void session.terminate(this.reason(signal));
   }
 
   private reason(signal: NodeJS.Signals): SessionError {
@@ -93,6 +80,6 @@ export class Lifecycle {
   }
 
   private endAll(): Promise<unknown> {
-    return Promise.all([...[...this.sessions].map((session) => this.end(session)), ...this.ending]);
+    return Promise.all([...this.sessions].map((session) => session.terminate()));
   }
 }

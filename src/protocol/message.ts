@@ -135,6 +135,9 @@ function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buf
   return frame;
 }
 
+/** Printable ASCII other than the space: a byte no trimming rule removes. */
+const printable = (byte: number) => byte > 0x20 && byte < 0x7f;
+
 /**
  * The message type, as the plugin reads it: NULs stripped from both ends, then white space (docs/protocol.md §2).
  * The usual field, a name padded with spaces, is cut by its bytes into one string.
@@ -146,8 +149,7 @@ function readMessageType(frame: Buffer): string {
   while (end > start && frame[end - 1] === 0x20) end--;
   let plain = true;
   for (let i = start; i < end && plain; i++) plain = frame[i] !== 0;
-  const edge = (byte: number) => byte > 0x20 && byte < 0x7f;
-  if (plain && (end === start || (edge(frame[start]!) && edge(frame[end - 1]!)))) return frame.toString('latin1', start, end);
+  if (plain && (end === start || (printable(frame[start]!) && printable(frame[end - 1]!)))) return frame.toString('latin1', start, end);
   const raw = frame.toString('latin1', Header.messageTypeOffset, Header.messageTypeOffset + Header.messageTypeWidth);
   return raw.replace(/^\0+|\0+$/g, '').trim();
 }

@@ -32,8 +32,16 @@ export function writeMessageId(id: string, target: Buffer, offset: number): void
 
 /** Reads a wire UUID (halves swapped, as above) into its text, lowercase. */
 export function readMessageId(source: Buffer, offset: number): string {
+  return uuidText(source, offset, WIRE_AT);
+}
+
+/** In text order. */
+const TEXT_ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** The text of the 16 bytes at `offset`, taking byte i of the text from `offset + order[i]`: one string, built in place. */
+function uuidText(source: Buffer, offset: number, order: readonly number[]): string {
   for (let i = 0; i < 16; i++) {
-    const byte = source[offset + WIRE_AT[i]!]!;
+    const byte = source[offset + order[i]!]!;
     text[TEXT_AT[i]!] = HEX_DIGIT[byte >> 4]!;
     text[TEXT_AT[i]! + 1] = HEX_DIGIT[byte & 15]!;
   }
@@ -57,10 +65,5 @@ export function newMessageId(): string {
   used += 16;
   pool[at + 6] = (pool[at + 6]! & 0x0f) | 0x40;
   pool[at + 8] = (pool[at + 8]! & 0x3f) | 0x80;
-  for (let i = 0; i < 16; i++) {
-    const byte = pool[at + i]!;
-    text[TEXT_AT[i]!] = HEX_DIGIT[byte >> 4]!;
-    text[TEXT_AT[i]! + 1] = HEX_DIGIT[byte & 15]!;
-  }
-  return text.toString('latin1');
+  return uuidText(pool, at, TEXT_ORDER);
 }

@@ -36,35 +36,4 @@ describe('Lifecycle', () => {
     expect(forgotten.terminated).toBe(0);
     expect(open.terminated).toBeGreaterThan(0);
   });
-
-  it('a stop waits for the endings it started, though each session says closed as its ending begins', async () => {
-    let stop: (signal: NodeJS.Signals) => void = () => undefined;
-    const signals: SignalSource = { on: (_, listener) => ((stop = listener as (signal: NodeJS.Signals) => void), () => undefined) };
-    const lifecycle = new Lifecycle({ signals, stopSignals: ['SIGHUP'] });
-    let finishEnding: () => void = () => undefined;
-    class SlowSession extends EventEmitter {
-      ended = false;
-      terminate(): Promise<void> {
-        // As DataChannelSession: 'closed' at once, TerminateSession on the service after.
-        this.emit('closed', { output: '' });
-        return new Promise<void>((resolve) => (finishEnding = resolve)).then(() => {
-          this.ended = true;
-        });
-      }
-    }
-    const session = new SlowSession();
-    const status = lifecycle.run(async () => {
-      lifecycle.track(session as unknown as DataChannelSession);
-      stop('SIGHUP');
-      return new Promise<number>(() => undefined);
-    });
-    let done = false;
-    void status.then(() => (done = true));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(done).toBe(false);
-    finishEnding();
-    await status;
-    expect(session.ended).toBe(true);
-    expect((lifecycle as unknown as { ending: Set<unknown> }).ending.size).toBe(0);
-  });
 });
