@@ -1,4 +1,3 @@
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ProxyingHttpAgent, ProxyingHttpsAgent } from '../net/proxy-agent.js';
 import { proxyFor, type ProxyChoice } from '../net/proxy.js';
@@ -36,7 +35,7 @@ export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 const settings = new WeakMap<AwsOptions, Map<string, string>>();
 
 /** The profile's settings in the config file, read once per command (every client and agent asks). */
-function settingsOf(options: AwsOptions, env: NodeJS.ProcessEnv): Map<string, string> {
+export function settingsOf(options: AwsOptions, env: NodeJS.ProcessEnv): Map<string, string> {
   let found = settings.get(options);
   if (!found) settings.set(options, (found = profileSettings(options.profile, env)));
   return found;
@@ -84,7 +83,7 @@ export function proxyAgents(options: AwsOptions, purpose: 'api' | 'stream' = 'ap
 }
 
 /** Every request has a bound: no API call can keep ssmx waiting for ever. */
-function requestHandler(options: AwsOptions) {
+export function requestHandler(options: AwsOptions) {
   return {
     connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     // Inactivity, as the AWS CLI's read timeout: a slow answer that keeps coming is not cut.
@@ -107,7 +106,7 @@ const providers = new WeakMap<AwsOptions, AwsCredentialIdentityProvider>();
  * container and instance roles), one per options object so every client shares it: an MFA code is
  * asked for once.
  */
-function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
+export function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
   let provider = providers.get(options);
   if (!provider) {
     const env = options.env ?? process.env;
@@ -126,7 +125,10 @@ function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
       providers.set(options, provider);
       return provider;
     }
-    provider = fromNodeProviderChain({
+    // The SDK's chain is loaded when first asked: its package's index brings most of the SDK's
+    // core with it, which a session on the environment's keys never needs (src/aws/json-api.ts).
+    let chain: Promise<AwsCredentialIdentityProvider> | undefined;
+    const settings = {
       // The SDK's warnings (two credential sources, …) are for --debug, not for every user.
       logger: { debug: () => undefined, info: () => undefined, warn: (message: string) => options.debug?.(`sdk: ${message}`), error: (message: string) => options.debug?.(`sdk: ${message}`) },
       ...(profile ? { profile } : {}),
@@ -134,10 +136,20 @@ function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
       ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
       ...(options.mfaCodeProvider ? { mfaCodeProvider: options.mfaCodeProvider } : {}),
       clientConfig: { ...(options.region ? { region: options.region } : {}), ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), requestHandler: requestHandler(options) },
-    });
+    };
+    provider = async (properties) => (await (chain ??= import('./sdk/credentials.js').then(({ fromNodeProviderChain }) => fromNodeProviderChain(settings))))(properties);
     providers.set(options, provider);
   }
   return provider;
+}
+
+/**
+ * A true/false setting (FIPS and dual-stack endpoints) from the command's environment, else the
+ * profile, as the SDK defines them; undefined when neither sets it.
+ */
+export function flagSetting(options: AwsOptions, env: NodeJS.ProcessEnv, variable: string, setting: string): boolean | undefined {
+  const value = (env[variable] ?? settingsOf(options, env).get(setting))?.toLowerCase();
+  return value === 'true' ? true : value === 'false' ? false : undefined;
 }
 
 /** What every SDK client of ssmx is built with. */
@@ -150,13 +162,8 @@ export function clientConfig(options: AwsOptions, service: Service) {
   // The region: the flag, then the environment; else the SDK finds the profile's.
   const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const profile = options.profile ?? env.AWS_PROFILE;
-  // FIPS and dual-stack endpoints, from the command's environment, else the profile, as the SDK defines them.
-  const flag = (variable: string, setting: string) => {
-    const value = (env[variable] ?? settingsOf(options, env).get(setting))?.toLowerCase();
-    return value === 'true' ? true : value === 'false' ? false : undefined;
-  };
-  const fips = flag('AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint');
-  const dualstack = flag('AWS_USE_DUALSTACK_ENDPOINT', 'use_dualstack_endpoint');
+  const fips = flagSetting(options, env, 'AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint');
+  const dualstack = flagSetting(options, env, 'AWS_USE_DUALSTACK_ENDPOINT', 'use_dualstack_endpoint');
   return {
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),

@@ -63,3 +63,51 @@ export function profileSettings(profile: string | undefined, env: NodeJS.Process
   }
   return settings;
 }
+
+/** The settings of `[services NAME]` for one service (its indented sub-section), as the SDK reads them. */
+function servicesSection(name: string, service: string, env: NodeJS.ProcessEnv): Map<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(env.AWS_CONFIG_FILE || join(env.HOME || homedir(), '.aws', 'config'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let found: Map<string, string> | undefined;
+  let inSection = false;
+  let current: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
+    if (header) {
+      inSection = header[1]!.replace(/\s+/g, ' ') === `services ${name}`;
+      if (inSection) found ??= new Map();
+      current = undefined;
+      continue;
+    }
+    if (!inSection) continue;
+    const setting = /^(\s*)([A-Za-z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!setting) continue;
+    if (!setting[1]) current = setting[3] === '' ? setting[2]!.toLowerCase() : undefined;
+    else if (current === service) found!.set(setting[2]!, setting[3]!);
+  }
+  return found;
+}
+
+/**
+ * The endpoint the shared config file names for a service, as the SDK looks for it (its
+ * "service-specific endpoints"): the profile's `services` section, then the profile's
+ * `endpoint_url`; none when ignore_configured_endpoint_urls (or AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)
+ * is true. The environment's AWS_ENDPOINT_URL(_SERVICE) is read before this (client-config.ts).
+ */
+export function configuredEndpoint(profile: string | undefined, env: NodeJS.ProcessEnv, service: string): string | undefined {
+  const settings = profileSettings(profile, env);
+  const ignore = (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? settings.get('ignore_configured_endpoint_urls'))?.toLowerCase() === 'true';
+  if (ignore) return undefined;
+  const services = settings.get('services');
+  if (services) {
+    const section = servicesSection(services, service, env);
+    if (!section) throw new AwsError('usage', 'ServicesSection', `the services section "${services}" named in the profile is not in the shared config file`, 'add [services NAME] to the config file, or remove services from the profile');
+    const url = section.get('endpoint_url');
+    if (url) return url;
+  }
+  return settings.get('endpoint_url') || undefined;
+}

@@ -1,6 +1,7 @@
-import { ResumeSessionCommand, SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
+import { createJsonApi, type JsonApi } from './json-api.js';
 
 export type { AwsOptions } from './client-config.js';
 
@@ -17,27 +18,51 @@ export interface StartSessionInput {
   reason?: string | undefined;
 }
 
-export function createSsmClient(options: AwsOptions): SSMClient {
+/**
+ * The SSM of a command: the session calls (StartSession, ResumeSession, TerminateSession) through
+ * the small JSON client (src/aws/json-api.ts), every other operation through the SDK's SSMClient,
+ * loaded and made on first use. A session to an instance id never loads the SDK's client.
+ */
+export interface SsmClients {
+  session: JsonApi;
+  sdk(): Promise<SSMClient>;
+  destroy(): void;
+}
+
+export function createSsmClients(options: AwsOptions): SsmClients {
+  let sdk: Promise<SSMClient> | undefined;
+  const session = createJsonApi(options, 'ssm');
+  return {
+    session,
+    sdk: () => (sdk ??= createSsmClient(options)),
+    destroy() {
+      session.destroy();
+      void sdk?.then((client) => client.destroy(), () => undefined);
+    },
+  };
+}
+
+/** The SDK's SSM client, loaded on first use (as the EC2, KMS and STS clients are). */
+export async function createSsmClient(options: AwsOptions): Promise<SSMClient> {
+  const { SSMClient } = await import('./sdk/ssm.js');
   return instrumentClient(new SSMClient(clientConfig(options, 'ssm')), options, 'ssm');
 }
 
-export async function startSession(client: SSMClient, input: StartSessionInput): Promise<StartedSession> {
+export async function startSession(ssm: SsmClients, input: StartSessionInput): Promise<StartedSession> {
   try {
-    const output = await client.send(
-      new StartSessionCommand({
-        Target: input.target,
-        ...(input.documentName ? { DocumentName: input.documentName } : {}),
-        ...(input.parameters ? { Parameters: input.parameters } : {}),
-        ...(input.reason ? { Reason: input.reason } : {}),
-      }),
-    );
+    const output = await ssm.session.call<{ SessionId?: string; TokenValue?: string; StreamUrl?: string }>('StartSession', {
+      Target: input.target,
+      ...(input.documentName ? { DocumentName: input.documentName } : {}),
+      ...(input.parameters ? { Parameters: input.parameters } : {}),
+      ...(input.reason ? { Reason: input.reason } : {}),
+    });
     if (!output.SessionId || !output.TokenValue || !output.StreamUrl) {
       throw new AwsError('service', 'IncompleteResponse', 'StartSession answered without a session id, token or stream URL');
     }
     return { sessionId: output.SessionId, tokenValue: output.TokenValue, streamUrl: output.StreamUrl };
   } catch (error) {
     const failure = toAwsError(error, 'StartSession');
-    throw failure.code === 'TargetNotConnected' ? await whyNotConnected(client, input.target, failure) : failure;
+    throw failure.code === 'TargetNotConnected' ? await whyNotConnected(ssm, input.target, failure) : failure;
   }
 }
 
@@ -45,10 +70,10 @@ export async function startSession(client: SSMClient, input: StartSessionInput):
  * The service says TargetNotConnected both for an instance that is offline and for an id it has
  * never seen (a typo, another account or region): one lookup tells them apart.
  */
-async function whyNotConnected(client: SSMClient, target: string, failure: AwsError): Promise<AwsError> {
+async function whyNotConnected(ssm: SsmClients, target: string, failure: AwsError): Promise<AwsError> {
   if (!/^(i|mi)-[0-9a-f]+$/.test(target)) return failure;
   const { describeManagedInstance } = await import('./targets.js');
-  const known = await describeManagedInstance(client, target);
+  const known = await describeManagedInstance(ssm.sdk, target);
   if (known === null) return failure;
   if (!known) {
     return new AwsError('target', 'UnknownTarget', `${target} is not a managed instance in this account and region`, 'check the id, --profile and --region (ssmx list shows the instances there)');
@@ -58,9 +83,9 @@ async function whyNotConnected(client: SSMClient, target: string, failure: AwsEr
 }
 
 /** Ends the session on the service side; failures are returned, not thrown, as it runs on the way out. */
-export async function terminateSession(client: SSMClient, sessionId: string): Promise<AwsError | undefined> {
+export async function terminateSession(ssm: SsmClients, sessionId: string): Promise<AwsError | undefined> {
   try {
-    await client.send(new TerminateSessionCommand({ SessionId: sessionId }));
+    await ssm.session.call('TerminateSession', { SessionId: sessionId });
     return undefined;
   } catch (error) {
     return toAwsError(error, 'TerminateSession');
@@ -76,10 +101,10 @@ export type Resumed = { tokenValue: string; streamUrl: string } | { ended: strin
  * or credentials that no longer work mean the session has ended; anything else (throttling, the
  * network) is thrown, for the caller to try again.
  */
-export async function resumeSession(client: SSMClient, started: StartedSession): Promise<Resumed> {
+export async function resumeSession(ssm: SsmClients, started: StartedSession): Promise<Resumed> {
   let output;
   try {
-    output = await client.send(new ResumeSessionCommand({ SessionId: started.sessionId }));
+    output = await ssm.session.call<{ SessionId?: string; TokenValue?: string; StreamUrl?: string }>('ResumeSession', { SessionId: started.sessionId });
   } catch (error) {
     const failure = toAwsError(error, 'ResumeSession');
     if (failure.kind === 'target' || failure.kind === 'credentials' || failure.kind === 'permission') {

@@ -1,5 +1,5 @@
 import type { EC2Client, Filter } from '@aws-sdk/client-ec2';
-import { DescribeInstanceInformationCommand, type InstanceInformation, type InstanceInformationStringFilter, type SSMClient } from '@aws-sdk/client-ssm';
+import type { InstanceInformation, InstanceInformationStringFilter, SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 
@@ -48,9 +48,10 @@ export async function createEc2Client(options: AwsOptions): Promise<EC2Client> {
   return instrumentClient(new EC2Client(clientConfig(options, 'ec2')), options, 'ec2');
 }
 
-async function describeInstanceInformation(ssm: SSMClient, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
+async function describeInstanceInformation(sdk: () => Promise<SSMClient>, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
   const found: InstanceInformation[] = [];
   try {
+    const [ssm, { DescribeInstanceInformationCommand }] = await Promise.all([sdk(), import('./sdk/ssm.js')]);
     let nextToken: string | undefined;
     do {
       const page = await ssm.send(new DescribeInstanceInformationCommand({ ...(filters.length ? { Filters: filters } : {}), NextToken: nextToken, MaxResults: 50 }));
@@ -117,7 +118,8 @@ function toManaged(info: InstanceInformation, ec2: Map<string, Ec2Facts>): Manag
 }
 
 export interface TargetClients {
-  ssm: SSMClient;
+  /** The SDK's SSM client, made on first use (a session to an instance id needs none). */
+  ssm: () => Promise<SSMClient>;
   /** Made on first use only (see createEc2Client). */
   ec2: () => Promise<EC2Client>;
   debug?: ((line: string) => void) | undefined;
@@ -194,7 +196,7 @@ export async function resolveTarget(clients: TargetClients, target: string, choo
 }
 
 /** What SSM knows of one managed instance: undefined when it knows none, null when it may not say. */
-export async function describeManagedInstance(ssm: SSMClient, id: string): Promise<InstanceInformation | undefined | null> {
+export async function describeManagedInstance(ssm: () => Promise<SSMClient>, id: string): Promise<InstanceInformation | undefined | null> {
   try {
     return (await describeInstanceInformation(ssm, [{ Key: 'InstanceIds', Values: [id] }]))[0];
   } catch {

@@ -1,7 +1,6 @@
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { proxyAgents, type AwsOptions } from '../aws/client-config.js';
-import { createSsmClient } from '../aws/ssm.js';
+import { createSsmClients, type SsmClients } from '../aws/ssm.js';
 import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS } from '../session/data-channel-session.js';
 import type { ConnectOptions } from './connect.js';
@@ -15,7 +14,7 @@ import { instanceTable } from './instance-columns.js';
 
 export interface CommandAws {
   options: AwsOptions;
-  ssm: SSMClient;
+  ssm: SsmClients;
   /** The target made an instance id: alias, Name tag, tag:Key=Value, or the picker when none. */
   resolve(target: string | undefined): Promise<string>;
   targets(): TargetClients;
@@ -37,7 +36,7 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
  * on a line of their own (also in a raw terminal, which does no output processing), and the wire
  * under --debug.
  */
-export function connectOptions(ssm: SSMClient, options: GlobalOptions, context: CliContext, kms?: AwsOptions, network?: AwsOptions): ConnectOptions {
+export function connectOptions(ssm: SsmClients, options: GlobalOptions, context: CliContext, kms?: AwsOptions, network?: AwsOptions): ConnectOptions {
   const tty = context.stderrIsTTY;
   const debug = debugWriter(options, context);
   return {
@@ -90,9 +89,9 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     proxy: proxyChoice(options),
   };
   if (alias) verbose?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
-  const ssm = createSsmClient(aws);
+  const ssm = createSsmClients(aws);
   let ec2: Promise<EC2Client> | undefined;
-  const targets = (): TargetClients => ({ ssm, ec2: () => (ec2 ??= createEc2Client(aws)), debug: verbose });
+  const targets = (): TargetClients => ({ ssm: ssm.sdk, ec2: () => (ec2 ??= createEc2Client(aws)), debug: verbose });
   const color = useColor(context, options);
   const io = { stdin: context.stdin, stderr: context.stderr, color };
   const choose = async (instances: ManagedInstance[], question: string) => {
@@ -131,7 +130,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     },
     destroy() {
       ssm.destroy();
-      void ec2?.then((client) => client.destroy());
+      void ec2?.then((client) => client.destroy(), () => undefined);
     },
   };
 }

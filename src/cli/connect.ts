@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsOptions } from '../aws/client-config.js';
 import { generateSessionDataKey } from '../aws/kms.js';
-import { resumeSession, startSession, terminateSession, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
+import { resumeSession, startSession, terminateSession, type SsmClients, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
 import type { Timers } from '../channel/timers.js';
 import { ReportedClientVersion } from '../protocol/version.js';
 import { DataChannelSession } from '../session/data-channel-session.js';
@@ -16,7 +15,7 @@ const clientId = randomUUID();
 
 /** Everything a session needs from the AWS side and from the person running ssmx. */
 export interface ConnectOptions {
-  ssm: SSMClient;
+  ssm: SsmClients;
   /** How long to keep trying to reopen a dropped data channel; 0 turns reconnecting off. */
   reconnectTimeoutMs: number;
   /** Credentials, region and endpoint for KMS, should the agent ask for an encrypted session. */
@@ -75,7 +74,7 @@ async function openTransport(given: string, tokenValue: string, agents: ConnectO
  * Reopens a dropped data channel as the plugin does (docs/protocol.md §10): ResumeSession for a new
  * token, then the StreamUrl it returns. A session the service has ended ends here too.
  */
-export function resumer(client: SSMClient, started: StartedSession, agents?: ConnectOptions['agents'], endpoint?: string): () => Promise<WebSocketTransport> {
+export function resumer(client: SsmClients, started: StartedSession, agents?: ConnectOptions['agents'], endpoint?: string): () => Promise<WebSocketTransport> {
   return async () => {
     const resumed = await resumeSession(client, started);
     if ('ended' in resumed) throw new SessionError('ENDED_BY_SERVICE', resumed.ended, resumed.hint);

@@ -1,5 +1,6 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { SIGV4_ALGORITHM, canonicalHeaderValue, sha256Hex, signature as sigv4Signature } from '../aws/sigv4.js';
 
 export interface SignedRequest {
   method: string;
@@ -13,43 +14,14 @@ export type SigV4Result =
   | { ok: true; accessKeyId: string; region: string; service: string }
   | { ok: false; code: 'MissingAuthenticationTokenException' | 'UnrecognizedClientException' | 'InvalidSignatureException' | 'IncompleteSignatureException'; message: string };
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
+const ALGORITHM = SIGV4_ALGORITHM;
 const MAX_SKEW_MS = 15 * 60_000;
-
-const hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-
-/** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
-function encodeRfc3986(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function canonicalUri(path: string, service: string): string {
-  // S3 signs the path as it travels; other services sign each segment encoded once more.
-  if (service === 's3') return path || '/';
-  return path
-    .split('/')
-    .map((segment) => encodeRfc3986(segment))
-    .join('/') || '/';
-}
-
-function canonicalQuery(query: string): string {
-  if (query === '') return '';
-  const pairs = query.split('&').map((part) => {
-    const eq = part.indexOf('=');
-    const key = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
-    const value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
-    return [encodeRfc3986(key), encodeRfc3986(value)] as const;
-  });
-  pairs.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0));
-  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
-}
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
-  return joined.trim().replace(/\s+/g, ' ');
+  return canonicalHeaderValue(joined);
 }
 
 function parseAuthorization(header: string) {
@@ -113,24 +85,22 @@ export function verifySigV4(
   const queryAt = request.url.indexOf('?');
   const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
   const query = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
-  const canonicalHeaders = auth.signedHeaders.map((name) => `${name}:${headerValue(request.headers, name) ?? ''}\n`).join('');
-  const payloadHash = hex(request.body);
+  const payloadHash = sha256Hex(request.body);
   const declaredHash = headerValue(request.headers, 'x-amz-content-sha256');
   if (declaredHash !== undefined && declaredHash !== payloadHash) {
     return { ok: false, code: 'InvalidSignatureException', message: "The provided 'x-amz-content-sha256' header does not match what was computed." };
   }
-  const canonicalRequest = [
-    request.method.toUpperCase(),
-    canonicalUri(path, auth.service),
-    canonicalQuery(query),
-    canonicalHeaders,
-    auth.signedHeaders.join(';'),
+  const signature = sigv4Signature({
+    method: request.method,
+    path,
+    query,
+    headers: auth.signedHeaders.map((name) => [name, headerValue(request.headers, name) ?? ''] as [string, string]),
     payloadHash,
-  ].join('\n');
-  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = [ALGORITHM, amzDate, scope, hex(canonicalRequest)].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, auth.date), auth.region), auth.service), 'aws4_request');
-  const signature = hmac(signingKey, stringToSign);
+    amzDate,
+    region: auth.region,
+    service: auth.service,
+    secretAccessKey: secret,
+  });
   const given = Buffer.from(auth.signature, 'hex');
   if (given.length !== signature.length || !timingSafeEqual(given, signature) || !auth.signedHeaders.includes('host')) {
     return {

@@ -1,4 +1,4 @@
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { SsmClients } from '../../src/aws/ssm.js';
 import { describe, expect, it } from 'vitest';
 import { resumer } from '../../src/cli/connect.js';
 import { PayloadType } from '../../src/protocol/constants.js';
@@ -82,8 +82,10 @@ describe('resuming a dropped data channel', () => {
 
 describe('ResumeSession (the reconnect ssmx makes)', () => {
   const started = { sessionId: 'user-0123456789abcdef0', tokenValue: 't', streamUrl: 'wss://127.0.0.1:1/v1/data-channel/user-0123456789abcdef0' };
-  const failingWith = (name: string, message: string) =>
-    ({ send: async () => Promise.reject(Object.assign(new Error(message), { name, $fault: 'client' })) }) as unknown as SSMClient;
+  // The session calls' client answering every call with `answer`; the SDK's is never needed here.
+  const answering = (answer: () => Promise<unknown>) =>
+    ({ session: { call: answer, destroy: () => undefined }, sdk: () => Promise.reject(new Error('not used')), destroy: () => undefined }) as unknown as SsmClients;
+  const failingWith = (name: string, message: string) => answering(async () => Promise.reject(Object.assign(new Error(message), { name, $fault: 'client' })));
 
   it('TargetNotConnected (the instance went away meanwhile) ends the session at once', async () => {
     const reopen = resumer(failingWith('TargetNotConnected', 'i-0123456789abcdef0 is not connected.'), started);
@@ -91,7 +93,7 @@ describe('ResumeSession (the reconnect ssmx makes)', () => {
   });
 
   it('no token means the service ended the session; a throttled call is retried instead', async () => {
-    const noToken = { send: async () => ({ SessionId: started.sessionId }) } as unknown as SSMClient;
+    const noToken = answering(async () => ({ SessionId: started.sessionId }));
     await expect(resumer(noToken, started)()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/has ended on the service/) });
     const throttled = resumer(failingWith('ThrottlingException', 'Rate exceeded'), started);
     await expect(throttled()).rejects.not.toMatchObject({ code: 'ENDED_BY_SERVICE' });

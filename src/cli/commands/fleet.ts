@@ -76,7 +76,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
   });
   const cancel = (id: string) => {
     say(`cancelling command ${id} (CancelCommand); waiting for the instances to stop (again to stop waiting)`);
-    cancelCommand(aws.ssm, id).catch((error: unknown) => say(`the cancel failed: ${(error as Error).message}`));
+    aws.ssm.sdk().then((ssm) => cancelCommand(ssm, id)).catch((error: unknown) => say(`the cancel failed: ${(error as Error).message}`));
   };
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -113,7 +113,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
     const documentName = windows.length ? 'AWS-RunPowerShellScript' : 'AWS-RunShellScript';
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
 
-    commandId = await sendCommand(aws.ssm, {
+    commandId = await sendCommand(await aws.ssm.sdk(), {
       documentName,
       ...(spec.instanceIds ? { instanceIds: spec.instanceIds } : { targets: serviceTargets(spec.tags!) }),
       commands: [fleetScript(words)],
@@ -134,11 +134,11 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
     let delay = FIRST_POLL_MS;
     let cancelDeadline: number | undefined;
     for (;;) {
-      const [command, invocations] = await Promise.all([commandStatus(aws.ssm, commandId), listInvocations(aws.ssm, commandId)]);
+      const [command, invocations] = await Promise.all([aws.ssm.sdk().then((ssm) => commandStatus(ssm, commandId!)), aws.ssm.sdk().then((ssm) => listInvocations(ssm, commandId!))]);
       state = command;
       for (const invocation of invocations) {
         if (!isFinal(invocation.status) || reported.has(invocation.instanceId)) continue;
-        const fetched = await getInvocation(aws.ssm, commandId, invocation.instanceId);
+        const fetched = await getInvocation(await aws.ssm.sdk(), commandId, invocation.instanceId);
         if (fetched && !isFinal(fetched.status)) continue;
         // The service may list an invocation before it gives its result: asked again at the next
         // polls; one that still has none (never delivered) is shown as the list has it, with no output.
@@ -162,7 +162,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
           const url = stream === 'stdout' ? got.stdoutUrl : got.stderrUrl;
           if (options.outputS3Bucket && url) {
             try {
-              result[stream] = await fetchS3Object(aws.ssm, url);
+              result[stream] = await fetchS3Object(await aws.ssm.sdk(), url);
               continue;
             } catch (error) {
               say(`${result.name || result.instanceId} ${result.instanceId}: the whole ${stream} could not be read from S3: ${(error as Error).message}`);

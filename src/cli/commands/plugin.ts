@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { createSsmClient, type StartedSession } from '../../aws/ssm.js';
+import { createSsmClients, type StartedSession } from '../../aws/ssm.js';
 import { SessionType } from '../../protocol/constants.js';
 import { stringField } from '../../protocol/json.js';
 import type { ChannelClosed } from '../../protocol/payloads.js';
@@ -76,7 +76,7 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   const { response } = invocation;
   // The plugin honours the proxy variables, as the official one does (Go's ProxyFromEnvironment).
   const api = { region: invocation.region, profile: invocation.profile, endpointUrl: invocation.endpointUrl, env: context.env };
-  const client = createSsmClient(api);
+  const client = createSsmClients(api);
   const say = (text: string) => context.stdout.write(text);
   let port = false;
   // The AWS CLI ignores the keyboard's signals while the plugin runs; a tunnel ends on them, a shell sends them on.

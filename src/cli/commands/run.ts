@@ -48,7 +48,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(target);
       // The command goes to a POSIX shell (sh -c); a Windows instance has PowerShell instead.
-      const platformType = (await describeManagedInstance(aws.ssm, instanceId))?.PlatformType;
+      const platformType = (await describeManagedInstance(aws.ssm.sdk, instanceId))?.PlatformType;
       if (platformType === 'Windows') {
         throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
       }
@@ -90,12 +90,12 @@ export async function setupCommand(options: SetupOptions, context: CliContext): 
   }
   const aws = awsFor(options, context);
   try {
-    await aws.ssm.send(new CreateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentType: 'Session', DocumentFormat: 'JSON' }));
+    await (await aws.ssm.sdk()).send(new CreateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentType: 'Session', DocumentFormat: 'JSON' }));
     context.stdout.write(`created the session document ${RUN_DOCUMENT}: ssmx run now keeps stdout, stderr and the exit status apart\n`);
     return 0;
   } catch (error) {
     if ((error as { name?: string }).name !== 'DocumentAlreadyExists') throw toAwsError(error, 'CreateDocument');
-    return await updateRunDocument(aws.ssm, content, context);
+    return await updateRunDocument(await aws.ssm.sdk(), content, context);
   } finally {
     aws.destroy();
   }

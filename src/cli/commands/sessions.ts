@@ -16,7 +16,7 @@ export async function sessionsCommand(options: SessionsOptions, context: CliCont
   const aws = awsFor(options, context);
   try {
     const owner = options.all ? undefined : await callerArn(aws.options);
-    const sessions = await activeSessions(aws.ssm, owner);
+    const sessions = await activeSessions(await aws.ssm.sdk(), owner);
     if (options.json) {
       context.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
       return ExitCode.Ok;
