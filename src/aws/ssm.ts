@@ -19,9 +19,10 @@ export interface StartSessionInput {
 }
 
 /**
- * The SSM of a command: the session calls (StartSession, ResumeSession, TerminateSession) through
- * the small JSON client (src/aws/json-api.ts), every other operation through the SDK's SSMClient,
- * loaded and made on first use. A session to an instance id never loads the SDK's client.
+ * The SSM of a command: the calls on a session's path (StartSession, ResumeSession,
+ * TerminateSession, and DescribeInstanceInformation for targets) through the small JSON client
+ * (src/aws/json-api.ts), every other operation (Run Command, documents, DescribeSessions) through
+ * the SDK's SSMClient, loaded and made on first use. A session never loads the SDK's client.
  */
 export interface SsmClients {
   session: JsonApi;
@@ -73,7 +74,7 @@ export async function startSession(ssm: SsmClients, input: StartSessionInput): P
 async function whyNotConnected(ssm: SsmClients, target: string, failure: AwsError): Promise<AwsError> {
   if (!/^(i|mi)-[0-9a-f]+$/.test(target)) return failure;
   const { describeManagedInstance } = await import('./targets.js');
-  const known = await describeManagedInstance(ssm.sdk, target);
+  const known = await describeManagedInstance(ssm.session, target);
   if (known === null) return failure;
   if (!known) {
     return new AwsError('target', 'UnknownTarget', `${target} is not a managed instance in this account and region`, 'check the id, --profile and --region (ssmx list shows the instances there)');

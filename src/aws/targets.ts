@@ -1,7 +1,8 @@
 import type { EC2Client, Filter } from '@aws-sdk/client-ec2';
-import type { InstanceInformation, InstanceInformationStringFilter, SSMClient } from '@aws-sdk/client-ssm';
+import type { InstanceInformation, InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
 import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
+import type { JsonApi } from './json-api.js';
 
 /** Targets StartSession takes as they are: EC2 and managed instance ids, ECS container targets. */
 const directTarget = /^(?:i-[0-9a-f]{8,17}|mi-[0-9a-f]{17}|ecs:\S+)$/;
@@ -48,14 +49,30 @@ export async function createEc2Client(options: AwsOptions): Promise<EC2Client> {
   return instrumentClient(new EC2Client(clientConfig(options, 'ec2')), options, 'ec2');
 }
 
-async function describeInstanceInformation(sdk: () => Promise<SSMClient>, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
+/** The timestamps of an InstanceInformation: JSON 1.1 sends epoch seconds, the SDK's type (and ssmx) holds Dates. */
+const INSTANCE_DATES = ['LastPingDateTime', 'RegistrationDate', 'LastAssociationExecutionDate', 'LastSuccessfulAssociationExecutionDate'] as const;
+
+function instanceInformation(raw: Record<string, unknown>): InstanceInformation {
+  const info: Record<string, unknown> = { ...raw };
+  for (const field of INSTANCE_DATES) if (typeof info[field] === 'number') info[field] = new Date((info[field] as number) * 1000);
+  return info as InstanceInformation;
+}
+
+/**
+ * DescribeInstanceInformation, every page, through the session calls' client (src/aws/json-api.ts):
+ * a session to a Name tag, and every `ssmx run`, asks it before StartSession, so it loads no SDK.
+ */
+async function describeInstanceInformation(ssm: JsonApi, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
   const found: InstanceInformation[] = [];
   try {
-    const [ssm, { DescribeInstanceInformationCommand }] = await Promise.all([sdk(), import('./sdk/ssm.js')]);
     let nextToken: string | undefined;
     do {
-      const page = await ssm.send(new DescribeInstanceInformationCommand({ ...(filters.length ? { Filters: filters } : {}), NextToken: nextToken, MaxResults: 50 }));
-      found.push(...(page.InstanceInformationList ?? []));
+      const page = await ssm.call<{ InstanceInformationList?: Array<Record<string, unknown>>; NextToken?: string }>('DescribeInstanceInformation', {
+        ...(filters.length ? { Filters: filters } : {}),
+        ...(nextToken ? { NextToken: nextToken } : {}),
+        MaxResults: 50,
+      });
+      found.push(...(page.InstanceInformationList ?? []).map(instanceInformation));
       nextToken = page.NextToken;
     } while (nextToken);
   } catch (error) {
@@ -118,8 +135,8 @@ function toManaged(info: InstanceInformation, ec2: Map<string, Ec2Facts>): Manag
 }
 
 export interface TargetClients {
-  /** The SDK's SSM client, made on first use (a session to an instance id needs none). */
-  ssm: () => Promise<SSMClient>;
+  /** SSM's JSON 1.1 client of the session calls (src/aws/json-api.ts). */
+  ssm: JsonApi;
   /** Made on first use only (see createEc2Client). */
   ec2: () => Promise<EC2Client>;
   debug?: ((line: string) => void) | undefined;
@@ -196,7 +213,7 @@ export async function resolveTarget(clients: TargetClients, target: string, choo
 }
 
 /** What SSM knows of one managed instance: undefined when it knows none, null when it may not say. */
-export async function describeManagedInstance(ssm: () => Promise<SSMClient>, id: string): Promise<InstanceInformation | undefined | null> {
+export async function describeManagedInstance(ssm: JsonApi, id: string): Promise<InstanceInformation | undefined | null> {
   try {
     return (await describeInstanceInformation(ssm, [{ Key: 'InstanceIds', Values: [id] }]))[0];
   } catch {

@@ -91,7 +91,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
   if (alias) verbose?.(`${target} is an alias of ${alias.target}${alias.profile ? `, profile ${alias.profile}` : ''}${alias.region ? `, region ${alias.region}` : ''}`);
   const ssm = createSsmClients(aws);
   let ec2: Promise<EC2Client> | undefined;
-  const targets = (): TargetClients => ({ ssm: ssm.sdk, ec2: () => (ec2 ??= createEc2Client(aws)), debug: verbose });
+  const targets = (): TargetClients => ({ ssm: ssm.session, ec2: () => (ec2 ??= createEc2Client(aws)), debug: verbose });
   const color = useColor(context, options);
   const io = { stdin: context.stdin, stderr: context.stderr, color };
   const choose = async (instances: ManagedInstance[], question: string) => {

@@ -42,7 +42,7 @@ export async function cpCommand(sourceText: string, destinationText: string, opt
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(remote.target);
       // The scripts are POSIX shell with GNU coreutils; PowerShell would need its own.
-      if ((await describeManagedInstance(aws.ssm.sdk, instanceId))?.PlatformType === 'Windows') {
+      if ((await describeManagedInstance(aws.ssm.session, instanceId))?.PlatformType === 'Windows') {
         throw new UsageError(`${remote.target} is a Windows instance: ssmx cp does not support Windows instances yet`, 'ssmx forward to its SMB or WinRM port, or copy through S3');
       }
       const remote_ = new Remote(aws, instanceId, lifecycle, context, options.reason);

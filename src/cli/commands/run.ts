@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { CreateDocumentCommand, GetDocumentCommand, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsError, toAwsError } from '../../aws/errors.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
@@ -48,7 +48,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(target);
       // The command goes to a POSIX shell (sh -c); a Windows instance has PowerShell instead.
-      const platformType = (await describeManagedInstance(aws.ssm.sdk, instanceId))?.PlatformType;
+      const platformType = (await describeManagedInstance(aws.ssm.session, instanceId))?.PlatformType;
       if (platformType === 'Windows') {
         throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
       }
@@ -89,6 +89,8 @@ export async function setupCommand(options: SetupOptions, context: CliContext): 
     return 0;
   }
   const aws = awsFor(options, context);
+  // The SDK's SSM client and its document commands load here only: `ssmx run` needs none of them.
+  const { CreateDocumentCommand } = await import('../../aws/sdk/ssm.js');
   try {
     await (await aws.ssm.sdk()).send(new CreateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentType: 'Session', DocumentFormat: 'JSON' }));
     context.stdout.write(`created the session document ${RUN_DOCUMENT}: ssmx run now keeps stdout, stderr and the exit status apart\n`);
@@ -106,6 +108,7 @@ export async function setupCommand(options: SetupOptions, context: CliContext): 
  * version with ssmx's content becomes the default (UpdateDocument, UpdateDocumentDefaultVersion).
  */
 async function updateRunDocument(ssm: SSMClient, content: string, context: CliContext): Promise<number> {
+  const { GetDocumentCommand, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } = await import('../../aws/sdk/ssm.js');
   const current = await ssm.send(new GetDocumentCommand({ Name: RUN_DOCUMENT })).catch((error: unknown) => {
     throw toAwsError(error, 'GetDocument');
   });
