@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const ssmx = `${root}bin/ssmx`;
 const PROMPT = 'bench$ ';
 import { measureForwarding, type Scenario } from './forward.js';
-import { STARTUP_RUNS, measureStartup, profileDownload, type StartupFigures } from './startup.js';
+import { RSS_RUNS, STARTUP_RUNS, measureStartup, profileDownload, type StartupFigures } from './startup.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -245,7 +245,9 @@ Each start-up figure is the median of ${STARTUP_RUNS} runs, each run in turn wit
 baseline, ${baselineMs} ms median here), so that the machine's drift touches both. "First byte" is from
 launching \`ssmx forward i-… 0:PORT --sessions 1\` to one byte echoed back through it (StartSession,
 the WebSocket, the handshake and the smux stream included). Memory: the forward's peak RSS (sampled
-every 50 ms from /proc) while 64 MiB come down one connection, pacing off; CPU: its user + system
+every 50 ms from /proc) while 64 MiB come down one connection, pacing off, the median of ${RSS_RUNS} such
+downloads (the peak moves by a megabyte or two from run to run: it comes early, while V8 compiles
+the hot code on its background thread); CPU: its user + system
 seconds per GiB over 256 MiB. Goals from issue 13: \`--version\` ≤ 1.5× and first byte ≤ 2.5× the
 baseline, ≤ 60 MiB, ≤ 10 CPU-s/GiB. "Its Node's \`-e 0\` peak RSS" is where any program on that Node
 starts: this machine's Node for the npm package, the pinned official Node 22 binary for the
@@ -291,7 +293,10 @@ The SDK's packages re-export their modules from index files, so any one import o
 of \`@smithy/core\` on every command's path: what a forward loads went from about 670 KB of
 JavaScript to 290 KB, and in paired runs its first byte came about 70 ms sooner (a standalone
 bundle of SSMClient alone took 75 ms and 9 MiB more to answer its first call than a plain signed
-request). Every other SSM call still goes through the SDK, loaded on first use.
+request). DescribeInstanceInformation, asked before a session to a Name tag and before every
+\`ssmx run\`, goes through the same client; every other SSM call still goes through the SDK,
+loaded on first use. Errors and the picker are coloured by ssmx itself: chalk's colour detection
+loaded node:tty and node:os at every start.
 
 ## Recovery from faults
 

@@ -1,4 +1,4 @@
-import { Chalk } from 'chalk';
+import { painter } from './color.js';
 import type { Writable } from 'node:stream';
 import { AwsError, type AwsErrorKind } from '../aws/errors.js';
 import { SessionError, type SessionErrorCode } from '../session/errors.js';
@@ -48,7 +48,7 @@ export function classify(error: unknown): Rendered {
 
 export function renderError(error: unknown, stderr: Writable, color: boolean): number {
   const { message, hint, exitCode } = classify(error);
-  const paint = new Chalk({ level: color ? 1 : 0 });
+  const paint = painter(color);
   stderr.write(`${paint.red('ssmx: error:')} ${message}\n`);
   if (hint) stderr.write(`${paint.dim('hint:')} ${hint}\n`);
   return exitCode;

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { Chalk } from 'chalk';
+import { painter } from './color.js';
 import { UsageError } from './errors.js';
 
 export interface PickerIo {
@@ -22,7 +22,7 @@ const CANCEL = new Set(['\x03', '\x1b', 'q', '\x04']);
  */
 export function pick(lines: string[], question: string, header: string | undefined, io: PickerIo): Promise<number> {
   const stdin = io.stdin as Readable & { setRawMode?: (raw: boolean) => void; isRaw?: boolean };
-  const paint = new Chalk({ level: io.color ? 1 : 0 });
+  const paint = painter(io.color);
   const visible = Math.min(lines.length, 15);
   let selected = 0;
   let top = 0;
