@@ -11,10 +11,10 @@ import { signHeaders } from './sigv4.js';
 
 /**
  * A small client for the AWS JSON 1.1 protocol, for the calls on a session's path (StartSession,
- * ResumeSession, TerminateSession). The SDK's SSMClient does the same with every SSM operation's
- * schemas, error classes and middleware: loading and building it took about 75 ms and 9 MiB of a
- * forward's start (issue 13), more than the rest of ssmx. This one keeps what those three calls
- * need of it and nothing else: the same endpoint (flag, environment, config file, then the SSM
+ * ResumeSession, TerminateSession, and DescribeInstanceInformation to find a target). The SDK's
+ * SSMClient does the same with every SSM operation's schemas, error classes and middleware:
+ * loading and building it took about 75 ms and 9 MiB of a forward's start (issue 13), more than
+ * the rest of ssmx. This one keeps what those calls need of it and nothing else: the same endpoint (flag, environment, config file, then the SSM
  * endpoint rules), the same credential chain, proxy agents and timeouts (src/aws/client-config.ts),
  * SigV4 (src/aws/sigv4.ts, which the emulator checks with), the SDK's standard retries (3 attempts,
  * throttling and transient failures, clock skew corrected), and errors in the SDK's shape, so
@@ -29,7 +29,7 @@ export interface JsonApi {
   destroy(): void;
 }
 
-/** An HTTP exchange: NodeHttpHandler's, or a test's. */
+/** An HTTP exchange: nodeHandler's below, or a test's. */
 export interface HttpHandler {
   handle(request: HttpRequestLike): Promise<{ response: HttpResponseLike }>;
   destroy?(): void;
@@ -49,7 +49,7 @@ export interface HttpRequestLike {
 export interface HttpResponseLike {
   statusCode: number;
   headers: Record<string, string | undefined>;
-  /** The answer's bytes, as NodeHttpHandler gives them (a stream), or whole. */
+  /** The answer's bytes: whole (nodeHandler's), or as a stream. */
   body?: AsyncIterable<Uint8Array | string> | string | Uint8Array | undefined;
 }
 
@@ -239,6 +239,8 @@ export function createJsonApi(options: AwsOptions, service: JsonService, depende
   const random = dependencies.random ?? Math.random;
   let handler = dependencies.handler;
   let clockOffsetMs = 0;
+  // Where the calls go: found once (the config file is read for it), then the same for every call.
+  let target: { region: string; url: URL } | undefined;
   const debug = options.debug;
 
   async function attempt(operation: string, body: string, url: URL, region: string, credentials: AwsCredentialIdentityProvider): Promise<{ status: number; headers: Record<string, string | undefined>; text: string }> {
@@ -266,8 +268,11 @@ export function createJsonApi(options: AwsOptions, service: JsonService, depende
   }
 
   async function call<T>(operation: string, input: object): Promise<T> {
-    const region = regionFor(options, env);
-    const url = new URL(endpointFor(options, service, region, env));
+    if (!target) {
+      const region = regionFor(options, env);
+      target = { region, url: new URL(endpointFor(options, service, region, env)) };
+    }
+    const { region, url } = target;
     const credentials = dependencies.credentials ?? credentialsFor(options);
     const body = JSON.stringify(input);
     const endpoint = `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}`;

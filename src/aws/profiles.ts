@@ -40,16 +40,21 @@ export function checkProfile(profile: string | undefined, env: NodeJS.ProcessEnv
   );
 }
 
+/** The shared config file's text; undefined when there is none to read. */
+function configText(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return readFileSync(env.AWS_CONFIG_FILE || join(env.HOME || homedir(), '.aws', 'config'), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The settings of a profile in the shared config file (`[profile NAME]`, or `[default]`), as the AWS CLI reads them. */
 export function profileSettings(profile: string | undefined, env: NodeJS.ProcessEnv): Map<string, string> {
   const name = profile ?? env.AWS_PROFILE ?? 'default';
   const settings = new Map<string, string>();
-  let text: string;
-  try {
-    text = readFileSync(env.AWS_CONFIG_FILE || join(env.HOME || homedir(), '.aws', 'config'), 'utf8');
-  } catch {
-    return settings;
-  }
+  const text = configText(env);
+  if (text === undefined) return settings;
   let inSection = false;
   for (const line of text.split(/\r?\n/)) {
     const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
@@ -66,12 +71,8 @@ export function profileSettings(profile: string | undefined, env: NodeJS.Process
 
 /** The settings of `[services NAME]` for one service (its indented sub-section), as the SDK reads them. */
 function servicesSection(name: string, service: string, env: NodeJS.ProcessEnv): Map<string, string> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(env.AWS_CONFIG_FILE || join(env.HOME || homedir(), '.aws', 'config'), 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = configText(env);
+  if (text === undefined) return undefined;
   let found: Map<string, string> | undefined;
   let inSection = false;
   let current: string | undefined;

@@ -14,7 +14,6 @@ export type SigV4Result =
   | { ok: true; accessKeyId: string; region: string; service: string }
   | { ok: false; code: 'MissingAuthenticationTokenException' | 'UnrecognizedClientException' | 'InvalidSignatureException' | 'IncompleteSignatureException'; message: string };
 
-const ALGORITHM = SIGV4_ALGORITHM;
 const MAX_SKEW_MS = 15 * 60_000;
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -25,9 +24,9 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 }
 
 function parseAuthorization(header: string) {
-  if (!header.startsWith(`${ALGORITHM} `)) return undefined;
+  if (!header.startsWith(`${SIGV4_ALGORITHM} `)) return undefined;
   const fields = new Map<string, string>();
-  for (const part of header.slice(ALGORITHM.length + 1).split(',')) {
+  for (const part of header.slice(SIGV4_ALGORITHM.length + 1).split(',')) {
     const eq = part.indexOf('=');
     if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
@@ -61,7 +60,7 @@ export function verifySigV4(
   }
   const auth = parseAuthorization(header);
   if (!auth) {
-    return { ok: false, code: 'IncompleteSignatureException', message: `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters (${ALGORITHM}).` };
+    return { ok: false, code: 'IncompleteSignatureException', message: `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters (${SIGV4_ALGORITHM}).` };
   }
   const secret = expected.secretFor(auth.accessKeyId);
   if (secret === undefined) {
