@@ -292,7 +292,7 @@ the SDK's SSMClient, and the SDK's credential chain loads only when the environm
 The SDK's packages re-export their modules from index files, so any one import of theirs put most
 of \`@smithy/core\` on every command's path: what a forward loads went from about 670 KB of
 JavaScript to 290 KB, and in paired runs its first byte came about 70 ms sooner (a standalone
-bundle of SSMClient alone took 75 ms and 9 MiB more to answer its first call than a plain signed
+bundle of SSMClient alone took 74 ms and 9.6 MiB of RSS more to answer its first call than a plain signed
 request). DescribeInstanceInformation, asked before a session to a Name tag and before every
 \`ssmx run\`, goes through the same client; every other SSM call still goes through the SDK,
 loaded on first use. Errors and the picker are coloured by ssmx itself: chalk's colour detection

@@ -28,6 +28,9 @@ export interface AwsOptions {
   proxy?: ProxyChoice | undefined;
 }
 
+/** The SDK's standard retry mode: three attempts in all, for every client (the SDK's and src/aws/json-api.ts). */
+export const MAX_ATTEMPTS = 3;
+
 /** The AWS CLI's defaults for --cli-connect-timeout and --cli-read-timeout. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
@@ -143,6 +146,11 @@ export function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvid
   return provider;
 }
 
+/** The region the flag or the environment names (AWS_REGION, then AWS_DEFAULT_REGION). */
+export function givenRegion(options: AwsOptions, env: NodeJS.ProcessEnv): string | undefined {
+  return options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+}
+
 /**
  * A true/false setting (FIPS and dual-stack endpoints) from the command's environment, else the
  * profile, as the SDK defines them; undefined when neither sets it.
@@ -160,7 +168,7 @@ export function clientConfig(options: AwsOptions, service: Service) {
   const env = options.env ?? process.env;
   const endpoint = resolveEndpoint(options, service, env);
   // The region: the flag, then the environment; else the SDK finds the profile's.
-  const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const region = givenRegion(options, env);
   const profile = options.profile ?? env.AWS_PROFILE;
   const fips = flagSetting(options, env, 'AWS_USE_FIPS_ENDPOINT', 'use_fips_endpoint');
   const dualstack = flagSetting(options, env, 'AWS_USE_DUALSTACK_ENDPOINT', 'use_dualstack_endpoint');
@@ -171,7 +179,7 @@ export function clientConfig(options: AwsOptions, service: Service) {
     ...(fips !== undefined ? { useFipsEndpoint: fips } : {}),
     ...(dualstack !== undefined ? { useDualstackEndpoint: dualstack } : {}),
     credentials: credentialsFor(options),
-    maxAttempts: 3,
+    maxAttempts: MAX_ATTEMPTS,
     requestHandler: requestHandler(options),
   };
 }

@@ -2,7 +2,7 @@ import { request as httpRequest, type Agent, type IncomingMessage } from 'node:h
 import { request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { bundledVersion } from '../build-info.js';
-import { credentialsFor, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, flagSetting, proxyAgents, resolveEndpoint, settingsOf, type AwsOptions } from './client-config.js';
+import { credentialsFor, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, flagSetting, givenRegion, MAX_ATTEMPTS, proxyAgents, resolveEndpoint, settingsOf, type AwsOptions } from './client-config.js';
 import { ENDPOINT_OF_ERROR } from './errors.js';
 import { partitionOf } from './partitions.js';
 import { configuredEndpoint } from './profiles.js';
@@ -13,11 +13,12 @@ import { signHeaders } from './sigv4.js';
  * A small client for the AWS JSON 1.1 protocol, for the calls on a session's path (StartSession,
  * ResumeSession, TerminateSession, and DescribeInstanceInformation to find a target). The SDK's
  * SSMClient does the same with every SSM operation's schemas, error classes and middleware:
- * loading and building it took about 75 ms and 9 MiB of a forward's start (issue 13), more than
- * the rest of ssmx. This one keeps what those calls need of it and nothing else: the same endpoint (flag, environment, config file, then the SSM
- * endpoint rules), the same credential chain, proxy agents and timeouts (src/aws/client-config.ts),
- * SigV4 (src/aws/sigv4.ts, which the emulator checks with), the SDK's standard retries (3 attempts,
- * throttling and transient failures, clock skew corrected), and errors in the SDK's shape, so
+ * loading it and making its first call took 74 ms and 9.6 MiB of RSS more than a plain signed
+ * request (measured for issue 13). This one keeps what those calls need of it and nothing else:
+ * the same endpoint (flag, environment, config file, then the SSM endpoint rules), the same
+ * credential chain, proxy agents and timeouts (src/aws/client-config.ts), SigV4 (src/aws/sigv4.ts,
+ * which the emulator checks with), the SDK's standard retries (3 attempts, throttling and
+ * transient failures, clock skew corrected), and errors in the SDK's shape, so
  * src/aws/errors.ts reads them as it reads the SDK's. It imports nothing of the SDK but a type:
  * the SDK's packages re-export their modules from index files, so one import of theirs puts most
  * of @smithy/core on the path of every command (the bundle splits by what can be reached).
@@ -49,8 +50,8 @@ export interface HttpRequestLike {
 export interface HttpResponseLike {
   statusCode: number;
   headers: Record<string, string | undefined>;
-  /** The answer's bytes: whole (nodeHandler's), or as a stream. */
-  body?: AsyncIterable<Uint8Array | string> | string | Uint8Array | undefined;
+  /** The answer's bytes, whole. */
+  body: string | Uint8Array;
 }
 
 /** What a client depends on; each has the real one as its default. */
@@ -66,8 +67,7 @@ export interface JsonApiDependencies {
 const SERVICES = { ssm: { signingName: 'ssm', targetPrefix: 'AmazonSSM', hostPrefix: 'ssm' } } as const;
 export type JsonService = keyof typeof SERVICES;
 
-/** The SDK's standard retry mode: three attempts in all (client-config.ts gives every client the same). */
-export const MAX_ATTEMPTS = 3;
+/** The SDK's standard retry mode waits between its attempts (MAX_ATTEMPTS, client-config.ts). */
 const BASE_DELAY_MS = 100;
 const MAX_DELAY_MS = 20_000;
 
@@ -116,7 +116,7 @@ export function endpointFor(options: AwsOptions, service: JsonService, region: s
 
 /** The region: the flag, the environment, then the profile's (as the SDK looks); none is the SDK's error. */
 export function regionFor(options: AwsOptions, env: NodeJS.ProcessEnv): string {
-  const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || settingsOf(options, env).get('region');
+  const region = givenRegion(options, env) || settingsOf(options, env).get('region');
   if (!region) throw Object.assign(new Error('Region is missing'), { name: 'Error' });
   return region;
 }
@@ -175,15 +175,6 @@ export function nodeHandler(options: AwsOptions): HttpHandler {
   };
 }
 
-async function readBody(body: HttpResponseLike['body']): Promise<string> {
-  if (body === undefined) return '';
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 const header = (headers: Record<string, string | undefined>, name: string) => {
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key];
   return undefined;
@@ -216,18 +207,16 @@ export function failureOf(status: number, headers: Record<string, string | undef
   const requestId = header(headers, 'x-amzn-requestid');
   error.$metadata = { httpStatusCode: status, ...(requestId ? { requestId } : {}) };
   error.$response = { statusCode: status, headers };
-  if (code === undefined || message === undefined) return error;
-  Object.assign(error, { Message: message });
   return error;
 }
 
-function retryable(error: ServiceFailure | (Error & { code?: string; $metadata?: ServiceFailure['$metadata'] })): 'throttling' | 'transient' | undefined {
+/** Whether the SDK's standard mode tries a failure again: throttling, or a transient failure. */
+function retryable(error: ServiceFailure | (Error & { code?: string; $metadata?: ServiceFailure['$metadata'] })): boolean {
   const status = error.$metadata?.httpStatusCode;
-  if (THROTTLING.has(error.name) || status === 429) return 'throttling';
-  if (TRANSIENT.has(error.name) || (status !== undefined && TRANSIENT_STATUS.has(status)) || error.$metadata?.clockSkewCorrected) return 'transient';
-  const code = (error as { code?: string }).code ?? ((error as { cause?: { code?: string } }).cause?.code);
-  if (code && NETWORK.has(code)) return 'transient';
-  return undefined;
+  if (THROTTLING.has(error.name) || status === 429) return true;
+  if (TRANSIENT.has(error.name) || (status !== undefined && TRANSIENT_STATUS.has(status)) || error.$metadata?.clockSkewCorrected) return true;
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  return code !== undefined && NETWORK.has(code);
 }
 
 /** A JSON 1.1 client for `service` with the command's options (region, profile, endpoint, proxy, --debug). */
@@ -240,7 +229,7 @@ export function createJsonApi(options: AwsOptions, service: JsonService, depende
   let handler = dependencies.handler;
   let clockOffsetMs = 0;
   // Where the calls go: found once (the config file is read for it), then the same for every call.
-  let target: { region: string; url: URL } | undefined;
+  let target: { region: string; url: URL; endpoint: string } | undefined;
   const debug = options.debug;
 
   async function attempt(operation: string, body: string, url: URL, region: string, credentials: AwsCredentialIdentityProvider): Promise<{ status: number; headers: Record<string, string | undefined>; text: string }> {
@@ -264,18 +253,21 @@ export function createJsonApi(options: AwsOptions, service: JsonService, depende
     const query = url.search.slice(1);
     Object.assign(request.headers, signHeaders({ ...request, path: url.pathname || '/', query }, signing, { region, service: signingName }, new Date(now() + clockOffsetMs)));
     const { response } = await handler.handle(request);
-    return { status: response.statusCode, headers: response.headers, text: await readBody(response.body) };
+    const answer = response.body;
+    const text = typeof answer === 'string' ? answer : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength).toString('utf8');
+    return { status: response.statusCode, headers: response.headers, text };
   }
 
   async function call<T>(operation: string, input: object): Promise<T> {
     if (!target) {
       const region = regionFor(options, env);
-      target = { region, url: new URL(endpointFor(options, service, region, env)) };
+      const url = new URL(endpointFor(options, service, region, env));
+      // As a failure names it (src/aws/errors.ts): scheme, host and port.
+      target = { region, url, endpoint: `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}` };
     }
-    const { region, url } = target;
+    const { region, url, endpoint } = target;
     const credentials = dependencies.credentials ?? credentialsFor(options);
     const body = JSON.stringify(input);
-    const endpoint = `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}`;
     for (let attempts = 1; ; attempts++) {
       let failure: ServiceFailure | (Error & { $metadata?: ServiceFailure['$metadata'] });
       try {
@@ -298,8 +290,7 @@ export function createJsonApi(options: AwsOptions, service: JsonService, depende
         failure = error as Error;
         if (!(failure instanceof Error)) failure = Object.assign(new Error(String(error)), { name: 'Error' });
       }
-      const kind = retryable(failure);
-      if (!kind || attempts >= MAX_ATTEMPTS) {
+      if (!retryable(failure) || attempts >= MAX_ATTEMPTS) {
         failure.$metadata = { ...failure.$metadata, attempts };
         Object.defineProperty(failure, ENDPOINT_OF_ERROR, { value: endpoint, enumerable: false });
         throw failure;

@@ -52,8 +52,7 @@ export async function createEc2Client(options: AwsOptions): Promise<EC2Client> {
 /** The timestamps of an InstanceInformation: JSON 1.1 sends epoch seconds, the SDK's type (and ssmx) holds Dates. */
 const INSTANCE_DATES = ['LastPingDateTime', 'RegistrationDate', 'LastAssociationExecutionDate', 'LastSuccessfulAssociationExecutionDate'] as const;
 
-function instanceInformation(raw: Record<string, unknown>): InstanceInformation {
-  const info: Record<string, unknown> = { ...raw };
+function instanceInformation(info: Record<string, unknown>): InstanceInformation {
   for (const field of INSTANCE_DATES) if (typeof info[field] === 'number') info[field] = new Date((info[field] as number) * 1000);
   return info as InstanceInformation;
 }

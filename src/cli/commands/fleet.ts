@@ -76,6 +76,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
   });
   const cancel = (id: string) => {
     say(`cancelling command ${id} (CancelCommand); waiting for the instances to stop (again to stop waiting)`);
+    // A command id exists only once SendCommand answered, so the SDK's client is made by then.
     aws.ssm.sdk().then((ssm) => cancelCommand(ssm, id)).catch((error: unknown) => say(`the cancel failed: ${(error as Error).message}`));
   };
   const sleep = (ms: number) =>
@@ -113,7 +114,9 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
     const documentName = windows.length ? 'AWS-RunPowerShellScript' : 'AWS-RunShellScript';
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
 
-    commandId = await sendCommand(await aws.ssm.sdk(), {
+    // Run Command goes through the SDK's SSM client, loaded here (src/aws/ssm.ts).
+    const ssm = await aws.ssm.sdk();
+    commandId = await sendCommand(ssm, {
       documentName,
       ...(spec.instanceIds ? { instanceIds: spec.instanceIds } : { targets: serviceTargets(spec.tags!) }),
       commands: [fleetScript(words)],
@@ -134,11 +137,11 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
     let delay = FIRST_POLL_MS;
     let cancelDeadline: number | undefined;
     for (;;) {
-      const [command, invocations] = await Promise.all([aws.ssm.sdk().then((ssm) => commandStatus(ssm, commandId!)), aws.ssm.sdk().then((ssm) => listInvocations(ssm, commandId!))]);
+      const [command, invocations] = await Promise.all([commandStatus(ssm, commandId), listInvocations(ssm, commandId)]);
       state = command;
       for (const invocation of invocations) {
         if (!isFinal(invocation.status) || reported.has(invocation.instanceId)) continue;
-        const fetched = await getInvocation(await aws.ssm.sdk(), commandId, invocation.instanceId);
+        const fetched = await getInvocation(ssm, commandId, invocation.instanceId);
         if (fetched && !isFinal(fetched.status)) continue;
         // The service may list an invocation before it gives its result: asked again at the next
         // polls; one that still has none (never delivered) is shown as the list has it, with no output.
@@ -162,7 +165,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
           const url = stream === 'stdout' ? got.stdoutUrl : got.stderrUrl;
           if (options.outputS3Bucket && url) {
             try {
-              result[stream] = await fetchS3Object(await aws.ssm.sdk(), url);
+              result[stream] = await fetchS3Object(ssm, url);
               continue;
             } catch (error) {
               say(`${result.name || result.instanceId} ${result.instanceId}: the whole ${stream} could not be read from S3: ${(error as Error).message}`);
