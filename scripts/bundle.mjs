@@ -1,6 +1,6 @@
 // Bundles bin + src (the AWS SDK included) with esbuild: what the npm package ships and the
 // end-to-end tests run. node-pty stays outside (a native module, optional, used by the emulator
-// alone), and so do ws's optional native helpers.
+// alone), and so do the optional native helpers of ws (the emulator's WebSocket server).
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 

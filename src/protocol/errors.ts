@@ -9,7 +9,8 @@ export type ProtocolErrorCode =
   | 'BAD_MESSAGE_ID'
   | 'UNSAFE_INTEGER'
   | 'BAD_JSON'
-  | 'BAD_PAYLOAD';
+  | 'BAD_PAYLOAD'
+  | 'BAD_WEBSOCKET_FRAME';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';

@@ -1,4 +1,5 @@
-import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { WebSocketTransport } from '../../src/transport/websocket.js';
@@ -104,3 +105,144 @@ describe('WebSocket transport', () => {
     expect((error as TransportError).message).not.toContain('secret');
   });
 });
+
+/** A bare TCP server that answers the opening handshake as `answer` says, then hands over the socket. */
+async function rawServer(answer: (key: string) => string | undefined, then: (socket: Socket) => void = () => undefined): Promise<{ url: string; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const raw: Server = createServer((socket) => {
+    sockets.add(socket);
+    let head = '';
+    socket.on('error', () => undefined);
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? '';
+      const reply = answer(key);
+      if (reply !== undefined) socket.write(reply, 'latin1');
+      then(socket);
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `ws://127.0.0.1:${(raw.address() as AddressInfo).port}/v1/data-channel/s-1?role=publish_subscribe`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      raw.close();
+    },
+  };
+}
+
+const acceptFor = (key: string) => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+const switching = (key: string, extra = '') => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n${extra}\r\n`;
+const open = (url: string, more: { connectTimeoutMs?: number } = {}) => WebSocketTransport.open(url, { tokenValue: 't', clientId: 'c', clientVersion: 'v', ...more });
+const refusal = (url: string, more: { connectTimeoutMs?: number } = {}) => open(url, more).then(() => { throw new Error('opened'); }, (error: TransportError) => error);
+
+describe('WebSocket transport: the RFC 6455 client ssmx speaks', () => {
+  it('a fragmented message arrives as one frame; a ping from the server is answered with its payload', async () => {
+    const { url, server } = await listen();
+    const ponged = new Promise<Buffer>((resolve) =>
+      server.on('connection', (ws) => {
+        ws.on('pong', resolve);
+        ws.once('message', () => {
+          ws.send(Buffer.from([1, 2]), { fin: false });
+          ws.send(Buffer.from([3]), { fin: true });
+          ws.ping(Buffer.from('are you there'));
+        });
+      }),
+    );
+    const transport = await open(url);
+    const frame = new Promise<Buffer>((resolve) => transport.on('frame', resolve));
+    expect([...(await frame)]).toEqual([1, 2, 3]);
+    expect((await ponged).toString()).toBe('are you there');
+    transport.close();
+  });
+
+  it('closing: ssmx sends close 1000 and the link ends without an error; a server close names its code and reason', async () => {
+    const { url, server } = await listen();
+    const codes: number[] = [];
+    server.on('connection', (ws) => ws.on('close', (code) => codes.push(code)));
+    const ours = await open(url);
+    const ended = new Promise((resolve) => ours.on('close', resolve));
+    ours.close();
+    expect(await ended).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(codes).toEqual([1000]);
+
+    server.removeAllListeners('connection');
+    server.on('connection', (ws) => ws.once('message', () => ws.close(1011, 'going away now')));
+    const theirs = await open(url);
+    const error = await new Promise<TransportError | undefined>((resolve) => theirs.on('close', resolve));
+    expect(error?.code).toBe('CONNECTION_LOST');
+    expect(error?.message).toBe('the data channel closed (WebSocket code 1011: going away now)');
+  });
+
+  it('a frame cut across reads, and one sent with the 101 answer itself, each arrive whole', async () => {
+    const frame = Buffer.concat([Buffer.from([0x82, 0x7e, 0x01, 0x00]), Buffer.alloc(256, 0x61)]);
+    const server = await rawServer(
+      (key) => switching(key) + Buffer.from([0x82, 0x01, 0x07]).toString('latin1'),
+      (socket) => {
+        socket.write(frame.subarray(0, 3));
+        setTimeout(() => socket.write(frame.subarray(3, 100)), 20);
+        setTimeout(() => socket.write(frame.subarray(100)), 40);
+      },
+    );
+    const transport = await open(server.url);
+    const frames: Buffer[] = [];
+    await new Promise<void>((resolve) => transport.on('frame', (got) => frames.push(got) === 2 && resolve()));
+    expect(frames[0]).toEqual(Buffer.from([7]));
+    expect(frames[1]).toEqual(Buffer.alloc(256, 0x61));
+    transport.close();
+    server.close();
+  });
+
+  it('a masked frame from the server fails the link with close 1002', async () => {
+    let sawClose: (frame: Buffer) => void = () => undefined;
+    const closeFrame = new Promise<Buffer>((resolve) => (sawClose = resolve));
+    const server = await rawServer(switching, (socket) => {
+      let got = Buffer.alloc(0);
+      socket.on('data', (data) => {
+        got = Buffer.concat([got, data]);
+        // The client's frames, one after another: the open-data-channel text, then the close.
+        for (let at = 0; at + 2 <= got.length; ) {
+          const length = got[at + 1]! & 0x7f;
+          const end = at + 2 + 4 + (length === 126 ? 2 + got.readUInt16BE(at + 2) : length);
+          if (end > got.length) break;
+          if (got[at] === 0x88) sawClose(got.subarray(at, end));
+          at = end;
+        }
+      });
+      socket.write(Buffer.from([0x82, 0x81, 1, 2, 3, 4, 5]));
+    });
+    const transport = await open(server.url);
+    const error = await new Promise<TransportError | undefined>((resolve) => transport.on('close', resolve));
+    expect(error?.message).toMatch(/^the data channel broke the WebSocket protocol: masked WebSocket frame from the server/);
+    // A client's frame is masked: the code is the payload unmasked with the key before it.
+    const close = await closeFrame;
+    expect(close.length).toBe(8);
+    expect(((close[6]! ^ close[2]!) << 8) | (close[7]! ^ close[3]!)).toBe(1002);
+    server.close();
+  });
+
+  it('refusals of the opening handshake are STREAM_UNREACHABLE and say what the server did', async () => {
+    const forbidden = await rawServer(() => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+    expect((await refusal(forbidden.url)).message).toMatch(/the server answered HTTP 403$/);
+    forbidden.close();
+    const wrongAccept = await rawServer((key) => switching('not-' + key));
+    expect((await refusal(wrongAccept.url)).message).toMatch(/wrong Sec-WebSocket-Accept/);
+    wrongAccept.close();
+    const extension = await rawServer((key) => switching(key, 'Sec-WebSocket-Extensions: permessage-deflate\r\n'));
+    expect((await refusal(extension.url)).message).toMatch(/extension ssmx did not ask for/);
+    extension.close();
+    const silent = await rawServer(() => undefined);
+    const started = Date.now();
+    const timedOut = await refusal(silent.url, { connectTimeoutMs: 200 });
+    expect(timedOut.code).toBe('STREAM_UNREACHABLE');
+    expect(timedOut.message).toMatch(/the opening handshake took longer than 200 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    silent.close();
+    expect((await refusal('http://127.0.0.1:1/x')).message).toMatch(/not a WebSocket URL/);
+  });
+});
+
