@@ -21,7 +21,6 @@ export interface AgentMessage {
 
 export interface DecodedAgentMessage extends AgentMessage {
   headerLength: number;
-  payloadDigest: Buffer;
   payloadLength: number;
 }
 
@@ -108,12 +107,27 @@ export function encodeTextMessage(message: Omit<AgentMessage, 'payload'>, text: 
   return writeHeader(frame, message);
 }
 
-/** Fills in the header of a frame whose payload is already in place after it. */
-function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buffer {
-  const { messageType } = message;
+/**
+ * The message type field of each type sent (space-padded ASCII), made once: a handful of types
+ * go out, one of them with every message received (the acknowledgement).
+ */
+const typeFields = new Map<string, Buffer>();
+
+function typeField(messageType: string): Buffer {
+  let field = typeFields.get(messageType);
+  if (field) return field;
   if (Buffer.byteLength(messageType, 'ascii') > Header.messageTypeWidth || messageType.length === 0) {
     throw new ProtocolError('BAD_MESSAGE_TYPE', `message type must be 1 to 32 ASCII bytes: ${messageType}`);
   }
+  field = Buffer.alloc(Header.messageTypeWidth, 0x20);
+  field.write(messageType, 'ascii');
+  if (typeFields.size < 64) typeFields.set(messageType, field);
+  return field;
+}
+
+/** Fills in the header of a frame whose payload is already in place after it. */
+function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buffer {
+  const type = typeField(message.messageType);
   if (message.sequenceNumber < INT64_MIN || message.sequenceNumber > INT64_MAX) {
     throw new ProtocolError('UNSAFE_INTEGER', `sequence number out of int64 range: ${message.sequenceNumber}`);
   }
@@ -122,8 +136,7 @@ function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buf
   }
   const payload = frame.subarray(Header.payloadOffset);
   frame.writeUInt32BE(Header.headerLength, Header.headerLengthOffset);
-  frame.fill(0x20, Header.messageTypeOffset, Header.messageTypeOffset + Header.messageTypeWidth);
-  frame.write(messageType, Header.messageTypeOffset, 'ascii');
+  frame.set(type, Header.messageTypeOffset);
   frame.writeUInt32BE(message.schemaVersion, Header.schemaVersionOffset);
   writeInt64(frame, message.createdDate, Header.createdDateOffset);
   writeInt64(frame, message.sequenceNumber, Header.sequenceNumberOffset);
@@ -187,7 +200,6 @@ export function decodeAgentMessage(frame: Buffer, rules: FrameRules = 'client'):
   const messageType = readMessageType(frame);
   const payloadLength = frame.readUInt32BE(Header.payloadLengthOffset);
   const payload = frame.subarray(headerLength + 4);
-  const payloadDigest = frame.subarray(Header.payloadDigestOffset, Header.payloadDigestOffset + Header.payloadDigestWidth);
   const message: DecodedAgentMessage & Forgiven = {
     headerLength,
     messageType,
@@ -196,7 +208,6 @@ export function decodeAgentMessage(frame: Buffer, rules: FrameRules = 'client'):
     sequenceNumber: readInt64(frame, Header.sequenceNumberOffset),
     flags: readUint64(frame, Header.flagsOffset),
     messageId: readMessageId(frame, Header.messageIdOffset),
-    payloadDigest,
     payloadType: frame.readUInt32BE(Header.payloadTypeOffset),
     payloadLength,
     payload,

@@ -24,9 +24,20 @@ export function encodeAcknowledge(ack: Acknowledge): Buffer {
  */
 export function acknowledgeJson(ack: Acknowledge): string {
   return (
-    `{"AcknowledgedMessageType":${JSON.stringify(ack.acknowledgedMessageType)},"AcknowledgedMessageId":${JSON.stringify(ack.acknowledgedMessageId)},` +
+    `{"AcknowledgedMessageType":${typeJson(ack.acknowledgedMessageType)},"AcknowledgedMessageId":${JSON.stringify(ack.acknowledgedMessageId)},` +
     `"AcknowledgedMessageSequenceNumber":${JSON.stringify(ack.acknowledgedMessageSequenceNumber)},"IsSequentialMessage":${ack.isSequentialMessage}}`
   );
+}
+
+/** A message type as JSON, made once per type: nearly every acknowledgement names output_stream_data. */
+const typeJsons = new Map<string, string>();
+function typeJson(messageType: string): string {
+  let text = typeJsons.get(messageType);
+  if (text === undefined) {
+    text = JSON.stringify(messageType);
+    if (typeJsons.size < 64) typeJsons.set(messageType, text);
+  }
+  return text;
 }
 
 export function decodeAcknowledge(payload: Uint8Array): Acknowledge | ProtocolError {

@@ -7,6 +7,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { encodeOpenDataChannel } from '../protocol/payloads.js';
 import { CloseCode, Opcode, WEBSOCKET_GUID, WebSocketFrameParser, clientFrameLength, closePayload, writeClientFrame } from '../protocol/websocket-frame.js';
 import { TransportError } from './errors.js';
+import { ReadCoalescer } from './read-coalescer.js';
 
 export interface OpenOptions {
   tokenValue: string;
@@ -83,6 +84,11 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   private readonly outgoing: Uint8Array[] = [];
   private readonly outgoingOpcodes: number[] = [];
   private outgoingBytes = 0;
+  private readonly coalescer = new ReadCoalescer();
+  /** Bytes read in this turn of the event loop; the coalescer judges the turn once it ends. */
+  private turnBytes = 0;
+  /** Reading stopped for a moment by the coalescer (not the owner's pause). */
+  private gathering = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -216,7 +222,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     this.paused = false;
     // A pong that came while paused is read now; the next check waits a whole interval for it.
     this.awaitingPong = false;
-    this.socket.resume();
+    if (!this.gathering) this.socket.resume();
   }
 
   close(): void {
@@ -237,6 +243,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     // Anything from the peer shows the link is alive, as a pong does. A pong sent while ssmx was
     // reading a backlog waits behind it; the data ahead of it must not count against the link.
     this.awaitingPong = false;
+    if (this.turnBytes === 0) process.nextTick(() => this.endTurn());
+    this.turnBytes += chunk.length;
     const events = this.parser.push(chunk);
     if (events instanceof ProtocolError) {
       // §7.1.7: fail the connection, saying why (1002) where the link still takes it.
@@ -269,6 +277,21 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
           return;
       }
     }
+  }
+
+  /** A turn of reads has ended: perhaps wait a moment before the next (see ReadCoalescer). */
+  private endTurn(): void {
+    const waitMs = this.coalescer.afterTurn(this.turnBytes);
+    this.turnBytes = 0;
+    if (waitMs === 0 || this.paused || this.gathering || this.isClosed) return;
+    this.gathering = true;
+    this.socket.pause();
+    setTimeout(() => {
+      this.gathering = false;
+      if (this.paused || this.isClosed) return;
+      this.coalescer.resumed(this.socket.readableLength > 0);
+      this.socket.resume();
+    }, waitMs);
   }
 
   /** Queues a frame; the turn's frames are written together once it ends. Nothing goes after a close frame. */
