@@ -306,7 +306,9 @@ into one buffer. And a busy download is read in fewer, larger reads (src/transpo
 a turn that read between 4 and 32 KiB, that is one that emptied the socket, waits 1 ms before the
 next read, so the agent's 1 KiB frames gather in the kernel. A turn that read less (typing, small
 replies) never waits, nor does one that read more (the agent is ahead: reading goes on at once).
-Here that took the reads from about one per 8 KiB to one per 25 KiB and the writes in proportion.
+In five paired 256 MiB downloads against the build before these two changes, run in turn, reads
+went from one per 6 KiB to one per 15 KiB and writes from one per 5 KiB to one per 13 KiB
+(medians), and CPU per GiB from 21.7 to 16.5 s, lower in every pair.
 
 ## Recovery from faults
 
