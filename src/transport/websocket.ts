@@ -317,7 +317,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
 }
 
 /** Why a 101 answer does not open a WebSocket (RFC 6455 §4.1, the client's checks), or undefined. */
-export function upgradeRefusal(response: IncomingMessage, key: string): string | undefined {
+function upgradeRefusal(response: IncomingMessage, key: string): string | undefined {
   if (response.headers.upgrade?.toLowerCase() !== 'websocket') return 'the server did not switch to WebSocket';
   const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
   if (response.headers['sec-websocket-accept'] !== accept) return 'the server answered with a wrong Sec-WebSocket-Accept';
