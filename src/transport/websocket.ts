@@ -85,8 +85,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   private readonly outgoingOpcodes: number[] = [];
   private outgoingBytes = 0;
   private readonly coalescer = new ReadCoalescer();
-  /** Bytes read in this turn of the event loop; the coalescer judges the turn once it ends. */
-  private turnBytes = 0;
+  /** Bytes read in this pass of the event loop; the coalescer judges them once it is over. */
+  private passBytes = 0;
   /** Reading stopped for a moment by the coalescer (not the owner's pause). */
   private gathering = false;
 
@@ -243,8 +243,11 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     // Anything from the peer shows the link is alive, as a pong does. A pong sent while ssmx was
     // reading a backlog waits behind it; the data ahead of it must not count against the link.
     this.awaitingPong = false;
-    if (this.turnBytes === 0) process.nextTick(() => this.endTurn());
-    this.turnBytes += chunk.length;
+    // The pass is judged once the loop has done its reads (setImmediate runs after the poll phase):
+    // over TLS each record is handed over on its own, and only all the records of one socket read
+    // together tell whether the read emptied the socket.
+    if (this.passBytes === 0) setImmediate(() => this.endPass());
+    this.passBytes += chunk.length;
     const events = this.parser.push(chunk);
     if (events instanceof ProtocolError) {
       // §7.1.7: fail the connection, saying why (1002) where the link still takes it.
@@ -279,18 +282,16 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     }
   }
 
-  /** A turn of reads has ended: perhaps wait a moment before the next (see ReadCoalescer). */
-  private endTurn(): void {
-    const waitMs = this.coalescer.afterTurn(this.turnBytes);
-    this.turnBytes = 0;
+  /** The loop's reads are done: perhaps wait a moment before the next (see ReadCoalescer). */
+  private endPass(): void {
+    const waitMs = this.coalescer.afterPass(this.passBytes);
+    this.passBytes = 0;
     if (waitMs === 0 || this.paused || this.gathering || this.isClosed) return;
     this.gathering = true;
     this.socket.pause();
     setTimeout(() => {
       this.gathering = false;
-      if (this.paused || this.isClosed) return;
-      this.coalescer.resumed(this.socket.readableLength > 0);
-      this.socket.resume();
+      if (!this.paused && !this.isClosed) this.socket.resume();
     }, waitMs);
   }
 
