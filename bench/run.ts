@@ -309,8 +309,8 @@ that read less (typing, small replies) never waits, nor does one that read more 
 ahead: reading goes on at once). Over TLS the records of one socket read count together, so a
 fast TLS link is never held back (a test downloads over TLS faster than ssmx can read and counts
 no waits). In five paired 256 MiB downloads against the build before the new client, run in turn,
-reads went from one per 6 KiB to one per 15 KiB and writes from one per 5 KiB to one per 13 KiB
-(medians), and CPU per GiB from 21.7 to 16.5 s, lower in every pair.
+reads went from one per 7.5 KiB to one per 16 KiB and writes from one per 6 KiB to one per 14 KiB
+(medians), and CPU per GiB from 21.2 to 16.4 s, lower in every pair.
 
 ## Recovery from faults
 
