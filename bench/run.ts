@@ -300,7 +300,7 @@ loaded node:tty and node:os at every start.
 
 The data channel's WebSocket is ssmx's own RFC 6455 client (src/protocol/websocket-frame.ts,
 src/transport/websocket.ts) rather than the ws library, which now serves the emulator alone: a
-forward loads no node:zlib and 224 KB of JavaScript rather than 292 KB; a frame that arrives whole
+forward loads no node:zlib and 225 KB of JavaScript rather than 292 KB; a frame that arrives whole
 in a read is a view of it; and the frames of a turn (a read's acknowledgements) are masked straight
 into one buffer. And a busy download is read in fewer, larger reads (src/transport/read-coalescer.ts):
 a pass of the event loop whose reads brought between 4 and 32 KiB, that is one that emptied the

@@ -126,31 +126,28 @@ export class WebSocketFrameParser {
   push(chunk: Buffer): WebSocketEvent[] | ProtocolError {
     const events: WebSocketEvent[] = [];
     if (this.failed) return events;
-    let data = chunk;
     let at = 0;
     if (this.partialBytes > 0) {
       // Complete the cut frame from the front of this chunk; the rest is parsed in place.
-      const needed = this.frameLength(this.partial, this.partialBytes, chunk);
+      const needed = this.frameLength(chunk);
       if (needed instanceof ProtocolError) return this.fail(needed);
       if (needed === undefined || this.partialBytes + chunk.length < needed) {
         this.partial.push(chunk);
         this.partialBytes += chunk.length;
         return events;
       }
-      const take = needed - this.partialBytes;
-      const frame = Buffer.concat([...this.partial, chunk.subarray(0, take)], needed);
+      at = needed - this.partialBytes;
+      const frame = Buffer.concat([...this.partial, chunk.subarray(0, at)], needed);
       this.partial = [];
       this.partialBytes = 0;
       const error = this.parse(frame, 0, events);
       if (error instanceof ProtocolError) return this.fail(error);
-      at = take;
-      data = chunk;
     }
-    const end = this.parse(data, at, events);
+    const end = this.parse(chunk, at, events);
     if (end instanceof ProtocolError) return this.fail(end);
-    if (end < data.length) {
-      this.partial.push(data.subarray(end));
-      this.partialBytes = data.length - end;
+    if (end < chunk.length) {
+      this.partial.push(chunk.subarray(end));
+      this.partialBytes = chunk.length - end;
     }
     return events;
   }
@@ -162,46 +159,48 @@ export class WebSocketFrameParser {
     return error;
   }
 
-  /** The length of the frame whose first bytes are `pieces` (then `more`), or undefined while its header is incomplete. */
-  private frameLength(pieces: Buffer[], have: number, more: Buffer): number | undefined | ProtocolError {
-    const head = Buffer.allocUnsafe(Math.min(14, have + more.length));
+  /** The whole length of the frame cut at the end of the last chunk, read on into `more`; undefined while its header is incomplete. */
+  private frameLength(more: Buffer): number | undefined | ProtocolError {
+    const head = Buffer.allocUnsafe(Math.min(14, this.partialBytes + more.length));
     let filled = 0;
-    for (const piece of [...pieces, more]) {
+    for (const piece of [...this.partial, more]) {
       filled += piece.copy(head, filled, 0, Math.min(piece.length, head.length - filled));
       if (filled === head.length) break;
     }
-    if (head.length < 2) return undefined;
-    const size = head[1]! & 0x7f;
-    const lengthBytes = size === 126 ? 2 : size === 127 ? 8 : 0;
-    if (head.length < 2 + lengthBytes) return undefined;
-    const length = size === 126 ? head.readUInt16BE(2) : size === 127 ? readLength64(head, 2) : size;
-    if (length instanceof ProtocolError) return length;
-    if (length > MAX_MESSAGE_BYTES) return new ProtocolError('BAD_WEBSOCKET_FRAME', `WebSocket frame of ${length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
-    return 2 + lengthBytes + ((head[1]! & 0x80) !== 0 ? 4 : 0) + length;
+    const header = this.header(head, 0);
+    return typeof header === 'number' ? header + this.payloadLength : header;
   }
 
-  /** Parses whole frames from `at`; returns where the first incomplete one starts. */
+  /** Set by `header`: the payload length of the frame it read. */
+  private payloadLength = 0;
+
+  /**
+   * The header of the frame at `at` (§5.2): its length in bytes, a masking key's 4 counted, with
+   * the payload's length left in `payloadLength`; undefined while `data` does not hold it all.
+   */
+  private header(data: Buffer, at: number): number | undefined | ProtocolError {
+    if (data.length - at < 2) return undefined;
+    const size = data[at + 1]! & 0x7f;
+    const lengthBytes = size === 126 ? 2 : size === 127 ? 8 : 0;
+    if (data.length - at < 2 + lengthBytes) return undefined;
+    const length = size === 126 ? data.readUInt16BE(at + 2) : size === 127 ? readLength64(data, at + 2) : size;
+    if (length instanceof ProtocolError) return length;
+    if (length > MAX_MESSAGE_BYTES) return new ProtocolError('BAD_WEBSOCKET_FRAME', `WebSocket frame of ${length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
+    this.payloadLength = length;
+    return 2 + lengthBytes + ((data[at + 1]! & 0x80) !== 0 ? 4 : 0);
+  }
+
+  /** Parses whole frames from `start`; returns where the first incomplete one starts. */
   private parse(data: Buffer, start: number, events: WebSocketEvent[]): number | ProtocolError {
     let at = start;
-    while (data.length - at >= 2) {
+    for (;;) {
+      const header = this.header(data, at);
+      if (header === undefined) break;
+      if (header instanceof ProtocolError) return header;
       const b0 = data[at]!;
-      const b1 = data[at + 1]!;
-      let length = b1 & 0x7f;
-      let header = 2;
-      if (length === 126) {
-        if (data.length - at < 4) break;
-        length = (data[at + 2]! << 8) | data[at + 3]!;
-        header = 4;
-      } else if (length === 127) {
-        if (data.length - at < 10) break;
-        const long = readLength64(data, at + 2);
-        if (long instanceof ProtocolError) return long;
-        length = long;
-        header = 10;
-      }
       if ((b0 & 0x70) !== 0) return new ProtocolError('BAD_WEBSOCKET_FRAME', 'WebSocket frame with RSV bits set, and no extension agreed');
-      if ((b1 & 0x80) !== 0) return new ProtocolError('BAD_WEBSOCKET_FRAME', 'masked WebSocket frame from the server');
-      if (length > MAX_MESSAGE_BYTES) return new ProtocolError('BAD_WEBSOCKET_FRAME', `WebSocket frame of ${length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
+      if ((data[at + 1]! & 0x80) !== 0) return new ProtocolError('BAD_WEBSOCKET_FRAME', 'masked WebSocket frame from the server');
+      const length = this.payloadLength;
       if (data.length - at - header < length) break;
       const payload = data.subarray(at + header, at + header + length);
       at += header + length;

@@ -225,7 +225,7 @@ describe('WebSocket transport: the RFC 6455 client ssmx speaks', () => {
     server.close();
   });
 
-  it('a download read in gathered turns loses nothing and keeps its order; a pause by its owner holds through a wait', async () => {
+  it('a download read in gathered passes loses nothing and keeps its order; a pause by its owner holds through a wait', async () => {
     const { url, server } = await listen();
     const total = 4096;
     server.on('connection', (ws) =>
