@@ -1,3 +1,5 @@
+import { readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type * as NodePty from 'node-pty';
 import { standalone } from '../../build-info.js';
 
@@ -30,3 +32,44 @@ export function ptySpawn(): typeof NodePty.spawn | undefined {
 export const PTY_MISSING = standalone
   ? 'the emulator needs node-pty, a native add-on that the standalone executable cannot load: install the npm package (npm install -g ssmx node-pty) to run it'
   : 'the emulator needs the optional package node-pty for its shells, and it is not installed here: npm install -g node-pty (it compiles with a C++ toolchain)';
+
+/**
+ * Has node-pty's reader take the PTY's output to its end, as the agent reads its PTY until a read
+ * fails (agent/session/shell/shell.go, writePump). node-pty stops short in two ways, and the last
+ * of what the program wrote is lost:
+ * - libuv treats a hang-up that comes with a short read as the end of the stream (uv__stream_io),
+ *   though the kernel may still hold output on its way to the terminal's read buffer: a shell that
+ *   prints and exits at once loses its last line, the more often the busier the machine;
+ * - 200 ms after the program exits, node-pty destroys a reader that has not met the end, such as
+ *   one paused for backpressure, and with it what the reader had taken but not yet handed on.
+ * Both end in the reader's destroy(). Before it runs, what the reader holds is handed on (as
+ * 'data'), then the PTY is read without blocking until the read fails (EIO once the program's
+ * side is closed and empty) or finds nothing more (EAGAIN: a background process keeps it open).
+ * `deliver` takes those last reads, as the onData listener takes the rest.
+ */
+export function readToEnd(terminal: NodePty.IPty, deliver: (data: Buffer) => void): void {
+  // node-pty's UnixTerminal: `fd` is its master descriptor, `_socket` the tty.ReadStream over it.
+  const internals = terminal as unknown as { fd?: unknown; _socket?: Readable };
+  const reader = internals._socket;
+  const fd = internals.fd;
+  if (!reader || typeof fd !== 'number') return;
+  const destroy = reader.destroy;
+  reader.destroy = function (this: Readable, ...args: Parameters<Readable['destroy']>) {
+    reader.destroy = destroy;
+    if (!reader.destroyed) {
+      while (reader.read() !== null);
+      const buffer = Buffer.allocUnsafe(65_536);
+      for (;;) {
+        let length: number;
+        try {
+          length = readSync(fd, buffer);
+        } catch {
+          break;
+        }
+        if (length === 0) break;
+        deliver(Buffer.from(buffer.subarray(0, length)));
+      }
+    }
+    return destroy.apply(this, args);
+  };
+}

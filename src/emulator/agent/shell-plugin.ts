@@ -1,5 +1,5 @@
 import type { IPty } from 'node-pty';
-import { PTY_MISSING, ptySpawn } from './pty.js';
+import { PTY_MISSING, ptySpawn, readToEnd } from './pty.js';
 import { PayloadType } from '../../protocol/constants.js';
 import type { TerminalSize } from '../../protocol/payloads.js';
 import { AgentOutput } from './agent-output.js';
@@ -8,9 +8,6 @@ import type { AgentPlugin, PluginHost } from './plugin.js';
 
 /** The agent waits this long before its first read of the PTY (agent shell.go, writePump). */
 export const INITIAL_READ_WAIT_MS = 1000;
-
-/** After the program exits, how long output may still trail in from the PTY. */
-const EXIT_SETTLE_MS = 50;
 
 /**
  * Standard_Stream and InteractiveCommands: a real shell (or the document's command) in a real
@@ -50,21 +47,22 @@ export class ShellPlugin implements AgentPlugin {
     const emit = (data: Buffer) => {
       for (const message of this.output.push(data)) this.host.output(PayloadType.Output, message);
     };
-    this.pty.onData((data) => {
-      const bytes = Buffer.from(data as unknown as Uint8Array);
+    const receive = (bytes: Buffer) => {
       if (this.waiting) early.push(bytes);
       else emit(bytes);
-    });
+    };
+    this.pty.onData((data) => receive(Buffer.from(data as unknown as Uint8Array)));
+    readToEnd(this.pty, receive);
     this.pty.onExit(() => {
       exited = true;
       this.pty = undefined;
-      // node-pty may report the exit before the last of the output: let that arrive first.
-      if (!this.waiting) setTimeout(finish, EXIT_SETTLE_MS);
+      // node-pty reports the exit once its reader has closed, so the output has all arrived.
+      if (!this.waiting) finish();
     });
     this.waitTimer = setTimeout(() => {
       this.waiting = false;
       for (const bytes of early.splice(0)) emit(bytes);
-      if (exited) setTimeout(finish, EXIT_SETTLE_MS);
+      if (exited) finish();
     }, INITIAL_READ_WAIT_MS);
   }
 
