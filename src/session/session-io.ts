@@ -98,23 +98,41 @@ export interface ChannelEnds {
  */
 export class ChannelDuplex extends Duplex {
   private readonly release: () => void;
+  /** What the agent's messages of this turn carried, for the reader in one chunk (see deliver). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(private readonly ends: ChannelEnds) {
     super({ allowHalfOpen: true });
-    this.release = ends.budget.hold(() => this.readableLength);
+    this.release = ends.budget.hold(() => this.readableLength + this.pendingBytes);
   }
 
-  /** Bytes from the agent for the local reader. */
+  /**
+   * Bytes from the agent for the local reader. The messages of one read of the data channel (a
+   * busy download brings a few dozen of 1 KiB) reach the reader as one chunk, at the end of the
+   * turn: one write to a socket, not one per message, and no stream machinery per message.
+   */
   deliver(data: Buffer): void {
     if (this.destroyed) return;
-    this.push(data);
+    if (this.pending.length === 0) process.nextTick(this.flushPending);
+    this.pending.push(data);
+    this.pendingBytes += data.length;
     this.ends.budget.check();
   }
 
   /** The agent's side has ended: the local reader sees the end once it has read the rest. */
   deliverEnd(): void {
+    this.flushPending();
     if (!this.destroyed) this.push(null);
   }
+
+  private readonly flushPending = (): void => {
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.destroyed) this.push(data);
+  };
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.ends.send(chunk, () => callback());

@@ -106,17 +106,6 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 
 /** Joins a local socket to its view of the session, both ways, until either goes. */
 function join(socket: Socket, stream: ChannelDuplex): void {
-  // What the agent's messages of one read carry reaches the socket in one write, not 1 KiB at a time.
-  let corked = false;
-  stream.on('data', () => {
-    if (corked) return;
-    corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      corked = false;
-      socket.uncork();
-    });
-  });
   // The socket's EOF ends the stream's writing side; the agent's end ends the socket's.
   socket.pipe(stream);
   stream.pipe(socket);
