@@ -1,8 +1,8 @@
-import { MessageFlags, MessageType, PayloadType, SchemaVersion } from '../protocol/constants.js';
+import { MessageFlags, MessageType, SchemaVersion } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { decodeAgentMessage, encodeAgentMessage, encodeTextMessage, type AgentMessage, type FrameRules } from '../protocol/message.js';
-import { acknowledgeJson, decodeAcknowledge, decodeChannelClosed, type ChannelClosed } from '../protocol/payloads.js';
-import { newMessageId } from '../protocol/uuid.js';
+import { decodeAgentMessage, encodeAcknowledgement, encodeAgentMessage, type AgentMessage, type FrameRules } from '../protocol/message.js';
+import { decodeAcknowledge, decodeChannelClosed, type ChannelClosed } from '../protocol/payloads.js';
+import { newMessageId, writeMessageId, writeNewMessageId } from '../protocol/uuid.js';
 import { ChannelError } from './errors.js';
 import { RtoEstimator } from './rto.js';
 
@@ -115,6 +115,8 @@ export class ReliableChannel {
   private readonly synOnFirstMessage: boolean;
   private readonly acknowledgeDuplicates: boolean;
   private readonly newId: () => string;
+  /** Writes a new id into a header: an acknowledgement's, one per message received. */
+  private readonly writeId: (target: Buffer, offset: number) => void;
   private readonly invalidFrames: 'drop' | 'drop-after-first-valid';
   private receivedValid = false;
   private invalidInARow = 0;
@@ -151,6 +153,8 @@ export class ReliableChannel {
     this.acknowledgeDuplicates = options.acknowledgeDuplicates ?? true;
     this.peerAcknowledgesDuplicates = options.peerAcknowledgesDuplicates ?? true;
     this.newId = options.newId ?? newMessageId;
+    const newId = options.newId;
+    this.writeId = newId ? (target, offset) => writeMessageId(newId(), target, offset) : writeNewMessageId;
     this.invalidFrames = options.invalidFrames ?? 'drop-after-first-valid';
     this.frameRules = options.frameRules ?? 'client';
   }
@@ -234,7 +238,7 @@ export class ReliableChannel {
         if (message.messageType === this.sendType) {
           this.fail(events, new ChannelError('UNEXPECTED_MESSAGE', `peer sent ${message.messageType}, which only this side sends`));
         } else {
-          this.onStreamData(message, now, events);
+          this.onStreamData(frame, message, now, events);
         }
         break;
       case MessageType.ChannelClosed:
@@ -367,7 +371,7 @@ export class ReliableChannel {
     }
   }
 
-  private onStreamData(message: AgentMessage, now: number, events: ChannelEvent[]): void {
+  private onStreamData(frame: Buffer, message: AgentMessage, now: number, events: ChannelEvent[]): void {
     if (message.sequenceNumber > MAX_SAFE_SEQUENCE || message.sequenceNumber < 0n) {
       this.fail(events, new ChannelError('MALFORMED_FRAME', `sequence number ${message.sequenceNumber} is out of range`));
       return;
@@ -376,16 +380,16 @@ export class ReliableChannel {
     if (sequenceNumber < this.expectedSequenceNumber) {
       // A duplicate: the peer missed our acknowledgement, so acknowledge again (the plugin does
       // not, and a lost ack then makes the agent resend forever — docs/protocol.md §6).
-      if (this.acknowledgeDuplicates) events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+      if (this.acknowledgeDuplicates) events.push({ kind: 'write', frame: this.acknowledgement(frame, message, now) });
       return;
     }
     if (sequenceNumber > this.expectedSequenceNumber) {
       if (!this.reorder.has(sequenceNumber) && this.reorder.size >= this.reorderCapacity) return; // unacked: resent later
       this.reorder.set(sequenceNumber, message);
-      events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+      events.push({ kind: 'write', frame: this.acknowledgement(frame, message, now) });
       return;
     }
-    events.push({ kind: 'write', frame: this.acknowledgement(message, now) });
+    events.push({ kind: 'write', frame: this.acknowledgement(frame, message, now) });
     events.push({ kind: 'deliver', message });
     this.expectedSequenceNumber++;
     for (let next = this.reorder.get(this.expectedSequenceNumber); next; next = this.reorder.get(this.expectedSequenceNumber)) {
@@ -395,25 +399,8 @@ export class ReliableChannel {
     }
   }
 
-  private acknowledgement(message: AgentMessage, now: number): Buffer {
-    const header = {
-      messageType: MessageType.Acknowledge,
-      schemaVersion: SchemaVersion,
-      createdDate: now,
-      sequenceNumber: 0n,
-      flags: MessageFlags.Acknowledge,
-      messageId: this.newId(),
-      payloadType: PayloadType.Unset,
-    };
-    return encodeTextMessage(
-      header,
-      acknowledgeJson({
-        acknowledgedMessageType: message.messageType,
-        acknowledgedMessageId: message.messageId,
-        acknowledgedMessageSequenceNumber: Number(message.sequenceNumber),
-        isSequentialMessage: true,
-      }),
-    );
+  private acknowledgement(frame: Buffer, message: AgentMessage, now: number): Buffer {
+    return encodeAcknowledgement({ frame, messageType: message.messageType, sequenceNumber: Number(message.sequenceNumber) }, now, this.writeId);
   }
 
   /**

@@ -1,8 +1,9 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { Header, MessageType } from './constants.js';
+import { Header, MessageFlags, MessageType, PayloadType, SchemaVersion } from './constants.js';
 import { ProtocolError } from './errors.js';
-import { readMessageId, writeMessageId } from './uuid.js';
+import { acknowledgeJson, encodeAcknowledge } from './payloads.js';
+import { readMessageId, writeMessageId, writeMessageIdText } from './uuid.js';
 
 /** One agent message (docs/protocol.md §2): a header of fixed fields and a payload. */
 export interface AgentMessage {
@@ -97,14 +98,93 @@ export function encodeAgentMessage(message: AgentMessage): Buffer {
   return writeHeader(frame, message);
 }
 
+/** What an acknowledgement names of the message it acknowledges: the frame received, its type and sequence number as decoded. */
+export interface Acknowledged {
+  frame: Buffer;
+  messageType: string;
+  sequenceNumber: number;
+}
+
 /**
- * Encodes a message whose payload is text (UTF-8): the same bytes as encodeAgentMessage with
- * Buffer.from(text), written straight into the frame (an acknowledgement's JSON, one per message received).
+ * An acknowledgement of a message received (docs/protocol.md §3), one per message: the bytes of
+ * encodeAgentMessage with the acknowledge JSON of payloads.ts as its payload, made from a template
+ * per acknowledged type in which only the date, the new id, the acknowledged id (its text written
+ * from the received header) and sequence number, the digest and the length change. `writeId` puts
+ * the acknowledgement's own new id into its header.
  */
-export function encodeTextMessage(message: Omit<AgentMessage, 'payload'>, text: string): Buffer {
-  const frame = Buffer.allocUnsafe(Header.payloadOffset + Buffer.byteLength(text, 'utf8'));
-  frame.write(text, Header.payloadOffset, 'utf8');
-  return writeHeader(frame, message);
+export function encodeAcknowledgement(acked: Acknowledged, createdDate: number, writeId: (target: Buffer, offset: number) => void): Buffer {
+  const template = acknowledgementTemplate(acked.messageType);
+  const sequenceNumber = acked.sequenceNumber;
+  if (!template || !Number.isSafeInteger(sequenceNumber) || sequenceNumber < 0) {
+    const frame = encodeAgentMessage({ ...ACK_HEADER, createdDate, messageId: NIL_ID, payload: encodeAcknowledge(acknowledgeOf(acked.messageType, readMessageId(acked.frame, Header.messageIdOffset), sequenceNumber)) });
+    writeId(frame, Header.messageIdOffset);
+    return frame;
+  }
+  let digits = 1;
+  for (let rest = sequenceNumber; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const frame = Buffer.allocUnsafe(template.head.length + UUID_TEXT_LENGTH + template.middle.length + digits + template.end.length);
+  frame.set(template.head, 0);
+  let at = template.head.length;
+  writeMessageIdText(acked.frame, Header.messageIdOffset, frame, at);
+  at += UUID_TEXT_LENGTH;
+  frame.set(template.middle, at);
+  at += template.middle.length + digits;
+  for (let rest = sequenceNumber, i = 1; i <= digits; i++, rest = Math.floor(rest / 10)) frame[at - i] = 0x30 + (rest % 10);
+  frame.set(template.end, at);
+  writeInt64(frame, createdDate, Header.createdDateOffset);
+  writeId(frame, Header.messageIdOffset);
+  const payload = frame.subarray(Header.payloadOffset);
+  frame.write(digestLatin1(payload), Header.payloadDigestOffset, Header.payloadDigestWidth, 'latin1');
+  frame.writeUInt32BE(payload.length, Header.payloadLengthOffset);
+  return frame;
+}
+
+const UUID_TEXT_LENGTH = 36;
+const NIL_ID = '00000000-0000-0000-0000-000000000000';
+
+const ACK_HEADER = {
+  messageType: MessageType.Acknowledge,
+  schemaVersion: SchemaVersion,
+  sequenceNumber: 0n,
+  flags: MessageFlags.Acknowledge,
+  payloadType: PayloadType.Unset,
+};
+
+const acknowledgeOf = (messageType: string, messageId: string, sequenceNumber: number) => ({
+  acknowledgedMessageType: messageType,
+  acknowledgedMessageId: messageId,
+  acknowledgedMessageSequenceNumber: sequenceNumber,
+  isSequentialMessage: true,
+});
+
+interface AcknowledgementTemplate {
+  /** The header (date, id, digest and length to fill in) and the JSON up to the acknowledged id. */
+  head: Buffer;
+  /** The JSON between the id and the sequence number, and after the number. */
+  middle: Buffer;
+  end: Buffer;
+}
+
+/** One per acknowledged type: nearly every acknowledgement names output_stream_data. */
+const ackTemplates = new Map<string, AcknowledgementTemplate | undefined>();
+
+/** Cut from the acknowledge JSON itself, so the two cannot disagree; undefined for a type the cut would not survive. */
+function acknowledgementTemplate(messageType: string): AcknowledgementTemplate | undefined {
+  if (ackTemplates.has(messageType)) return ackTemplates.get(messageType);
+  const mark = NIL_ID;
+  const json = acknowledgeJson(acknowledgeOf(messageType, mark, 0));
+  const idAt = json.indexOf(mark);
+  const numberAt = json.indexOf(':0,', idAt + mark.length) + 1;
+  const plain = json.indexOf(mark, idAt + 1) === -1 && numberAt > 0 && Buffer.byteLength(json) === json.length;
+  const template = plain
+    ? {
+        head: encodeAgentMessage({ ...ACK_HEADER, createdDate: 0, messageId: mark, payload: Buffer.from(json.slice(0, idAt), 'latin1') }),
+        middle: Buffer.from(json.slice(idAt + mark.length, numberAt), 'latin1'),
+        end: Buffer.from(json.slice(numberAt + 1), 'latin1'),
+      }
+    : undefined;
+  if (ackTemplates.size < 64) ackTemplates.set(messageType, template);
+  return template;
 }
 
 /**
@@ -151,6 +231,18 @@ function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buf
 /** Printable ASCII other than the space: a byte no trimming rule removes. */
 const printable = (byte: number) => byte > 0x20 && byte < 0x7f;
 
+/** The types of the protocol as bytes, so that a received one is named by its constant, not a new string each time. */
+const KNOWN_TYPES = Object.values(MessageType).map((text) => ({ text, bytes: Buffer.from(text, 'latin1') }));
+
+function knownType(frame: Buffer, start: number, end: number): string | undefined {
+  search: for (const { text, bytes } of KNOWN_TYPES) {
+    if (bytes.length !== end - start) continue;
+    for (let i = 0; i < bytes.length; i++) if (frame[start + i] !== bytes[i]) continue search;
+    return text;
+  }
+  return undefined;
+}
+
 /**
  * The message type, as the plugin reads it: NULs stripped from both ends, then white space (docs/protocol.md §2).
  * The usual field, a name padded with spaces, is cut by its bytes into one string.
@@ -162,7 +254,7 @@ function readMessageType(frame: Buffer): string {
   while (end > start && frame[end - 1] === 0x20) end--;
   let plain = true;
   for (let i = start; i < end && plain; i++) plain = frame[i] !== 0;
-  if (plain && (end === start || (printable(frame[start]!) && printable(frame[end - 1]!)))) return frame.toString('latin1', start, end);
+  if (plain && (end === start || (printable(frame[start]!) && printable(frame[end - 1]!)))) return knownType(frame, start, end) ?? frame.toString('latin1', start, end);
   const raw = frame.toString('latin1', Header.messageTypeOffset, Header.messageTypeOffset + Header.messageTypeWidth);
   return raw.replace(/^\0+|\0+$/g, '').trim();
 }
@@ -184,6 +276,31 @@ export interface Forgiven {
 }
 
 /**
+ * A message as decoded: the fields read from its frame, except the id, whose text is made only
+ * when asked for (an acknowledgement writes it from the frame: encodeAcknowledgement).
+ */
+class ReceivedMessage implements DecodedAgentMessage, Forgiven {
+  forgiven?: string;
+
+  constructor(
+    private readonly frame: Buffer,
+    readonly headerLength: number,
+    readonly messageType: string,
+    readonly schemaVersion: number,
+    readonly createdDate: number,
+    readonly sequenceNumber: bigint,
+    readonly flags: bigint,
+    readonly payloadType: number,
+    readonly payloadLength: number,
+    readonly payload: Buffer,
+  ) {}
+
+  get messageId(): string {
+    return readMessageId(this.frame, Header.messageIdOffset);
+  }
+}
+
+/**
  * Decodes and validates one frame. Returns a ProtocolError instead of throwing, so a bad frame
  * from the network is a value the caller handles. Nothing is allocated from a length field: the
  * payload is a view of the frame.
@@ -200,18 +317,18 @@ export function decodeAgentMessage(frame: Buffer, rules: FrameRules = 'client'):
   const messageType = readMessageType(frame);
   const payloadLength = frame.readUInt32BE(Header.payloadLengthOffset);
   const payload = frame.subarray(headerLength + 4);
-  const message: DecodedAgentMessage & Forgiven = {
+  const message = new ReceivedMessage(
+    frame,
     headerLength,
     messageType,
-    schemaVersion: frame.readUInt32BE(Header.schemaVersionOffset),
-    createdDate: readUint64Number(frame, Header.createdDateOffset),
-    sequenceNumber: readInt64(frame, Header.sequenceNumberOffset),
-    flags: readUint64(frame, Header.flagsOffset),
-    messageId: readMessageId(frame, Header.messageIdOffset),
-    payloadType: frame.readUInt32BE(Header.payloadTypeOffset),
+    frame.readUInt32BE(Header.schemaVersionOffset),
+    readUint64Number(frame, Header.createdDateOffset),
+    readInt64(frame, Header.sequenceNumberOffset),
+    readUint64(frame, Header.flagsOffset),
+    frame.readUInt32BE(Header.payloadTypeOffset),
     payloadLength,
     payload,
-  };
+  );
   // The plugin accepts publication messages without further checks (docs/protocol.md §2).
   if (messageType === MessageType.StartPublication || messageType === MessageType.PausePublication) {
     return message;

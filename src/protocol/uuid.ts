@@ -40,23 +40,34 @@ const TEXT_ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /** The text of the 16 bytes at `offset`, taking byte i of the text from `offset + order[i]`: one string, built in place. */
 function uuidText(source: Buffer, offset: number, order: readonly number[]): string {
+  writeText(source, offset, order, text, 0);
+  return text.toString('latin1');
+}
+
+function writeText(source: Buffer, offset: number, order: readonly number[], target: Buffer, at: number): void {
   for (let i = 0; i < 16; i++) {
     const byte = source[offset + order[i]!]!;
-    text[TEXT_AT[i]!] = HEX_DIGIT[byte >> 4]!;
-    text[TEXT_AT[i]! + 1] = HEX_DIGIT[byte & 15]!;
+    target[at + TEXT_AT[i]!] = HEX_DIGIT[byte >> 4]!;
+    target[at + TEXT_AT[i]! + 1] = HEX_DIGIT[byte & 15]!;
+    if (i === 3 || i === 5 || i === 7 || i === 9) target[at + TEXT_AT[i]! + 2] = 0x2d;
   }
-  return text.toString('latin1');
+}
+
+/**
+ * Writes the 36-character text of the wire id at `offset` in `source` into `target` at `at`: the
+ * same characters as readMessageId, with no string between (an acknowledgement names the id of
+ * every message received).
+ */
+export function writeMessageIdText(source: Buffer, offset: number, target: Buffer, at: number): void {
+  writeText(source, offset, WIRE_AT, target, at);
 }
 
 /** Random bytes for new ids, drawn 256 ids at a time (crypto.randomUUID pools its bytes too). */
 const pool = Buffer.alloc(16 * 256);
 let used = pool.length;
 
-/**
- * A random (version 4) UUID for a message this side sends, one per message and acknowledgement.
- * Made in one string, where crypto.randomUUID joins it from pieces (about 350 bytes of garbage each).
- */
-export function newMessageId(): string {
+/** The next 16 random bytes of the pool, with the version 4 and variant bits set: where they start. */
+function drawId(): number {
   if (used === pool.length) {
     randomFillSync(pool);
     used = 0;
@@ -65,5 +76,19 @@ export function newMessageId(): string {
   used += 16;
   pool[at + 6] = (pool[at + 6]! & 0x0f) | 0x40;
   pool[at + 8] = (pool[at + 8]! & 0x3f) | 0x80;
-  return uuidText(pool, at, TEXT_ORDER);
+  return at;
+}
+
+/**
+ * A random (version 4) UUID for a message this side sends, one per message and acknowledgement.
+ * Made in one string, where crypto.randomUUID joins it from pieces (about 350 bytes of garbage each).
+ */
+export function newMessageId(): string {
+  return uuidText(pool, drawId(), TEXT_ORDER);
+}
+
+/** A new random id written straight into a header in wire order: newMessageId then writeMessageId, without the text. */
+export function writeNewMessageId(target: Buffer, offset: number): void {
+  const at = drawId();
+  for (let i = 0; i < 16; i++) target[offset + WIRE_AT[i]!] = pool[at + i]!;
 }

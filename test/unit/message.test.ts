@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAgentMessage, encodeAgentMessage, sha256, type AgentMessage } from '../../src/protocol/message.js';
+import { decodeAgentMessage, encodeAcknowledgement, encodeAgentMessage, sha256, type AgentMessage } from '../../src/protocol/message.js';
+import { encodeAcknowledge } from '../../src/protocol/payloads.js';
+import { writeMessageId } from '../../src/protocol/uuid.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { loadVectors } from '../support/vectors.js';
 
@@ -292,10 +294,49 @@ describe('new message ids', () => {
     expect(ids.size).toBe(2000);
   });
 
-  it('an acknowledgement written as text is the bytes of the same message from a Buffer', async () => {
-    const { encodeTextMessage } = await import('../../src/protocol/message.js');
-    const header = { messageType: 'acknowledge', schemaVersion: 1, createdDate: 1503434274948, sequenceNumber: 0n, flags: 3n, messageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16', payloadType: 0 };
-    const text = '{"AcknowledgedMessageType":"output_stream_data","AcknowledgedMessageId":"é","AcknowledgedMessageSequenceNumber":7,"IsSequentialMessage":true}';
-    expect(encodeTextMessage(header, text).equals(encodeAgentMessage({ ...header, payload: Buffer.from(text, 'utf8') }))).toBe(true);
+  it('written straight into a header, a new id reads back as a version 4 UUID, and the text of a received id is readMessageId\'s', async () => {
+    const { writeNewMessageId, writeMessageIdText, readMessageId } = await import('../../src/protocol/uuid.js');
+    const header = Buffer.alloc(32);
+    const ids = new Set<string>();
+    for (let i = 0; i < 600; i++) {
+      writeNewMessageId(header, 8);
+      const id = readMessageId(header, 8);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+      const text = Buffer.alloc(40, 0x78);
+      writeMessageIdText(header, 8, text, 2);
+      expect(text.toString('latin1')).toBe(`xx${id}xx`);
+    }
+    expect(ids.size).toBe(600);
+  });
+});
+
+describe('acknowledgements', () => {
+  /** A received frame with this id, type and sequence number. */
+  const received = (messageType: string, messageId: string, sequenceNumber: number) =>
+    encodeAgentMessage({ messageType, schemaVersion: 1, createdDate: 1, sequenceNumber: BigInt(sequenceNumber), flags: 0n, messageId, payloadType: 1, payload: Buffer.from('x') });
+
+  it("are the plugin's bytes (the acknowledge vector)", () => {
+    const vector = vectors.find((v) => v.name === 'acknowledge')!;
+    const ack = JSON.parse(vector.payloadText!) as { AcknowledgedMessageId: string; AcknowledgedMessageSequenceNumber: number };
+    const frame = received('output_stream_data', ack.AcknowledgedMessageId, ack.AcknowledgedMessageSequenceNumber);
+    const encoded = encodeAcknowledgement({ frame, messageType: 'output_stream_data', sequenceNumber: ack.AcknowledgedMessageSequenceNumber }, vector.createdDate, (target, offset) => writeMessageId(vector.messageId, target, offset));
+    expect(encoded.toString('hex')).toBe(vector.hex);
+  });
+
+  it('are the bytes of the general encoder with the acknowledge JSON, for any type and sequence number', () => {
+    const id = 'dd01e56b-ff48-483e-a508-b5f073f31b16';
+    const own = '0123e567-89ab-4cde-8f01-23456789abcd';
+    for (const messageType of ['output_stream_data', 'input_stream_data', 'some_new_type', 'a"b\\c', 'x:0,y', 'tÿpe']) {
+      for (const sequenceNumber of [0, 7, 10, 99, 100, 4_294_967_296, Number.MAX_SAFE_INTEGER]) {
+        const frame = received(messageType, id, sequenceNumber);
+        const encoded = encodeAcknowledgement({ frame, messageType, sequenceNumber }, 1503434274948, (target, offset) => writeMessageId(own, target, offset));
+        const expected = encodeAgentMessage({
+          messageType: 'acknowledge', schemaVersion: 1, createdDate: 1503434274948, sequenceNumber: 0n, flags: 3n, messageId: own, payloadType: 0,
+          payload: encodeAcknowledge({ acknowledgedMessageType: messageType, acknowledgedMessageId: id, acknowledgedMessageSequenceNumber: sequenceNumber, isSequentialMessage: true }),
+        });
+        expect(encoded.toString('hex')).toBe(expected.toString('hex'));
+      }
+    }
   });
 });
