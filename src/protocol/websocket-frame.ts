@@ -72,15 +72,41 @@ export function writeClientFrame(target: Buffer, offset: number, opcode: number,
   target[at + 2] = m2;
   target[at + 3] = m3;
   at += 4;
-  let i = 0;
-  for (const end = length - 3; i < end; i += 4) {
-    target[at + i] = payload[i]! ^ m0;
-    target[at + i + 1] = payload[i + 1]! ^ m1;
-    target[at + i + 2] = payload[i + 2]! ^ m2;
-    target[at + i + 3] = payload[i + 3]! ^ m3;
-  }
-  for (; i < length; i++) target[at + i] = payload[i]! ^ mask[maskAt + (i & 3)]!;
+  target.set(payload, at);
+  maskInPlace(target, at, length, m0, m1, m2, m3);
   return at + length;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Below this many bytes a payload is masked a byte at a time. */
+const WORDWISE_FROM = 32;
+/** A word view of the memory masked last: a turn's frames are masked into one buffer. */
+let wordsOf: ArrayBufferLike | undefined;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+/**
+ * XORs `length` bytes at `start` with the key (§5.3: byte i with key byte i mod 4). The bytes that
+ * sit on whole aligned words of memory go 4 at a time, the key turned to match where they start.
+ */
+function maskInPlace(target: Buffer, start: number, length: number, m0: number, m1: number, m2: number, m3: number): void {
+  // The key as a little-endian word: byte i of the payload takes (key >>> 8 * (i & 3)) & 0xff.
+  const key = (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0;
+  let i = 0;
+  if (length >= WORDWISE_FROM) {
+    const address = target.byteOffset + start;
+    for (const lead = (4 - (address & 3)) & 3; i < lead; i++) target[start + i]! ^= (key >>> (8 * (i & 3))) & 0xff;
+    if (wordsOf !== target.buffer) {
+      wordsOf = target.buffer;
+      words = new Uint32Array(target.buffer, 0, target.buffer.byteLength >>> 2);
+    }
+    const turned = i === 0 ? key : ((key >>> (8 * i)) | (key << (32 - 8 * i))) >>> 0;
+    const word = LITTLE_ENDIAN ? turned : (((turned & 0xff) << 24) | ((turned & 0xff00) << 8) | ((turned >>> 8) & 0xff00) | (turned >>> 24)) >>> 0;
+    const first = (address + i) >>> 2;
+    const count = (length - i) >>> 2;
+    for (let w = first, end = first + count; w < end; w++) words[w]! ^= word;
+    i += count * 4;
+  }
+  for (; i < length; i++) target[start + i]! ^= (key >>> (8 * (i & 3))) & 0xff;
 }
 
 /** One client frame on its own (tests, and a frame that goes alone). */

@@ -69,6 +69,23 @@ describe('client frames (RFC 6455 §5.2, §5.3)', () => {
     }
   });
 
+  it('a longer payload, masked a word at a time, is the same bytes wherever it falls in memory', () => {
+    const key = bytes(0x9a, 0x3c, 0x05, 0xe1);
+    for (const length of [31, 32, 33, 125, 126, 271, 1024, 70_000]) {
+      const payload = Buffer.from(Array.from({ length }, (_, i) => (i * 37) & 0xff));
+      const expected = payload.map((byte, i) => byte ^ key[i % 4]!);
+      for (let shift = 0; shift < 8; shift++) {
+        // A view into a larger buffer at every offset mod 8: a pooled Buffer starts anywhere.
+        const memory = Buffer.alloc(shift + clientFrameLength(length) + 3, 0xee);
+        const target = memory.subarray(shift);
+        const end = writeClientFrame(target, 0, Opcode.Binary, payload, key, 0);
+        expect(end).toBe(clientFrameLength(length));
+        expect(target.subarray(end - length, end).equals(expected)).toBe(true);
+        expect([...memory.subarray(shift + end)]).toEqual([0xee, 0xee, 0xee]);
+      }
+    }
+  });
+
   it('several frames go into one buffer, each with its own key, one after the other', () => {
     const keys = bytes(1, 1, 1, 1, 2, 2, 2, 2);
     const out = Buffer.alloc(clientFrameLength(1) + clientFrameLength(2));
