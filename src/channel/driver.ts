@@ -43,8 +43,22 @@ export class ChannelDriver {
   receive(frame: Buffer): void {
     if (this.stopped) return;
     this.debug?.(`← ${describeFrame(frame)}`);
-    this.apply(this.channel.receive(frame, this.timers.now()));
+    // One array for the events of every frame received, unless a frame comes while the last one's
+    // events are still being carried out.
+    const events = this.receiving ? [] : this.received;
+    this.receiving = true;
+    try {
+      this.apply(this.channel.receive(frame, this.timers.now(), events));
+    } finally {
+      if (events === this.received) {
+        events.length = 0;
+        this.receiving = false;
+      }
+    }
   }
+
+  private readonly received: ChannelEvent[] = [];
+  private receiving = false;
 
   send(payloadType: number, payload: Buffer): void {
     if (this.stopped) return;
@@ -74,7 +88,8 @@ export class ChannelDriver {
   }
 
   private apply(events: ChannelEvent[]): void {
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
       if (this.stopped) return;
       switch (event.kind) {
         case 'write':

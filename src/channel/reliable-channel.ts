@@ -209,9 +209,11 @@ export class ReliableChannel {
     return events;
   }
 
-  /** Handles one binary WebSocket frame from the peer. */
-  receive(frame: Buffer, now: number): ChannelEvent[] {
-    const events: ChannelEvent[] = [];
+  /**
+   * Handles one binary WebSocket frame from the peer. The events are appended to `events` when
+   * given (the driver hands in one array for every frame it feeds, as one comes per message).
+   */
+  receive(frame: Buffer, now: number, events: ChannelEvent[] = []): ChannelEvent[] {
     if (this.failed) return events;
     const message = decodeAgentMessage(frame, this.frameRules);
     if (message instanceof ProtocolError) {

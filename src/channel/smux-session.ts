@@ -77,6 +77,7 @@ export class SmuxSession {
       this.failed = true;
       return [{ kind: 'error', error: frames }];
     }
+    if (frames.length === 0) return [];
     const events: SmuxEvent[] = [];
     for (const frame of frames) {
       switch (frame.command) {

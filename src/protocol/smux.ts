@@ -39,6 +39,9 @@ export function encodeSmuxFrame(command: number, streamId: number, data: Uint8Ar
  * carries it in ≤1024-byte messages); pieces are kept in a list and only a frame's own bytes are
  * ever joined, so nothing is copied twice on the data path.
  */
+/** What a piece that completes no frame gives: most pieces, as a frame spans many messages. */
+const NO_FRAMES = Object.freeze([]) as unknown as SmuxFrame[];
+
 export class SmuxFrameParser {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
@@ -48,7 +51,7 @@ export class SmuxFrameParser {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
-    const frames: SmuxFrame[] = [];
+    let frames: SmuxFrame[] = NO_FRAMES;
     while (this.buffered >= SMUX_HEADER_SIZE) {
       const header = this.peek(SMUX_HEADER_SIZE);
       if (header[0] !== SMUX_VERSION) {
@@ -62,6 +65,7 @@ export class SmuxFrameParser {
       const length = header.readUInt16LE(2);
       if (this.buffered < SMUX_HEADER_SIZE + length) break;
       this.take(SMUX_HEADER_SIZE);
+      if (frames === NO_FRAMES) frames = [];
       frames.push({ command, streamId: header.readUInt32LE(4), data: this.take(length) });
     }
     return frames;
