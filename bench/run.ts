@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const ssmx = `${root}bin/ssmx`;
 const PROMPT = 'bench$ ';
 import { measureForwarding, type Scenario } from './forward.js';
-import { RSS_RUNS, STARTUP_RUNS, measureStartup, profileDownload, type StartupFigures } from './startup.js';
+import { CPU_RUNS, RSS_RUNS, STARTUP_RUNS, measureStartup, profileDownload, type StartupFigures } from './startup.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -248,11 +248,12 @@ the WebSocket, the handshake and the smux stream included). Memory: the forward'
 every 50 ms from /proc) while 64 MiB come down one connection, pacing off, the median of ${RSS_RUNS} such
 downloads (the peak moves by a megabyte or two from run to run: it comes early, while V8 compiles
 the hot code on its background thread); CPU: its user + system
-seconds per GiB over 256 MiB. Goals from issue 13: \`--version\` ≤ 1.5× and first byte ≤ 2.5× the
+seconds per GiB over 256 MiB, the median of ${CPU_RUNS} such downloads. Goals from issue 13: \`--version\` ≤ 1.5× and first byte ≤ 2.5× the
 baseline, ≤ 60 MiB, ≤ 10 CPU-s/GiB. "Its Node's \`-e 0\` peak RSS" is where any program on that Node
 starts: this machine's Node for the npm package, the pinned official Node 22 binary for the
 standalone executable (a static build whose own footprint is larger). "A plain relay's" CPU is the
-same 256 MiB through a Node process that only pipes one socket into another, on the same Node: the
+same 256 MiB through a Node process that only pipes one socket into another, on the same Node (run
+after each of the downloads, the median of the ${CPU_RUNS}): the
 floor of moving bytes through Node here at all, measured in the same run, so that the ratio holds
 when the machine's speed drifts (this machine is a virtual one whose speed varies by half within a day).
 
@@ -272,7 +273,7 @@ collector is the cost of each message's short-lived buffers, \`hash\` is SHA-256
 digest, checked on the way in and written on each acknowledgement).
 
 What issue 13 changed for these figures: the frames and acknowledgements of one event-loop turn
-leave in one socket write (masked into one buffer on the WebSocket, corked on each local socket),
+leave in one socket write (masked into one buffer on the WebSocket, gathered into one chunk for each local connection),
 SHA-256 is one-shot (\`crypto.hash\`), an acknowledgement's JSON is written out rather than
 serialised from an object, a message id is checked without a regular expression, the bundle takes
 the AWS SDK's ES module builds so that esbuild leaves out the commands ssmx never calls, ora is
