@@ -233,6 +233,9 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
 
   private onStreamData(payloadType: number, payload: Buffer): void {
     if (this.state === 'ended') return;
+    // After the handshake every message is output (the handshake's own rule), so the steps of
+    // one message each are skipped on the way.
+    if (this.handshake.isReady) return this.reveal(payloadType, payload);
     this.run(this.handshake.receive(payloadType, payload));
   }
 
