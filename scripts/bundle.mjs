@@ -9,6 +9,23 @@ const version = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).
 const external = ['node-pty', 'bufferutil', 'utf-8-validate'];
 const define = { SSMX_BUNDLED_VERSION: JSON.stringify(version) };
 
+/**
+ * Built-in modules the bundle requires rather than imports. An ES module import of a built-in reads
+ * each of its exports once, and some exports are getters that do real work when read: node:tls's
+ * rootCertificates parses Node's root certificates (about 0.5 MiB of RSS in every command, for the
+ * rare one that trusts a CA bundle), node:fs's promises loads the promise API. Required, the
+ * module's exports are read only where the code uses them.
+ */
+const requiredBuiltins = {
+  name: 'required-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?(fs|tls)$/ }, (args) =>
+      args.namespace === 'required-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'required-builtin' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'required-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 rmSync(new URL('dist/bundle', root), { recursive: true, force: true });
 await build({
   entryPoints: { entry: 'src/cli/entry.ts' },
@@ -34,4 +51,5 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+  plugins: [requiredBuiltins],
 });
