@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CliContext, GlobalOptions } from './context.js';
 import { cliContext, useColor } from './context.js';
@@ -21,7 +20,7 @@ import type { FleetOptions } from './commands/fleet.js';
 import type { SocksOptions } from './commands/socks.js';
 import type { CpOptions } from './commands/cp.js';
 import type { SessionsOptions } from './commands/sessions.js';
-import { DEFAULT_SESSIONS, PLUGIN_NAME, RUN_DOCUMENT, parseRemotePort } from './names.js';
+import { DEFAULT_SESSIONS, PLUGIN_NAME, RUN_DOCUMENT, invokedAsPlugin, parseRemotePort } from './names.js';
 
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -561,8 +560,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
 
   // Drop-in mode: run as session-manager-plugin (a link or launcher of that name), or `ssmx plugin`,
   // the arguments are the AWS CLI's, exactly; commander must not read them as options.
-  const invokedAs = basename(argv[1] ?? '').replace(/\.(c?js|mjs|cmd|exe)$/i, '');
-  const pluginArgs = invokedAs === PLUGIN_NAME ? argv.slice(2) : argv[2] === 'plugin' && !isHelp(argv.slice(3)) ? argv.slice(3) : undefined;
+  const pluginArgs = invokedAsPlugin(argv) ? argv.slice(2) : argv[2] === 'plugin' && !isHelp(argv.slice(3)) ? argv.slice(3) : undefined;
   if (pluginArgs) {
     try {
       return await (await import('./commands/plugin.js')).pluginCommand(pluginArgs, ctx);

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { UsageError } from './errors.js';
 
 /**
@@ -7,6 +8,11 @@ import { UsageError } from './errors.js';
 
 /** The program name the AWS CLI runs. */
 export const PLUGIN_NAME = 'session-manager-plugin';
+
+/** Whether this process runs as session-manager-plugin: a link or launcher of that name (drop-in mode). */
+export function invokedAsPlugin(argv: string[]): boolean {
+  return basename(argv[1] ?? '').replace(/\.(c?js|mjs|cmd|exe)$/i, '') === PLUGIN_NAME;
+}
 
 /** The session document `ssmx run` uses, created by `ssmx setup`. */
 export const RUN_DOCUMENT = 'SSMX-RunCommand';
