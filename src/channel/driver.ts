@@ -32,6 +32,9 @@ export class ChannelDriver {
   private timer: TimerHandle | undefined;
   private isOnline = true;
   private stopped = false;
+  /** The events of the frame being received: one array for them all (see receive). */
+  private readonly received: ChannelEvent[] = [];
+  private receiving = false;
 
   constructor(
     readonly channel: ReliableChannel,
@@ -56,9 +59,6 @@ export class ChannelDriver {
       }
     }
   }
-
-  private readonly received: ChannelEvent[] = [];
-  private receiving = false;
 
   send(payloadType: number, payload: Buffer): void {
     if (this.stopped) return;

@@ -34,24 +34,24 @@ export function encodeSmuxFrame(command: number, streamId: number, data: Uint8Ar
   return frame;
 }
 
+/** What a piece that completes no frame gives: most pieces, as a frame spans many messages. */
+const NO_FRAMES: readonly SmuxFrame[] = Object.freeze([]);
+
 /**
  * Cuts a byte stream into smux frames. The stream arrives in arbitrary pieces (the data channel
  * carries it in ≤1024-byte messages); pieces are kept in a list and only a frame's own bytes are
  * ever joined, so nothing is copied twice on the data path.
  */
-/** What a piece that completes no frame gives: most pieces, as a frame spans many messages. */
-const NO_FRAMES = Object.freeze([]) as unknown as SmuxFrame[];
-
 export class SmuxFrameParser {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
 
-  push(chunk: Buffer): SmuxFrame[] | ProtocolError {
+  push(chunk: Buffer): readonly SmuxFrame[] | ProtocolError {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
-    let frames: SmuxFrame[] = NO_FRAMES;
+    let frames: SmuxFrame[] | undefined;
     while (this.buffered >= SMUX_HEADER_SIZE) {
       const header = this.peek(SMUX_HEADER_SIZE);
       if (header[0] !== SMUX_VERSION) {
@@ -65,10 +65,9 @@ export class SmuxFrameParser {
       const length = header.readUInt16LE(2);
       if (this.buffered < SMUX_HEADER_SIZE + length) break;
       this.take(SMUX_HEADER_SIZE);
-      if (frames === NO_FRAMES) frames = [];
-      frames.push({ command, streamId: header.readUInt32LE(4), data: this.take(length) });
+      (frames ??= []).push({ command, streamId: header.readUInt32LE(4), data: this.take(length) });
     }
-    return frames;
+    return frames ?? NO_FRAMES;
   }
 
   private peek(n: number): Buffer {

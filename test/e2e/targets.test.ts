@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -328,6 +328,13 @@ describe('credentials, errors and output conventions', () => {
       execFileSync(shell, ['-n', join(dir, `ssmx.${shell}`)]);
     }
     expect((await ssmx(['completion', 'tcsh'])).code).toBe(2);
+  });
+
+  it('--version and -V print the version alone; with more on the line the parser reads it, as before', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(await ssmx([flag])).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect((await ssmx(['--version', 'list'])).stdout).toBe(`${version}\n`);
+    expect((await ssmx(['--versions'])).code).toBe(2);
   });
 
   it('every command\'s --help shows examples', async () => {
