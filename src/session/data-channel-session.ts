@@ -54,7 +54,7 @@ export interface DataChannelSessionOptions {
 }
 
 /** How long ending a session on the service may hold up ssmx's exit. */
-const TERMINATE_WAIT_MS = 2000;
+export const TERMINATE_WAIT_MS = 2000;
 
 type State = 'starting' | 'ready' | 'ended';
 
@@ -221,14 +221,16 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
   private async endOnService(reason: SessionError | undefined): Promise<void> {
     if (this.closedByService) return;
     const byFlag = this.state === 'ready' && this.link.isUp && isVersionGreater(this.agentVersion, AgentGates.terminateSessionFlag);
-    if (byFlag) {
-      this.driver.send(PayloadType.Flag, encodeFlag(FlagValue.TerminateSession));
-      // Let the flag leave before the socket closes.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    // The flag leaves before the close frame: the transport writes what it holds, then closes.
+    if (byFlag) this.driver.send(PayloadType.Flag, encodeFlag(FlagValue.TerminateSession));
+    const linkClosed = this.link.connectionGone();
     if (reason) this.fail(reason);
     else this.end();
-    if (!byFlag && this.options.terminateOnService) await withTimeout(this.options.terminateOnService(), TERMINATE_WAIT_MS);
+    const onService = !byFlag && this.options.terminateOnService ? this.options.terminateOnService() : undefined;
+    // ssmx then reads on until the service has closed the connection. A process that exits with
+    // bytes unread makes its kernel reset the connection, and a reset can destroy the flag before
+    // the service has read it: the session would stay active.
+    await withTimeout(Promise.all([linkClosed, onService]), TERMINATE_WAIT_MS);
   }
 
   private onStreamData(payloadType: number, payload: Buffer): void {

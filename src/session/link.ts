@@ -87,6 +87,16 @@ export class Link extends EventEmitter<LinkEvents> {
     this.transport.resume();
   }
 
+  /**
+   * Resolves once the present connection has gone: after `close`, when the service has answered
+   * the close and closed its end (at once if the link is already down).
+   */
+  connectionGone(): Promise<void> {
+    const transport = this.transport;
+    if (!this.up || transport.isClosed) return Promise.resolve();
+    return new Promise((resolve) => transport.on('close', () => resolve()));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

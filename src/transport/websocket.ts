@@ -214,6 +214,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   }
 
   pause(): void {
+    if (this.closedByUs) return;
     this.paused = true;
     this.socket.pause();
   }
@@ -235,11 +236,16 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     this.closeSent = true;
     this.flush();
     this.socket.end();
+    // Then read on, paused or not, until the server closes the connection; what comes is dropped.
+    // Bytes left unread when this process exits would make its kernel reset the connection, and
+    // a reset can destroy the last frames sent before the server reads them.
+    this.paused = false;
+    this.socket.resume();
     setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS).unref();
   }
 
   private read(chunk: Buffer): void {
-    if (this.peerClose || this.protocolError) return;
+    if (this.peerClose || this.protocolError || this.closedByUs) return;
     // Anything from the peer shows the link is alive, as a pong does. A pong sent while ssmx was
     // reading a backlog waits behind it; the data ahead of it must not count against the link.
     this.awaitingPong = false;
@@ -286,7 +292,7 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
   private endPass(): void {
     const waitMs = this.coalescer.afterPass(this.passBytes);
     this.passBytes = 0;
-    if (waitMs === 0 || this.paused || this.gathering || this.isClosed) return;
+    if (waitMs === 0 || this.paused || this.gathering || this.isClosed || this.closedByUs) return;
     this.gathering = true;
     this.socket.pause();
     setTimeout(() => {

@@ -9,15 +9,24 @@ export const T = 1_732_800_000_000;
 /** A data channel transport that records every frame sent and lets a test play the agent. */
 export class FakeTransport extends EventEmitter {
   sent: DecodedAgentMessage[] = [];
-  closed = false;
   paused = false;
   send(frame: Buffer) {
     const m = decodeAgentMessage(frame);
     if (m instanceof ProtocolError) throw m;
     this.sent.push(m);
   }
+  closed = false;
+  /** Set, the service has not yet closed its end after `close`: `finishClose` does it. */
+  holdClose = false;
+  isClosed = false;
   close() {
     this.closed = true;
+    if (!this.holdClose) this.finishClose();
+  }
+  finishClose() {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.emit('close', undefined);
   }
   pause() {
     this.paused = true;

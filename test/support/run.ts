@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Ran {
   code: number | null;
@@ -42,12 +43,22 @@ export function runProgram(command: string, args: string[], options: RunOptions)
   });
 }
 
-/** Whether a process of this pid still exists (signal 0 checks without sending anything). */
+/**
+ * Whether a process of this pid still runs (signal 0 checks without sending anything). A zombie
+ * has ended: a ProxyCommand outlives ssh by moments, and its orphan waits for whoever is the
+ * machine's init to reap it (on these machines about a second later).
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { FlagValue, PayloadType } from '../../src/protocol/constants.js';
 import { encodeHandshakeRequest } from '../../src/protocol/payloads.js';
-import { DataChannelSession } from '../../src/session/data-channel-session.js';
+import { DataChannelSession, TERMINATE_WAIT_MS } from '../../src/session/data-channel-session.js';
 import { ACK_WAIT_MS, runStream, type StreamOutcome } from '../../src/session/stream.js';
 import { portMode } from '../../src/session/tunnel.js';
 import { FakeTransport } from '../support/fake-transport.js';
@@ -94,5 +94,38 @@ describe('stream sessions (ssh ProxyCommand) on the wire', () => {
     await tick();
     await tick();
     expect(s.transport.paused).toBe(false);
+  });
+
+  it(`terminate: the TerminateSession flag, then the close; it settles when the service has closed the connection, or after ${TERMINATE_WAIT_MS / 1000} s`, async () => {
+    /** A ready session whose service does not close its end until told; terminate() and whether it settled. */
+    const terminating = async () => {
+      const s = sshSession();
+      s.transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
+      s.transport.holdClose = true;
+      const ending = { settled: false, done: undefined as unknown as Promise<void> };
+      ending.done = s.session.terminate().then(() => void (ending.settled = true));
+      await tick();
+      expect(s.transport.data().filter((m) => m.payloadType === PayloadType.Flag).map((m) => m.payload)).toEqual([Buffer.from([0, 0, 0, FlagValue.TerminateSession])]);
+      expect(s.transport.closed).toBe(true);
+      return { transport: s.transport, ending };
+    };
+
+    const { transport, ending } = await terminating();
+    // Until the service closes its end, ssmx keeps reading: it does not exit with bytes unread.
+    await tick();
+    expect(ending.settled).toBe(false);
+    transport.finishClose();
+    await ending.done;
+
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const silent = await terminating();
+      await vi.advanceTimersByTimeAsync(TERMINATE_WAIT_MS - 1);
+      expect(silent.ending.settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await silent.ending.done;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

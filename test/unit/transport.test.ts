@@ -178,6 +178,40 @@ describe('WebSocket transport: the RFC 6455 client ssmx speaks', () => {
     expect(error?.message).toBe('the data channel closed (WebSocket code 1011: going away now)');
   });
 
+  it('after its close frame ssmx reads on, paused or not, until the server closes: no byte is left unread to reset the connection', async () => {
+    const { url, server } = await listen();
+    const serverSide = new Promise<{ code: number; error: string | undefined; lastMessage: string }>((resolve) =>
+      server.on('connection', (ws) => {
+        let lastMessage = '';
+        let error: string | undefined;
+        ws.on('message', (data: Buffer) => (lastMessage = data.toString()));
+        // A reset shows here as ECONNRESET; a clean close as the client's 1000.
+        (ws as unknown as { _socket: Socket })._socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
+        ws.on('close', (code) => resolve({ code, error, lastMessage }));
+        // 8 MiB more than the socket buffers hold, sent while the client has stopped reading.
+        ws.once('message', () => {
+          for (let i = 0; i < 8 * 1024; i++) ws.send(Buffer.alloc(1024, i & 0xff));
+        });
+      }),
+    );
+    const transport = await open(url);
+    transport.pause();
+    transport.send(Buffer.from('start'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const frames: number[] = [];
+    transport.on('frame', (frame) => frames.push(frame.length));
+    transport.send(Buffer.from('the last words'));
+    const started = Date.now();
+    const closed = new Promise((resolve) => transport.on('close', resolve));
+    transport.close();
+    // The link ends when the server closes the connection, not when ssmx gives up waiting (5 s).
+    expect(await closed).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await serverSide).toEqual({ code: 1000, error: undefined, lastMessage: 'the last words' });
+    // What came after the close frame went out was read and dropped, not handed on.
+    expect(frames).toEqual([]);
+  });
+
   it('a frame cut across reads, and one sent with the 101 answer itself, each arrive whole', async () => {
     const frame = Buffer.concat([Buffer.from([0x82, 0x7e, 0x01, 0x00]), Buffer.alloc(256, 0x61)]);
     const server = await rawServer(
