@@ -64,6 +64,8 @@ export class PortPlugin implements AgentPlugin {
   /** Basic mode: the one destination connection, and whether the next data must redial it. */
   private basic: Socket | undefined;
   private basicDialing: Promise<Socket | undefined> | undefined;
+  /** A stream session's destination has closed: the session is ending. */
+  private destinationClosed = false;
   private paused = false;
   private stopped = false;
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -154,7 +156,10 @@ export class PortPlugin implements AgentPlugin {
         if (this.basic !== socket) return;
         this.basic = undefined;
         // A stream session (ssh) ends with its destination; port forwarding waits for new data.
-        if (this.options.type !== 'LocalPortForwarding' && !this.stopped) this.host.done();
+        if (this.options.type !== 'LocalPortForwarding') {
+          this.destinationClosed = true;
+          if (!this.stopped) this.host.done();
+        }
       });
       socket.on('error', () => undefined);
       return socket;
@@ -168,6 +173,10 @@ export class PortPlugin implements AgentPlugin {
 
   private inputBasic(payload: Buffer): boolean {
     if (this.basic) return this.basic.write(payload);
+    // A stream session's destination is never dialled again: the agent's write to the closed
+    // connection fails and the message is dropped (port_basic.go, HandleStreamMessage dials again
+    // only when reconnectToPort is set, and only handlePortError, for port forwarding, sets it).
+    if (this.destinationClosed) return true;
     // After a disconnect the agent dials again only when the client's next data arrives.
     const dialing = this.basicDialing ?? (this.basicDialing = this.dialBasic());
     void dialing.then((socket) => {
