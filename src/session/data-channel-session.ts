@@ -302,8 +302,9 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.driver.stop();
-    // Let the last writes (a refusing handshake response) leave before the socket closes.
-    setImmediate(() => this.link.close());
+    // The last writes (a refusing handshake response) still leave: the transport writes what it
+    // holds before its close frame.
+    this.link.close();
     this.emit('error', error);
   }
 }

@@ -15,6 +15,7 @@ export class FakeTransport extends EventEmitter {
     if (m instanceof ProtocolError) throw m;
     this.sent.push(m);
   }
+  /** ssmx has closed its end (`close`); `isClosed` once the service has closed its own. */
   closed = false;
   /** Set, the service has not yet closed its end after `close`: `finishClose` does it. */
   holdClose = false;
