@@ -1,6 +1,6 @@
 import { MessageFlags, MessageType, SchemaVersion } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { decodeAgentMessage, encodeAcknowledgement, encodeAgentMessage, type AgentMessage, type FrameRules } from '../protocol/message.js';
+import { decodeAgentMessage, encodeAcknowledgement, encodeAgentMessage, type AgentMessage, type DecodedAgentMessage, type FrameRules } from '../protocol/message.js';
 import { decodeAcknowledge, decodeChannelClosed, type ChannelClosed } from '../protocol/payloads.js';
 import { newMessageId, writeMessageId, writeNewMessageId } from '../protocol/uuid.js';
 import { ChannelError } from './errors.js';
@@ -59,8 +59,6 @@ export interface ReliableChannelOptions {
   newId?: () => string;
 }
 
-/** The largest sequence number the channel counts exactly. */
-const MAX_SAFE_SEQUENCE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Invalid frames in a row, none valid between them, after which the peer is given up on. */
 export const MAX_INVALID_IN_A_ROW = 100;
@@ -373,12 +371,13 @@ export class ReliableChannel {
     }
   }
 
-  private onStreamData(frame: Buffer, message: AgentMessage, now: number, events: ChannelEvent[]): void {
-    if (message.sequenceNumber > MAX_SAFE_SEQUENCE || message.sequenceNumber < 0n) {
+  private onStreamData(frame: Buffer, message: DecodedAgentMessage, now: number, events: ChannelEvent[]): void {
+    // NaN where the number is not read exactly as a double (2^53 and more; negatives fail anyway).
+    const sequenceNumber = message.sequence;
+    if (!(sequenceNumber >= 0)) {
       this.fail(events, new ChannelError('MALFORMED_FRAME', `sequence number ${message.sequenceNumber} is out of range`));
       return;
     }
-    const sequenceNumber = Number(message.sequenceNumber);
     if (sequenceNumber < this.expectedSequenceNumber) {
       // A duplicate: the peer missed our acknowledgement, so acknowledge again (the plugin does
       // not, and a lost ack then makes the agent resend forever — docs/protocol.md §6).
@@ -401,8 +400,8 @@ export class ReliableChannel {
     }
   }
 
-  private acknowledgement(frame: Buffer, message: AgentMessage, now: number): Buffer {
-    return encodeAcknowledgement({ frame, messageType: message.messageType, sequenceNumber: Number(message.sequenceNumber) }, now, this.writeId);
+  private acknowledgement(frame: Buffer, message: DecodedAgentMessage, now: number): Buffer {
+    return encodeAcknowledgement(frame, message.messageType, message.sequence, now, this.writeId);
   }
 
   /**

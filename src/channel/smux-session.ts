@@ -10,6 +10,9 @@ export type SmuxEvent =
   | { kind: 'nop' }
   | { kind: 'error'; error: ProtocolError };
 
+/** What a piece that completes no frame gives: most pieces, as a frame spans many messages. */
+const NO_EVENTS: readonly SmuxEvent[] = Object.freeze([]);
+
 /**
  * One smux v1 session as a state machine over its byte stream (docs/protocol.md §8, xtaci/smux). It never
  * touches a socket: `receive` takes bytes from the peer and returns events, and every method that
@@ -70,14 +73,14 @@ export class SmuxSession {
     return encodeSmuxFrame(SmuxCommand.Nop, 0);
   }
 
-  receive(chunk: Buffer): SmuxEvent[] {
-    if (this.failed) return [];
+  receive(chunk: Buffer): readonly SmuxEvent[] {
+    if (this.failed) return NO_EVENTS;
     const frames = this.parser.push(chunk);
     if (frames instanceof ProtocolError) {
       this.failed = true;
       return [{ kind: 'error', error: frames }];
     }
-    if (frames.length === 0) return [];
+    if (frames.length === 0) return NO_EVENTS;
     const events: SmuxEvent[] = [];
     for (const frame of frames) {
       switch (frame.command) {

@@ -23,6 +23,8 @@ export interface AgentMessage {
 export interface DecodedAgentMessage extends AgentMessage {
   headerLength: number;
   payloadLength: number;
+  /** The sequence number as a number where it is read exactly as one (from -2^53 to 2^53 - 1), else NaN. */
+  sequence: number;
 }
 
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -64,9 +66,15 @@ function readUint64Number(frame: Buffer, offset: number): number {
 
 /** An int64 field as a bigint; through a double, with no bigint arithmetic, when it is exact there. */
 function readInt64(frame: Buffer, offset: number): bigint {
+  const exact = readInt64Number(frame, offset);
+  return Number.isNaN(exact) ? frame.readBigInt64BE(offset) : BigInt(exact);
+}
+
+/** An int64 field as a number where it is read exactly as one (from -2^53 to 2^53 - 1), else NaN. */
+function readInt64Number(frame: Buffer, offset: number): number {
   const high = frame.readInt32BE(offset);
-  if (high >= SAFE_HIGH || high < -SAFE_HIGH) return frame.readBigInt64BE(offset);
-  return BigInt(high * TWO_32 + frame.readUInt32BE(offset + 4));
+  if (high >= SAFE_HIGH || high < -SAFE_HIGH) return NaN;
+  return high * TWO_32 + frame.readUInt32BE(offset + 4);
 }
 
 function readUint64(frame: Buffer, offset: number): bigint {
@@ -98,45 +106,68 @@ export function encodeAgentMessage(message: AgentMessage): Buffer {
   return writeHeader(frame, message);
 }
 
-/** What an acknowledgement names of the message it acknowledges: the frame received, its type and sequence number as decoded. */
-export interface Acknowledged {
-  frame: Buffer;
-  messageType: string;
-  sequenceNumber: number;
-}
-
 /**
  * An acknowledgement of a message received (docs/protocol.md §3), one per message: the bytes of
  * encodeAgentMessage with the acknowledge JSON of payloads.ts as its payload, made from a template
  * per acknowledged type in which only the date, the new id, the acknowledged id (its text written
- * from the received header) and sequence number, the digest and the length change. `writeId` puts
- * the acknowledgement's own new id into its header.
+ * from the received header) and sequence number, the digest and the length change. What it names
+ * of the message acknowledged: the frame received, its type and sequence number as decoded.
+ * `writeId` puts the acknowledgement's own new id into its header.
  */
-export function encodeAcknowledgement(acked: Acknowledged, createdDate: number, writeId: (target: Buffer, offset: number) => void): Buffer {
-  const template = acknowledgementTemplate(acked.messageType);
-  const sequenceNumber = acked.sequenceNumber;
+export function encodeAcknowledgement(
+  received: Buffer,
+  messageType: string,
+  sequenceNumber: number,
+  createdDate: number,
+  writeId: (target: Buffer, offset: number) => void,
+): Buffer {
+  const template = acknowledgementTemplate(messageType);
   if (!template || !Number.isSafeInteger(sequenceNumber) || sequenceNumber < 0) {
-    const frame = encodeAgentMessage({ ...ACK_HEADER, createdDate, messageId: NIL_ID, payload: encodeAcknowledge(acknowledgeOf(acked.messageType, readMessageId(acked.frame, Header.messageIdOffset), sequenceNumber)) });
+    const frame = encodeAgentMessage({ ...ACK_HEADER, createdDate, messageId: NIL_ID, payload: encodeAcknowledge(acknowledgeOf(messageType, readMessageId(received, Header.messageIdOffset), sequenceNumber)) });
     writeId(frame, Header.messageIdOffset);
     return frame;
   }
   let digits = 1;
   for (let rest = sequenceNumber; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  const frame = Buffer.allocUnsafe(template.head.length + UUID_TEXT_LENGTH + template.middle.length + digits + template.end.length);
-  frame.set(template.head, 0);
-  let at = template.head.length;
-  writeMessageIdText(acked.frame, Header.messageIdOffset, frame, at);
-  at += UUID_TEXT_LENGTH;
-  frame.set(template.middle, at);
-  at += template.middle.length + digits;
-  for (let rest = sequenceNumber, i = 1; i <= digits; i++, rest = Math.floor(rest / 10)) frame[at - i] = 0x30 + (rest % 10);
-  frame.set(template.end, at);
+  // The payload is written into the template's buffer for its length, whose fixed parts are already
+  // there, and hashed where it lies; the frame is then the header template and that payload.
+  const payload = template.payloads[digits] ?? payloadOfLength(template, digits);
+  writeMessageIdText(received, Header.messageIdOffset, payload, template.idAt);
+  for (let rest = sequenceNumber, at = template.numberAt + digits - 1; at >= template.numberAt; at--, rest = Math.floor(rest / 10)) payload[at] = 0x30 + (rest % 10);
+  const frame = ackFrame(Header.payloadOffset + payload.length);
+  frame.set(template.header, 0);
+  frame.set(payload, Header.payloadOffset);
   writeInt64(frame, createdDate, Header.createdDateOffset);
   writeId(frame, Header.messageIdOffset);
-  const payload = frame.subarray(Header.payloadOffset);
-  frame.write(digestLatin1(payload), Header.payloadDigestOffset, Header.payloadDigestWidth, 'latin1');
+  writeDigest(frame, digestLatin1(payload));
   frame.writeUInt32BE(payload.length, Header.payloadLengthOffset);
   return frame;
+}
+
+/**
+ * Acknowledgements are cut from slabs of their own, as Buffer.allocUnsafe cuts small buffers from
+ * its pool, only larger: one ArrayBuffer for some 200 of them where that pool of 8 KiB gives one
+ * for 27, and each new ArrayBuffer costs an allocation, a free and the collector's bookkeeping.
+ */
+const ACK_SLAB_BYTES = 64 * 1024;
+let ackSlab = Buffer.allocUnsafeSlow(ACK_SLAB_BYTES);
+let ackSlabUsed = 0;
+
+function ackFrame(size: number): Buffer {
+  if (size > ACK_SLAB_BYTES / 8) return Buffer.allocUnsafe(size);
+  if (ackSlabUsed + size > ACK_SLAB_BYTES) {
+    ackSlab = Buffer.allocUnsafeSlow(ACK_SLAB_BYTES);
+    ackSlabUsed = 0;
+  }
+  const frame = ackSlab.subarray(ackSlabUsed, ackSlabUsed + size);
+  // Each frame starts on an 8-byte boundary, as the pool's do.
+  ackSlabUsed += (size + 7) & ~7;
+  return frame;
+}
+
+/** A digest as digestLatin1 gives it, into its header field. */
+function writeDigest(frame: Buffer, digest: string): void {
+  for (let i = 0; i < 32; i++) frame[Header.payloadDigestOffset + i] = digest.charCodeAt(i);
 }
 
 const UUID_TEXT_LENGTH = 36;
@@ -158,33 +189,60 @@ const acknowledgeOf = (messageType: string, messageId: string, sequenceNumber: n
 });
 
 interface AcknowledgementTemplate {
-  /** The header (date, id, digest and length to fill in) and the JSON up to the acknowledged id. */
+  /** The header: date, id, digest and length to fill in. */
+  header: Buffer;
+  /** The JSON before the acknowledged id, between it and the sequence number, and after the number. */
   head: Buffer;
-  /** The JSON between the id and the sequence number, and after the number. */
   middle: Buffer;
   end: Buffer;
+  /** Where the id's text and the number go in a payload. */
+  idAt: number;
+  numberAt: number;
+  /** A payload for each count of digits, fixed parts in place, made when first needed. */
+  payloads: Array<Buffer | undefined>;
 }
 
 /** One per acknowledged type: nearly every acknowledgement names output_stream_data. */
 const ackTemplates = new Map<string, AcknowledgementTemplate | undefined>();
+let lastAckType: string | undefined;
+let lastAckTemplate: AcknowledgementTemplate | undefined;
 
 /** Cut from the acknowledge JSON itself, so the two cannot disagree; undefined for a type the cut would not survive. */
 function acknowledgementTemplate(messageType: string): AcknowledgementTemplate | undefined {
-  if (ackTemplates.has(messageType)) return ackTemplates.get(messageType);
-  const mark = NIL_ID;
-  const json = acknowledgeJson(acknowledgeOf(messageType, mark, 0));
-  const idAt = json.indexOf(mark);
-  const numberAt = json.indexOf(':0,', idAt + mark.length) + 1;
-  const plain = json.indexOf(mark, idAt + 1) === -1 && numberAt > 0 && Buffer.byteLength(json) === json.length;
-  const template = plain
-    ? {
-        head: encodeAgentMessage({ ...ACK_HEADER, createdDate: 0, messageId: mark, payload: Buffer.from(json.slice(0, idAt), 'latin1') }),
-        middle: Buffer.from(json.slice(idAt + mark.length, numberAt), 'latin1'),
-        end: Buffer.from(json.slice(numberAt + 1), 'latin1'),
-      }
-    : undefined;
-  if (ackTemplates.size < 64) ackTemplates.set(messageType, template);
-  return template;
+  if (messageType === lastAckType) return lastAckTemplate;
+  if (!ackTemplates.has(messageType)) {
+    const mark = NIL_ID;
+    const json = acknowledgeJson(acknowledgeOf(messageType, mark, 0));
+    const idAt = json.indexOf(mark);
+    const numberAt = json.indexOf(':0,', idAt + mark.length) + 1;
+    const plain = json.indexOf(mark, idAt + 1) === -1 && numberAt > 0 && Buffer.byteLength(json) === json.length;
+    const template = plain
+      ? {
+          header: encodeAgentMessage({ ...ACK_HEADER, createdDate: 0, messageId: mark, payload: Buffer.alloc(0) }),
+          head: Buffer.from(json.slice(0, idAt), 'latin1'),
+          middle: Buffer.from(json.slice(idAt + mark.length, numberAt), 'latin1'),
+          end: Buffer.from(json.slice(numberAt + 1), 'latin1'),
+          idAt,
+          numberAt,
+          payloads: [],
+        }
+      : undefined;
+    if (ackTemplates.size >= 64) return template;
+    ackTemplates.set(messageType, template);
+  }
+  lastAckType = messageType;
+  lastAckTemplate = ackTemplates.get(messageType);
+  return lastAckTemplate;
+}
+
+/** The template's payload for a sequence number of `digits` digits: the JSON with room for the id and the number. */
+function payloadOfLength(template: AcknowledgementTemplate, digits: number): Buffer {
+  const payload = Buffer.alloc(template.numberAt + digits + template.end.length);
+  payload.set(template.head, 0);
+  payload.set(template.middle, template.idAt + UUID_TEXT_LENGTH);
+  payload.set(template.end, template.numberAt + digits);
+  template.payloads[digits] = payload;
+  return payload;
 }
 
 /**
@@ -222,7 +280,7 @@ function writeHeader(frame: Buffer, message: Omit<AgentMessage, 'payload'>): Buf
   writeInt64(frame, message.sequenceNumber, Header.sequenceNumberOffset);
   writeInt64(frame, message.flags, Header.flagsOffset);
   writeMessageId(message.messageId, frame, Header.messageIdOffset);
-  frame.write(digestLatin1(payload), Header.payloadDigestOffset, Header.payloadDigestWidth, 'latin1');
+  writeDigest(frame, digestLatin1(payload));
   frame.writeUInt32BE(message.payloadType, Header.payloadTypeOffset);
   frame.writeUInt32BE(payload.length, Header.payloadLengthOffset);
   return frame;
@@ -276,8 +334,9 @@ export interface Forgiven {
 }
 
 /**
- * A message as decoded: the fields read from its frame, except the id, whose text is made only
- * when asked for (an acknowledgement writes it from the frame: encodeAcknowledgement).
+ * A message as decoded: the fields read from its frame, except the id and the sequence number as a
+ * bigint, which are made only when asked for (the channel reads the number, and an acknowledgement
+ * writes the id's text from the frame: encodeAcknowledgement).
  */
 class ReceivedMessage implements DecodedAgentMessage, Forgiven {
   forgiven?: string;
@@ -288,12 +347,16 @@ class ReceivedMessage implements DecodedAgentMessage, Forgiven {
     readonly messageType: string,
     readonly schemaVersion: number,
     readonly createdDate: number,
-    readonly sequenceNumber: bigint,
+    readonly sequence: number,
     readonly flags: bigint,
     readonly payloadType: number,
     readonly payloadLength: number,
     readonly payload: Buffer,
   ) {}
+
+  get sequenceNumber(): bigint {
+    return Number.isNaN(this.sequence) ? this.frame.readBigInt64BE(Header.sequenceNumberOffset) : BigInt(this.sequence);
+  }
 
   get messageId(): string {
     return readMessageId(this.frame, Header.messageIdOffset);
@@ -323,7 +386,7 @@ export function decodeAgentMessage(frame: Buffer, rules: FrameRules = 'client'):
     messageType,
     frame.readUInt32BE(Header.schemaVersionOffset),
     readUint64Number(frame, Header.createdDateOffset),
-    readInt64(frame, Header.sequenceNumberOffset),
+    readInt64Number(frame, Header.sequenceNumberOffset),
     readUint64(frame, Header.flagsOffset),
     frame.readUInt32BE(Header.payloadTypeOffset),
     payloadLength,

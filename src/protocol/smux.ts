@@ -40,11 +40,19 @@ const NO_FRAMES: readonly SmuxFrame[] = Object.freeze([]);
 /**
  * Cuts a byte stream into smux frames. The stream arrives in arbitrary pieces (the data channel
  * carries it in ≤1024-byte messages); pieces are kept in a list and only a frame's own bytes are
- * ever joined, so nothing is copied twice on the data path.
+ * ever joined, so nothing is copied twice on the data path. A frame's header is read once, where
+ * it lies; what the last frame left of a piece is marked by an offset, not cut off.
  */
 export class SmuxFrameParser {
-  private readonly chunks: Buffer[] = [];
+  private chunks: Buffer[] = [];
+  /** The first piece not wholly taken, and how much of it was. */
+  private head = 0;
+  private offset = 0;
   private buffered = 0;
+  /** The header of the frame whose data is still coming (a frame spans many pieces). */
+  private command = -1;
+  private streamId = 0;
+  private length = 0;
 
   push(chunk: Buffer): readonly SmuxFrame[] | ProtocolError {
     if (chunk.length > 0) {
@@ -52,59 +60,80 @@ export class SmuxFrameParser {
       this.buffered += chunk.length;
     }
     let frames: SmuxFrame[] | undefined;
-    while (this.buffered >= SMUX_HEADER_SIZE) {
-      const header = this.peek(SMUX_HEADER_SIZE);
-      if (header[0] !== SMUX_VERSION) {
-        return new ProtocolError('BAD_PAYLOAD', `smux version ${header[0]} where 1 was expected`);
+    for (;;) {
+      if (this.command < 0) {
+        if (this.buffered < SMUX_HEADER_SIZE) break;
+        const error = this.readHeader();
+        if (error) return error;
       }
-      const command = header[1]!;
-      if (command > SmuxCommand.Nop) {
-        // UPD (4) exists only in version 2; anything else is garbage.
-        return new ProtocolError('BAD_PAYLOAD', `smux command ${command} is not valid in version 1`);
-      }
-      const length = header.readUInt16LE(2);
-      if (this.buffered < SMUX_HEADER_SIZE + length) break;
-      this.take(SMUX_HEADER_SIZE);
-      (frames ??= []).push({ command, streamId: header.readUInt32LE(4), data: this.take(length) });
+      if (this.buffered < this.length) break;
+      (frames ??= []).push({ command: this.command, streamId: this.streamId, data: this.take(this.length) });
+      this.command = -1;
     }
     return frames ?? NO_FRAMES;
   }
 
-  private peek(n: number): Buffer {
-    const first = this.chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    return Buffer.concat(this.chunks, Math.min(this.buffered, Math.max(n, 0))).subarray(0, n);
+  private readHeader(): ProtocolError | undefined {
+    let source = this.chunks[this.head]!;
+    let at = this.offset;
+    if (source.length - at >= SMUX_HEADER_SIZE) this.skip(SMUX_HEADER_SIZE);
+    else {
+      source = this.take(SMUX_HEADER_SIZE);
+      at = 0;
+    }
+    if (source[at] !== SMUX_VERSION) {
+      return new ProtocolError('BAD_PAYLOAD', `smux version ${source[at]} where 1 was expected`);
+    }
+    const command = source[at + 1]!;
+    if (command > SmuxCommand.Nop) {
+      // UPD (4) exists only in version 2; anything else is garbage.
+      return new ProtocolError('BAD_PAYLOAD', `smux command ${command} is not valid in version 1`);
+    }
+    this.command = command;
+    this.length = source.readUInt16LE(at + 2);
+    this.streamId = source.readUInt32LE(at + 4);
+    return undefined;
+  }
+
+  /** Passes over `n` bytes of the first piece, which holds at least that many. */
+  private skip(n: number): void {
+    this.offset += n;
+    this.buffered -= n;
+    if (this.offset === this.chunks[this.head]!.length) this.nextPiece();
+  }
+
+  private nextPiece(): void {
+    // A piece is a view of a whole socket read: let go of it at once.
+    this.chunks[this.head++] = EMPTY;
+    this.offset = 0;
+    if (this.head === this.chunks.length) {
+      this.chunks.length = 0;
+      this.head = 0;
+    } else if (this.head >= 64) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0]!;
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return first.subarray(0, n);
-    }
-    if (first.length === n) {
-      this.chunks.shift();
-      this.buffered -= n;
-      return first;
+    if (n === 0) return EMPTY;
+    const first = this.chunks[this.head]!;
+    const at = this.offset;
+    if (first.length - at >= n) {
+      this.skip(n);
+      return at === 0 && n === first.length ? first : first.subarray(at, at + n);
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = this.chunks[0]!;
-      const want = n - filled;
-      if (chunk.length <= want) {
-        chunk.copy(out, filled);
-        filled += chunk.length;
-        this.chunks.shift();
-      } else {
-        chunk.copy(out, filled, 0, want);
-        this.chunks[0] = chunk.subarray(want);
-        filled += want;
-      }
+      const chunk = this.chunks[this.head]!;
+      const count = Math.min(chunk.length - this.offset, n - filled);
+      chunk.copy(out, filled, this.offset, this.offset + count);
+      filled += count;
+      this.skip(count);
     }
-    this.buffered -= n;
     return out;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

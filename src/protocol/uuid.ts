@@ -62,8 +62,11 @@ export function writeMessageIdText(source: Buffer, offset: number, target: Buffe
   writeText(source, offset, WIRE_AT, target, at);
 }
 
-/** Random bytes for new ids, drawn 256 ids at a time (crypto.randomUUID pools its bytes too). */
-const pool = Buffer.alloc(16 * 256);
+/**
+ * Random bytes for new ids, drawn 1,024 ids at a time (crypto.randomUUID pools its bytes too): a
+ * refill costs about 3 µs for 256 ids and 5 µs for 1,024, and an id goes out with every message received.
+ */
+const pool = Buffer.alloc(16 * 1024);
 let used = pool.length;
 
 /** The next 16 random bytes of the pool, with the version 4 and variant bits set: where they start. */

@@ -85,6 +85,7 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
     const timers = options.timers ?? systemTimers;
     const reconnects = options.reconnect !== undefined && (options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS) > 0;
     this.link = new Link(transport, {
+      receive: (frame) => this.driver.receive(frame),
       ...(reconnects ? { reopen: options.reconnect } : {}),
       policy: new ReconnectPolicy(options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS),
       timers,
@@ -115,7 +116,6 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
       options.debug,
     );
     this.handshake = new ClientHandshake(options.clientVersion, options.kms !== undefined);
-    this.link.on('frame', (frame) => this.driver.receive(frame));
     this.link.on('lost', (reason) => {
       if (this.state === 'ended') return;
       // A session that was running is resumed; one that never got going fails as it is.

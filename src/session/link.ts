@@ -7,7 +7,6 @@ import { SessionError } from './errors.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
 
 export interface LinkEvents {
-  frame: [frame: Buffer];
   /** The link went while nobody asked it to; the owner may `reconnect` or give up. */
   lost: [reason: SessionError];
   reconnecting: [reason: SessionError];
@@ -18,6 +17,8 @@ export interface LinkEvents {
 }
 
 export interface LinkOptions {
+  /** Where each frame from the present transport goes (one per agent message, so a call, not an event). */
+  receive: (frame: Buffer) => void;
   /**
    * Opens the data channel again (ResumeSession, then a new WebSocket). It rejects with an
    * ENDED_BY_SERVICE error when the service has ended the session; any other rejection is retried.
@@ -150,8 +151,9 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private use(transport: DataChannelTransport): void {
+    const receive = this.options.receive;
     transport.on('frame', (frame) => {
-      if (transport === this.transport && !this.closed) this.emit('frame', frame);
+      if (transport === this.transport && !this.closed) receive(frame);
     });
     const onClose = (error: TransportError | SessionError | undefined) => {
       if (transport !== this.transport || this.closed || !this.up) return;

@@ -39,6 +39,28 @@ function ackFor(frame: Buffer, createdDate = 1): Buffer {
   });
 }
 
+describe('sequence numbers out of the exact range', () => {
+  it('a stream message numbered 2^53 or more, or below 0, fails the channel; 2^53 - 1 is taken', () => {
+    for (const [sequenceNumber, fails] of [[2n ** 53n, true], [2n ** 63n - 1n, true], [-1n, true], [-(2n ** 53n), true], [2n ** 53n - 1n, false]] as const) {
+      const channel = new ReliableChannel({ sendType: MessageType.InputStreamData });
+      const frame = encodeAgentMessage({
+        messageType: MessageType.OutputStreamData, schemaVersion: 1, createdDate: T, sequenceNumber, flags: 0n,
+        messageId: newId(), payloadType: PayloadType.Output, payload: Buffer.from('x'),
+      });
+      const events = channel.receive(frame, T);
+      const failed = events.find((e) => e.kind === 'failed');
+      expect(failed !== undefined).toBe(fails);
+      if (fails && failed?.kind === 'failed') expect(failed.error.message).toContain(`sequence number ${sequenceNumber} is out of range`);
+      // Taken, it is acknowledged (and held for reordering: 0 has not come).
+      if (!fails) {
+        const ack = decodeAcknowledge(decode(writes(events)[0]!).payload);
+        if (ack instanceof ProtocolError) throw ack;
+        expect(ack.acknowledgedMessageSequenceNumber).toBe(Number(sequenceNumber));
+      }
+    }
+  });
+});
+
 describe('RTO estimator (docs/protocol.md §6 vector)', () => {
   it('a 140 ms sample from the initial state gives RTTVAR 10, RTT 105, RTO 145', () => {
     const rto = new RtoEstimator();

@@ -236,6 +236,9 @@ describe('the codec\'s fast paths give what the plain ones gave (issue 13)', () 
       const frame = encodeAgentMessage({ ...base, sequenceNumber });
       expect(frame.readBigInt64BE(48)).toBe(sequenceNumber);
       expect(decodeOk(frame).sequenceNumber).toBe(sequenceNumber);
+      // As a number where it is read exactly as one: from -2^53 to 2^53 - 1.
+      const exact = sequenceNumber < 2n ** 53n && sequenceNumber >= -(2n ** 53n);
+      expect(decodeOk(frame).sequence).toBe(exact ? Number(sequenceNumber) : NaN);
     }
     for (const flags of [0n, 1n, 2n, 3n, 4n, 2n ** 32n + 1n, 2n ** 53n + 1n, 2n ** 64n - 1n]) {
       const frame = encodeAgentMessage({ ...base, flags });
@@ -320,8 +323,26 @@ describe('acknowledgements', () => {
     const vector = vectors.find((v) => v.name === 'acknowledge')!;
     const ack = JSON.parse(vector.payloadText!) as { AcknowledgedMessageId: string; AcknowledgedMessageSequenceNumber: number };
     const frame = received('output_stream_data', ack.AcknowledgedMessageId, ack.AcknowledgedMessageSequenceNumber);
-    const encoded = encodeAcknowledgement({ frame, messageType: 'output_stream_data', sequenceNumber: ack.AcknowledgedMessageSequenceNumber }, vector.createdDate, (target, offset) => writeMessageId(vector.messageId, target, offset));
+    const encoded = encodeAcknowledgement(frame, 'output_stream_data', ack.AcknowledgedMessageSequenceNumber, vector.createdDate, (target, offset) => writeMessageId(vector.messageId, target, offset));
     expect(encoded.toString('hex')).toBe(vector.hex);
+  });
+
+  it('made one after another and all kept, each stays the general encoder\'s bytes (their buffers and payload templates are shared)', () => {
+    const own = '0123e567-89ab-4cde-8f01-23456789abcd';
+    const made: Array<{ encoded: Buffer; id: string; sequenceNumber: number }> = [];
+    // Past several slabs of 64 KiB, with sequence numbers of 1 to 7 digits in turn.
+    for (let i = 0; i < 1500; i++) {
+      const sequenceNumber = [i, i * 10 + 3, i * 997, i * 104_729][i % 4]!;
+      const id = `dd01e56b-ff48-483e-a508-${String(i).padStart(12, '0')}`;
+      made.push({ encoded: encodeAcknowledgement(received('output_stream_data', id, sequenceNumber), 'output_stream_data', sequenceNumber, 1503434274948 + i, (target, offset) => writeMessageId(own, target, offset)), id, sequenceNumber });
+    }
+    made.forEach(({ encoded, id, sequenceNumber }, i) => {
+      const expected = encodeAgentMessage({
+        messageType: 'acknowledge', schemaVersion: 1, createdDate: 1503434274948 + i, sequenceNumber: 0n, flags: 3n, messageId: own, payloadType: 0,
+        payload: encodeAcknowledge({ acknowledgedMessageType: 'output_stream_data', acknowledgedMessageId: id, acknowledgedMessageSequenceNumber: sequenceNumber, isSequentialMessage: true }),
+      });
+      expect(encoded.toString('hex')).toBe(expected.toString('hex'));
+    });
   });
 
   it('are the bytes of the general encoder with the acknowledge JSON, for any type and sequence number', () => {
@@ -330,7 +351,7 @@ describe('acknowledgements', () => {
     for (const messageType of ['output_stream_data', 'input_stream_data', 'some_new_type', 'a"b\\c', 'x:0,y', 'tÿpe']) {
       for (const sequenceNumber of [0, 7, 10, 99, 100, 4_294_967_296, Number.MAX_SAFE_INTEGER]) {
         const frame = received(messageType, id, sequenceNumber);
-        const encoded = encodeAcknowledgement({ frame, messageType, sequenceNumber }, 1503434274948, (target, offset) => writeMessageId(own, target, offset));
+        const encoded = encodeAcknowledgement(frame, messageType, sequenceNumber, 1503434274948, (target, offset) => writeMessageId(own, target, offset));
         const expected = encodeAgentMessage({
           messageType: 'acknowledge', schemaVersion: 1, createdDate: 1503434274948, sequenceNumber: 0n, flags: 3n, messageId: own, payloadType: 0,
           payload: encodeAcknowledge({ acknowledgedMessageType: messageType, acknowledgedMessageId: id, acknowledgedMessageSequenceNumber: sequenceNumber, isSequentialMessage: true }),
