@@ -128,12 +128,16 @@ export function encodeAcknowledgement(
     return frame;
   }
   let digits = 1;
-  for (let rest = sequenceNumber; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let bound = 10; bound <= sequenceNumber; bound *= 10) digits++;
   // The payload is written into the template's buffer for its length, whose fixed parts are already
   // there, and hashed where it lies; the frame is then the header template and that payload.
   const payload = template.payloads[digits] ?? payloadOfLength(template, digits);
   writeMessageIdText(received, Header.messageIdOffset, payload, template.idAt);
-  for (let rest = sequenceNumber, at = template.numberAt + digits - 1; at >= template.numberAt; at--, rest = Math.floor(rest / 10)) payload[at] = 0x30 + (rest % 10);
+  for (let rest = sequenceNumber, at = template.numberAt + digits - 1; at >= template.numberAt; at--) {
+    const digit = rest % 10;
+    payload[at] = 0x30 + digit;
+    rest = (rest - digit) / 10;
+  }
   const frame = ackFrame(Header.payloadOffset + payload.length);
   frame.set(template.header, 0);
   frame.set(payload, Header.payloadOffset);

