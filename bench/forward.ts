@@ -36,8 +36,11 @@ export async function destination(download: number): Promise<{ port: number; ser
   return { port: (server.address() as AddressInfo).port, server };
 }
 
-/** One connection: uploads `upload` bytes then half-closes; resolves when the far end has closed. */
-function transfer(port: number, upload: number, download: number): Promise<void> {
+/**
+ * One connection: uploads `upload` bytes then half-closes; resolves when the far end has closed.
+ * `passing`, if given, is told when the download passes `at` bytes.
+ */
+function transfer(port: number, upload: number, download: number, passing?: { at: number; then: () => void }): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let remaining = upload;
@@ -52,6 +55,7 @@ function transfer(port: number, upload: number, download: number): Promise<void>
     };
     socket.on('connect', () => (download > 0 ? socket.write(CHUNK.subarray(0, 1)) : pump()));
     socket.on('data', (d: Buffer) => {
+      if (passing && received < passing.at && received + d.length >= passing.at) passing.then();
       received += d.length;
       if (received >= download && download > 0) socket.end();
     });
@@ -130,8 +134,12 @@ export async function measureForwarding(ssmx: string, startEmulator: (args: stri
   return rows;
 }
 
-/** Peak RSS and CPU seconds per GiB of ssmx (the words that run it) while `bytes` come down one connection, pacing off. */
-export async function measureResources(ssmx: string | string[], startEmulator: (args: string[]) => Promise<Emulator>, bytes = 256 << 20) {
+/**
+ * Peak RSS and CPU seconds per GiB of ssmx (the words that run it) while `bytes` come down one
+ * connection, pacing off; with `firstPart`, also the CPU seconds per GiB of the download's first
+ * `firstPart` bytes (what starting up and V8's compiling of the hot code weigh in a shorter one).
+ */
+export async function measureResources(ssmx: string | string[], startEmulator: (args: string[]) => Promise<Emulator>, bytes = 256 << 20, firstPart?: number) {
   const emulator = await startEmulator(['--agent-pacing', 'off']);
   try {
     const down = await destination(bytes);
@@ -140,14 +148,21 @@ export async function measureResources(ssmx: string | string[], startEmulator: (
     let peak = rssMib(pid);
     const sampler = setInterval(() => (peak = Math.max(peak, rssMib(pid))), 50);
     const cpuBefore = cpuSeconds(pid);
+    let firstPartCpu = NaN;
     const started = performance.now();
-    await transfer(forward.port, 0, bytes);
+    await transfer(forward.port, 0, bytes, firstPart ? { at: firstPart, then: () => (firstPartCpu = cpuSeconds(pid) - cpuBefore) } : undefined);
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuSeconds(pid) - cpuBefore;
     clearInterval(sampler);
     forward.child.kill('SIGINT');
     down.server.close();
-    return { peakRssMib: peak, cpuSecondsPerGiB: (cpu * (1 << 30)) / bytes, seconds, mbPerSecond: bytes / seconds / 1e6 };
+    return {
+      peakRssMib: peak,
+      cpuSecondsPerGiB: (cpu * (1 << 30)) / bytes,
+      firstPartCpuSecondsPerGiB: firstPart ? (firstPartCpu * (1 << 30)) / firstPart : NaN,
+      seconds,
+      mbPerSecond: bytes / seconds / 1e6,
+    };
   } finally {
     emulator.stop();
   }

@@ -193,7 +193,7 @@ is the same echo from a local PTY with no ssmx and no network.
     const copies = await measureCopy(ssmx, emulator.env, COPY_BYTES);
     const r = recovery.recoveries;
     const startupRows = startup
-      .map((f) => `| ${f.label} | ${fmt(f.versionMs)} ms | ${f.versionRatio.toFixed(2)}× | ${fmt(f.firstByteMs)} ms | ${f.firstByteRatio.toFixed(2)}× | ${f.peakRssMib64.toFixed(1)} MiB | ${f.nodeRssMib.toFixed(1)} MiB | ${f.cpuSecondsPerGiB.toFixed(2)} | ${f.relayCpuSecondsPerGiB.toFixed(2)} | ${(f.cpuSecondsPerGiB / f.relayCpuSecondsPerGiB).toFixed(1)}× |`)
+      .map((f) => `| ${f.label} | ${fmt(f.versionMs)} ms | ${f.versionRatio.toFixed(2)}× | ${fmt(f.firstByteMs)} ms | ${f.firstByteRatio.toFixed(2)}× | ${f.peakRssMib64.toFixed(1)} MiB | ${f.nodeRssMib.toFixed(1)} MiB | ${f.cpuSecondsPerGiB.toFixed(2)} | ${f.firstPartCpuSecondsPerGiB.toFixed(2)} | ${f.relayCpuSecondsPerGiB.toFixed(2)} | ${(f.cpuSecondsPerGiB / f.relayCpuSecondsPerGiB).toFixed(1)}× |`)
       .join('\n');
     const baselineMs = fmt(startup[0]!.baselineMs);
     const mb = (n: number) => (Number.isNaN(n) ? 'timed out' : (n / 1e6).toFixed(2));
@@ -248,17 +248,23 @@ the WebSocket, the handshake and the smux stream included). Memory: the forward'
 every 50 ms from /proc) while 64 MiB come down one connection, pacing off, the median of ${RSS_RUNS} such
 downloads (the peak moves by a megabyte or two from run to run: it comes early, while V8 compiles
 the hot code on its background thread); CPU: its user + system
-seconds per GiB over 256 MiB, the median of ${CPU_RUNS} such downloads. Goals from issue 13: \`--version\` ≤ 1.5× and first byte ≤ 2.5× the
-baseline, ≤ 60 MiB, ≤ 10 CPU-s/GiB. "Its Node's \`-e 0\` peak RSS" is where any program on that Node
+seconds while 1 GiB comes down, the median of ${CPU_RUNS} such downloads, and beside it the rate of
+the same downloads' first 256 MiB (the figure this table gave until issue 13's last round). A
+forward's first megabytes cost more than the rest: V8 runs the data path's code unoptimised at
+first and compiles it on a background thread whose CPU counts here. In three 256 MiB downloads
+whose CPU was read from /proc at every 16 MiB (measured by hand for issue 13's last round, on its
+code), the first 16 MiB went at 25 to 29 CPU-s per GiB, the second at 11.5 to 12.8, and the
+last 64 MiB at 7.0 to 9.6: the whole 256 MiB read about 2 s per GiB above its last quarter. Goals from issue 13:
+\`--version\` ≤ 1.5× and first byte ≤ 2.5× the baseline, ≤ 60 MiB, ≤ 10 CPU-s/GiB. "Its Node's \`-e 0\` peak RSS" is where any program on that Node
 starts: this machine's Node for the npm package, the pinned official Node 22 binary for the
 standalone executable (a static build whose own footprint is larger). "A plain relay's" CPU is the
-same 256 MiB through a Node process that only pipes one socket into another, on the same Node (run
+same GiB through a Node process that only pipes one socket into another, on the same Node (run
 after each of the downloads, the median of the ${CPU_RUNS}): the
 floor of moving bytes through Node here at all, measured in the same run, so that the ratio holds
 when the machine's speed drifts (this machine is a virtual one whose speed varies by half within a day).
 
-| build | \`--version\` | of \`node -e 0\` | first byte | of \`node -e 0\` | peak RSS, 64 MiB down | its Node's \`-e 0\` peak RSS | CPU-s per GiB | a plain relay's | of the relay |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| build | \`--version\` | of \`node -e 0\` | first byte | of \`node -e 0\` | peak RSS, 64 MiB down | its Node's \`-e 0\` peak RSS | CPU-s for 1 GiB down | its first 256 MiB, per GiB | a plain relay's, 1 GiB | of the relay |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${startupRows}
 
 Where the CPU goes: the npm package's forward under \`node --cpu-prof\` while 128 MiB come down,
@@ -336,6 +342,29 @@ this Node, 0.5 and 0.9 MiB of RSS). In eleven paired 64 MiB downloads the forwar
 60 MiB with it, five times in eleven without. And \`ssmx --version\` alone on the line (not under
 the plugin's name) answers before the command line's parser and the commands load: in twenty runs
 of each in turn beside \`node -e 0\`, 81 ms against 93 (medians; 1.27× against 1.39× the baseline).
+
+Then, per message once more (issue 13's last round): an acknowledgement is the header template
+and a payload template for its count of digits, the id's text and the number filled in and the
+payload hashed where it lies, cut from 64 KiB slabs of its own (one ArrayBuffer for some 200 where
+Buffer.allocUnsafe's pool of 8 KiB gives one for 27), its digest put in byte by byte rather than
+through Buffer.write (encodeAcknowledgement alone: about 1.2 to 0.8 µs); a received message's
+sequence number is a number, its bigint made only when asked for; the smux parser reads a frame's
+header once, where it lies, and marks what it took by an offset rather than a new view for each
+message, and gives one shared empty list for a message that completes no frame; the link hands
+frames to its session by a call rather than an event; and the channel's driver empties its
+events array by pops (setting its length to 0 goes through V8's runtime: 60 ns a frame against
+7). In eight paired 256 MiB downloads against the build before (0a3c6a7), run in turn, CPU per GiB
+went from 10.72 to 9.84 s (medians; the pairs' ratio 0.91), and in eight more an hour later, the
+slabs added, from 11.24 to 10.60 (0.93), throughput unchanged. Garbage per message fell from
+about 1,660 to 1,460 bytes (V8's sampling heap profiler over a 256 MiB download, collected objects
+counted), and as above, the collections that free read buffers then come less often: in four
+paired 64 MiB downloads (before the slabs and the pops) the peak RSS was 60.6 to 61.7 MiB (median
+61.4) against 58.9 to 61.6 (median 60.7). Tried and left out: flushing a turn's writes after all
+of the loop's reads (setImmediate) rather than after each read halved the write calls but held
+more in memory (peak RSS 66 to 78 MiB in the same kind of runs); a larger or longer read wait,
+single-threaded collection and a young generation of 4 MiB changed the CPU by less than the runs'
+spread; V8's Maglev compiler looked some 7 % lower in three unpaired runs, but it is experimental
+on Node 20.
 
 ## Recovery from faults
 

@@ -2,8 +2,9 @@
  * Start-up and footprint (issue 13), each as a ratio to a baseline taken in the same run:
  * `ssmx --version` and launch-to-first-byte through a new `ssmx forward` against `node -e 0`, run
  * in turn so that the machine's drift touches both; the forward's peak RSS during a 64 MiB
- * download and its CPU seconds per GiB (256 MiB, agent pacing off). For the npm package (the
- * bundle under this Node) and, when given, the standalone executable.
+ * download and its CPU seconds for a GiB coming down (agent pacing off), with the first 256 MiB's
+ * rate beside it. For the npm package (the bundle under this Node) and, when given, the standalone
+ * executable.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,8 +17,11 @@ import { measureRelayCpu, measureResources, type Emulator } from './forward.js';
 export const STARTUP_RUNS = 15;
 /** Downloads whose peak RSS is taken; the median is reported. */
 export const RSS_RUNS = 3;
-/** Downloads of 256 MiB whose CPU is taken, each beside a plain relay's; the medians are reported. */
+/** Downloads of 1 GiB whose CPU is taken, each beside a plain relay's; the medians are reported. */
 export const CPU_RUNS = 3;
+/** What each of them carries, and the first part whose rate is reported beside the whole's. */
+export const CPU_BYTES = 1 << 30;
+export const CPU_FIRST_PART = 256 << 20;
 const RUNS = STARTUP_RUNS;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -60,7 +64,10 @@ export interface StartupFigures {
   peakRssMib64: number;
   /** RSS of the Node the build runs on, running `-e 0`: what any program on it starts from. */
   nodeRssMib: number;
+  /** CPU seconds for a GiB coming down (CPU_BYTES). */
   cpuSecondsPerGiB: number;
+  /** The rate of the same downloads' first CPU_FIRST_PART bytes, start-up and warming included. */
+  firstPartCpuSecondsPerGiB: number;
   /** The same transfer through a plain socket-to-socket relay on the same Node: the floor. */
   relayCpuSecondsPerGiB: number;
 }
@@ -107,10 +114,13 @@ export async function measureStartup(label: string, ssmx: string[], startEmulato
   // CPU per GiB drifts with the machine as the peak does: three downloads, each followed by a plain
   // relay's (so both meet the same machine), and the median of each.
   const cpus: number[] = [];
+  const firstParts: number[] = [];
   const relays: number[] = [];
   for (let i = 0; i < CPU_RUNS; i++) {
-    cpus.push((await measureResources(ssmx, startEmulator, 256 << 20)).cpuSecondsPerGiB);
-    relays.push(await measureRelayCpu(nodeBinary, 256 << 20));
+    const download = await measureResources(ssmx, startEmulator, CPU_BYTES, CPU_FIRST_PART);
+    cpus.push(download.cpuSecondsPerGiB);
+    firstParts.push(download.firstPartCpuSecondsPerGiB);
+    relays.push(await measureRelayCpu(nodeBinary, CPU_BYTES));
   }
   return {
     label,
@@ -122,6 +132,7 @@ export async function measureStartup(label: string, ssmx: string[], startEmulato
     peakRssMib64: median(peaks),
     nodeRssMib: nodeRssMib(nodeBinary),
     cpuSecondsPerGiB: median(cpus),
+    firstPartCpuSecondsPerGiB: median(firstParts),
     relayCpuSecondsPerGiB: median(relays),
   };
 }
