@@ -2,7 +2,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ProxyingHttpAgent, ProxyingHttpsAgent } from '../net/proxy-agent.js';
 import { proxyFor, type ProxyChoice } from '../net/proxy.js';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { AwsError, ENDPOINT_OF_ERROR } from './errors.js';
 import { checkProfile, profileSettings } from './profiles.js';
 import { redact } from './redact.js';
@@ -63,6 +63,30 @@ function trustedAuthorities(options: AwsOptions, env: NodeJS.ProcessEnv): string
   return [...rootCertificates, ...(extra ? [read(extra, 'NODE_EXTRA_CA_CERTS')] : []), read(bundle, 'the CA bundle')];
 }
 
+/**
+ * One TLS context per command for a named CA bundle, shared by all its connections and made at the
+ * first of them: given the list itself, each TLS connection would parse Node's roots and the bundle
+ * again, and each agent would hold its own copies of the files. The files are read at once, so a
+ * bundle that cannot be read is an error before any request.
+ */
+const contexts = new WeakMap<AwsOptions, (() => SecureContext) | null>();
+function trustedContext(options: AwsOptions, env: NodeJS.ProcessEnv): (() => SecureContext) | undefined {
+  let found = contexts.get(options);
+  if (found === undefined) {
+    let ca = trustedAuthorities(options, env);
+    let context: SecureContext | undefined;
+    found = ca
+      ? () => {
+          context ??= createSecureContext({ ca });
+          ca = undefined;
+          return context;
+        }
+      : null;
+    contexts.set(options, found);
+  }
+  return found ?? undefined;
+}
+
 type Agents = { httpsAgent: ProxyingHttpsAgent; httpAgent: ProxyingHttpAgent };
 const agents = { api: new WeakMap<AwsOptions, Agents>(), stream: new WeakMap<AwsOptions, Agents>() };
 
@@ -77,9 +101,9 @@ export function proxyAgents(options: AwsOptions, purpose: 'api' | 'stream' = 'ap
     const env = options.env ?? process.env;
     const decide = (target: URL) => proxyFor(target, env, options.proxy);
     const timeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const ca = trustedAuthorities(options, env);
-    const pool = { ...(purpose === 'api' ? { keepAlive: true, maxSockets: 50 } : { keepAlive: false }), ...(ca ? { ca } : {}) };
-    found = { httpsAgent: new ProxyingHttpsAgent(decide, timeout, pool), httpAgent: new ProxyingHttpAgent(decide, timeout, pool) };
+    const trust = trustedContext(options, env);
+    const pool = purpose === 'api' ? { keepAlive: true, maxSockets: 50 } : { keepAlive: false };
+    found = { httpsAgent: new ProxyingHttpsAgent(decide, timeout, pool, trust), httpAgent: new ProxyingHttpAgent(decide, timeout, pool) };
     agents[purpose].set(options, found);
   }
   return found;

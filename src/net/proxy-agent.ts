@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, type AgentOptions as HttpAgentOptions } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import { redactProxy } from './proxy.js';
 
 /** A proxy that refused, failed or could not be reached: said with the proxy's address, never its credentials. */
@@ -115,15 +115,21 @@ function connection(
  * handshake then running inside the tunnel (with the target's name for SNI and verification).
  */
 export class ProxyingHttpsAgent extends HttpsAgent {
+  /**
+   * `trust`, when given, is the TLS context every connection verifies its server with (a named CA
+   * bundle): asked for at the first connection, so that a command that makes none parses nothing.
+   */
   constructor(
     private readonly decide: ProxyDecision,
     private readonly timeoutMs: number,
     options: HttpsAgentOptions = {},
+    private readonly trust?: () => SecureContext,
   ) {
     super(options);
   }
 
-  override createConnection(options: ConnectionOptions, created?: Created): Socket | undefined {
+  override createConnection(given: ConnectionOptions, created?: Created): Socket | undefined {
+    const options = this.trust ? { ...given, secureContext: this.trust() } : given;
     const direct = (HttpsAgent.prototype as unknown as { createConnection: DirectConnection }).createConnection.bind(this);
     return connection('https:', { decide: this.decide, timeoutMs: this.timeoutMs, direct }, options, created, (tunnel, host) => {
       const servername = options.servername ?? (isIP(host.replace(/^\[|\]$/g, '')) ? undefined : host);

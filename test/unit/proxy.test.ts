@@ -1,5 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bypassesProxy, parseProxyUrl, proxyFor, redactProxy } from '../../src/net/proxy.js';
+
+/** The TLS contexts ssmx's own code makes (Node's https makes its own through its own reference). */
+const tlsContexts = vi.hoisted(() => ({ made: 0 }));
+vi.mock('node:tls', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:tls')>();
+  const createSecureContext: typeof original.createSecureContext = (options) => {
+    tlsContexts.made++;
+    return original.createSecureContext(options);
+  };
+  return { ...original, default: { ...original, createSecureContext }, createSecureContext };
+});
 
 const url = (text: string) => new URL(text);
 
@@ -62,4 +73,51 @@ describe('no_proxy', () => {
   });
 
   it('spaces and empty entries are ignored', () => expect(bypassesProxy('b.example', 443, ' a.example , ,b.example ')).toBe(true));
+});
+
+describe('a named CA bundle (AWS_CA_BUNDLE)', () => {
+  it('one TLS context, made at the first connection, verifies the API\'s connections and the data channel\'s', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createServer } = await import('node:https');
+    const { get } = await import('node:https');
+    const { proxyAgents } = await import('../../src/aws/client-config.js');
+    // A private CA and a server certificate it signed, as the e2e test of the same makes them.
+    const dir = mkdtempSync(join(tmpdir(), 'ssmx-ca-'));
+    const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=ssmx test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.pem']);
+    const server = createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const fetchWith = (agent: import('node:https').Agent) =>
+      new Promise<string>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+    try {
+      const options = { env: { AWS_CA_BUNDLE: join(dir, 'ca.pem') } };
+      const api = proxyAgents(options, 'api').httpsAgent;
+      const stream = proxyAgents(options, 'stream').httpsAgent;
+      // None before a connection: a command that makes none parses nothing.
+      expect(tlsContexts.made).toBe(0);
+      expect(await fetchWith(api)).toBe('ok');
+      api.destroy();
+      expect(await fetchWith(api)).toBe('ok');
+      expect(await fetchWith(stream)).toBe('ok');
+      // Without the bundle the same server is refused.
+      await expect(fetchWith(proxyAgents({ env: {} }, 'api').httpsAgent)).rejects.toThrow(/self[- ]signed|unable to (verify|get)/);
+      // Three connections with the bundle (two of the API's, the data channel's), one context.
+      expect(tlsContexts.made).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
 });
