@@ -20,13 +20,21 @@ const NO_EVENTS: readonly SmuxEvent[] = Object.freeze([]);
  * accepts them.
  */
 export class SmuxSession {
-  private readonly parser = new SmuxFrameParser();
+  private readonly parser: SmuxFrameParser;
   /** Open streams, with which halves are closed: smux sends one FIN each way. */
   private readonly streams = new Map<number, { sentFin: boolean; gotFin: boolean }>();
   private nextStreamId: number;
   private failed = false;
 
-  constructor(readonly role: 'client' | 'server') {
+  /**
+   * With `streaming`, a stream's data is given as it arrives, a frame in as many `data` events as
+   * the pieces it came in (see SmuxFrameParser); without, one event per frame.
+   */
+  constructor(
+    readonly role: 'client' | 'server',
+    options: { streaming?: boolean } = {},
+  ) {
+    this.parser = new SmuxFrameParser(options.streaming ?? false);
     // xtaci/smux: a client starts its counter at 1 and adds 2 before each open, so ids are 3, 5, 7…
     this.nextStreamId = role === 'client' ? 1 : 0;
   }

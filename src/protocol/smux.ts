@@ -44,6 +44,14 @@ const NO_FRAMES: readonly SmuxFrame[] = Object.freeze([]);
  * it lies; what the last frame left of a piece is marked by an offset, not cut off.
  */
 export class SmuxFrameParser {
+  /**
+   * With `streaming`, a data (PSH) frame's bytes are given as they arrive, in as many pieces as
+   * they came in (views of them, never joined): a frame of 32 KiB spans some 33 messages, and
+   * joining it only to have the local connection's turn join it again would copy every byte of a
+   * download twice. The pieces of one frame come in order, and together they are the frame's data.
+   */
+  constructor(private readonly streaming = false) {}
+
   private chunks: Buffer[] = [];
   /** The first piece not wholly taken, and how much of it was. */
   private head = 0;
@@ -65,6 +73,18 @@ export class SmuxFrameParser {
         if (this.buffered < SMUX_HEADER_SIZE) break;
         const error = this.readHeader();
         if (error) return error;
+      }
+      if (this.streaming && this.command === SmuxCommand.Psh && this.length > 0) {
+        // What has come of the data so far, piece by piece; the frame ends with its last byte.
+        while (this.length > 0 && this.buffered > 0) {
+          const first = this.chunks[this.head]!;
+          const data = this.take(Math.min(this.length, first.length - this.offset));
+          this.length -= data.length;
+          (frames ??= []).push({ command: this.command, streamId: this.streamId, data });
+        }
+        if (this.length > 0) break;
+        this.command = -1;
+        continue;
       }
       if (this.buffered < this.length) break;
       (frames ??= []).push({ command: this.command, streamId: this.streamId, data: this.take(this.length) });

@@ -118,7 +118,7 @@ const KEEPALIVE_INTERVAL_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 30_000;
 
 class MultiplexedMode implements Mode {
-  private readonly smux = new SmuxSession('client');
+  private readonly smux = new SmuxSession('client', { streaming: true });
   private readonly streams = new Map<number, ChannelDuplex>();
   private keepAliveTimer: TimerHandle | undefined;
   private lastReceived: number;

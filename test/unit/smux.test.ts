@@ -33,6 +33,37 @@ describe('smux v1 frames (docs/protocol.md §8)', () => {
     }
   });
 
+  it('streaming, a data frame comes out piece by piece as it arrives, views of the pieces, the same bytes in order; other frames whole', () => {
+    const big = Buffer.alloc(32_768);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const stream = Buffer.concat([
+      encodeSmuxFrame(0, 3),
+      encodeSmuxFrame(2, 3, Buffer.from('hello')),
+      encodeSmuxFrame(2, 5, big),
+      encodeSmuxFrame(3, 0),
+      encodeSmuxFrame(1, 3),
+    ]);
+    for (const size of [1, 7, 8, 9, 1024, stream.length]) {
+      const parser = new SmuxFrameParser(true);
+      const frames = [];
+      for (let i = 0; i < stream.length; i += size) {
+        const piece = stream.subarray(i, i + size);
+        const out = parser.push(piece);
+        if (out instanceof ProtocolError) throw out;
+        // Every piece of data is a view of what was pushed (no copy), never more than the piece.
+        for (const frame of out) if (frame.command === 2) expect(frame.data.buffer).toBe(stream.buffer);
+        frames.push(...out);
+      }
+      const ofStream = (id: number) => Buffer.concat(frames.filter((f) => f.command === 2 && f.streamId === id).map((f) => f.data));
+      expect(ofStream(3).toString()).toBe('hello');
+      expect(ofStream(5).equals(big)).toBe(true);
+      expect(frames.filter((f) => f.command !== 2).map((f) => [f.command, f.streamId, f.data.length])).toEqual([[0, 3, 0], [3, 0, 0], [1, 3, 0]]);
+      // A frame within one piece is one piece; with 1 KiB pieces the 32 KiB frame is some 33.
+      if (size === stream.length) expect(frames.length).toBe(5);
+      if (size === 1024) expect(frames.filter((f) => f.streamId === 5).length).toBeGreaterThanOrEqual(32);
+    }
+  });
+
   it('a wrong version or the v2-only UPD command is a typed error', () => {
     expect(new SmuxFrameParser().push(Buffer.from('0200000003000000', 'hex'))).toBeInstanceOf(ProtocolError);
     expect(new SmuxFrameParser().push(Buffer.from('0104000003000000', 'hex'))).toBeInstanceOf(ProtocolError);
