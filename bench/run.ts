@@ -252,8 +252,8 @@ seconds while 1 GiB comes down, the median of ${CPU_RUNS} such downloads, and be
 the same downloads' first 256 MiB (the figure this table gave until issue 13's last round). A
 forward's first megabytes cost more than the rest: V8 runs the data path's code unoptimised at
 first and compiles it on a background thread whose CPU counts here. In three 256 MiB downloads
-whose CPU was read from /proc at every 16 MiB (measured by hand for issue 13's last round, on its
-code), the first 16 MiB went at 25 to 29 CPU-s per GiB, the second at 11.5 to 12.8, and the
+whose CPU was read from /proc at every 16 MiB (measured by hand for issue 13's last round, on 5747474's
+code, before the smux change below), the first 16 MiB went at 25 to 29 CPU-s per GiB, the second at 11.5 to 12.8, and the
 last 64 MiB at 7.0 to 9.6: the whole 256 MiB read about 2 s per GiB above its last quarter. Goals from issue 13:
 \`--version\` ≤ 1.5× and first byte ≤ 2.5× the baseline, ≤ 60 MiB, ≤ 10 CPU-s/GiB. "Its Node's \`-e 0\` peak RSS" is where any program on that Node
 starts: this machine's Node for the npm package, the pinned official Node 22 binary for the

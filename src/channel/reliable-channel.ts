@@ -59,7 +59,6 @@ export interface ReliableChannelOptions {
   newId?: () => string;
 }
 
-
 /** Invalid frames in a row, none valid between them, after which the peer is given up on. */
 export const MAX_INVALID_IN_A_ROW = 100;
 

@@ -64,12 +64,6 @@ function readUint64Number(frame: Buffer, offset: number): number {
   return frame.readUInt32BE(offset) * TWO_32 + frame.readUInt32BE(offset + 4);
 }
 
-/** An int64 field as a bigint; through a double, with no bigint arithmetic, when it is exact there. */
-function readInt64(frame: Buffer, offset: number): bigint {
-  const exact = readInt64Number(frame, offset);
-  return Number.isNaN(exact) ? frame.readBigInt64BE(offset) : BigInt(exact);
-}
-
 /** An int64 field as a number where it is read exactly as one (from -2^53 to 2^53 - 1), else NaN. */
 function readInt64Number(frame: Buffer, offset: number): number {
   const high = frame.readInt32BE(offset);
@@ -132,8 +126,9 @@ export function encodeAcknowledgement(
   // The payload is written into the template's buffer for its length, whose fixed parts are already
   // there, and hashed where it lies; the frame is then the header template and that payload.
   const payload = template.payloads[digits] ?? payloadOfLength(template, digits);
-  writeMessageIdText(received, Header.messageIdOffset, payload, template.idAt);
-  for (let rest = sequenceNumber, at = template.numberAt + digits - 1; at >= template.numberAt; at--) {
+  writeMessageIdText(received, Header.messageIdOffset, payload, template.head.length);
+  const first = numberOffset(template);
+  for (let rest = sequenceNumber, at = first + digits - 1; at >= first; at--) {
     const digit = rest % 10;
     payload[at] = 0x30 + digit;
     rest = (rest - digit) / 10;
@@ -199,9 +194,6 @@ interface AcknowledgementTemplate {
   head: Buffer;
   middle: Buffer;
   end: Buffer;
-  /** Where the id's text and the number go in a payload. */
-  idAt: number;
-  numberAt: number;
   /** A payload for each count of digits, fixed parts in place, made when first needed. */
   payloads: Array<Buffer | undefined>;
 }
@@ -226,8 +218,6 @@ function acknowledgementTemplate(messageType: string): AcknowledgementTemplate |
           head: Buffer.from(json.slice(0, idAt), 'latin1'),
           middle: Buffer.from(json.slice(idAt + mark.length, numberAt), 'latin1'),
           end: Buffer.from(json.slice(numberAt + 1), 'latin1'),
-          idAt,
-          numberAt,
           payloads: [],
         }
       : undefined;
@@ -239,12 +229,15 @@ function acknowledgementTemplate(messageType: string): AcknowledgementTemplate |
   return lastAckTemplate;
 }
 
+/** Where a template's payload has the sequence number: after the JSON's head, the id's text and its middle. */
+const numberOffset = (template: AcknowledgementTemplate) => template.head.length + UUID_TEXT_LENGTH + template.middle.length;
+
 /** The template's payload for a sequence number of `digits` digits: the JSON with room for the id and the number. */
 function payloadOfLength(template: AcknowledgementTemplate, digits: number): Buffer {
-  const payload = Buffer.alloc(template.numberAt + digits + template.end.length);
+  const payload = Buffer.alloc(numberOffset(template) + digits + template.end.length);
   payload.set(template.head, 0);
-  payload.set(template.middle, template.idAt + UUID_TEXT_LENGTH);
-  payload.set(template.end, template.numberAt + digits);
+  payload.set(template.middle, template.head.length + UUID_TEXT_LENGTH);
+  payload.set(template.end, numberOffset(template) + digits);
   template.payloads[digits] = payload;
   return payload;
 }
