@@ -109,3 +109,36 @@ export function signHeaders(
   const credentialScope = `${credentials.accessKeyId}/${stamp.slice(0, 8)}/${scope.region}/${scope.service}/aws4_request`;
   return { ...added, authorization: `${SIGV4_ALGORITHM} Credential=${credentialScope}, SignedHeaders=${headers.map(([name]) => name).join(';')}, Signature=${bytes.toString('hex')}` };
 }
+
+/** The service name the data channel's WebSocket upgrade is signed for. */
+export const DATA_CHANNEL_SIGNING_NAME = 'ssmmessages';
+
+/**
+ * The query parameters of a presigned URL: one of them and the URL carries its own signature
+ * (plugin src/communicator/websocketchannel.go, 1.2.764.0 and later: such a URL is not signed
+ * again, and its session is not resumed).
+ */
+const PRESIGNED_QUERY = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token'];
+
+export function isPresignedUrl(url: string | URL): boolean {
+  const query = (typeof url === 'string' ? new URL(url) : url).searchParams;
+  return PRESIGNED_QUERY.some((name) => query.has(name));
+}
+
+/**
+ * The headers that sign the data channel's WebSocket upgrade (docs/protocol.md §1), as the plugin
+ * signs it since 1.2.764.0 (src/communicator/websocketchannel.go, `getV4SignatureHeader`; read at
+ * 1.2.835.0): SigV4 in header form over the GET of the stream URL, its query included, for the
+ * service `ssmmessages` in the session's region, the payload the SHA-256 of nothing, the headers
+ * `host` and `x-amz-date` (and `x-amz-security-token` with temporary credentials) and no
+ * `x-amz-content-sha256`. The caller skips a presigned URL.
+ */
+export function signDataChannelUpgrade(streamUrl: string | URL, credentials: Credentials, region: string, when: Date): Record<string, string> {
+  const url = typeof streamUrl === 'string' ? new URL(streamUrl) : streamUrl;
+  return signHeaders(
+    { method: 'GET', path: url.pathname || '/', query: url.search.slice(1), headers: { host: url.host }, body: '' },
+    credentials,
+    { region, service: DATA_CHANNEL_SIGNING_NAME },
+    when,
+  );
+}

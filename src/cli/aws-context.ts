@@ -1,9 +1,10 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { proxyAgents, type AwsOptions } from '../aws/client-config.js';
+import { credentialsFor, proxyAgents, type AwsOptions } from '../aws/client-config.js';
+import { endpointFor, regionFor } from '../aws/json-api.js';
 import { createSsmClients, type SsmClients } from '../aws/ssm.js';
 import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS } from '../session/data-channel-session.js';
-import type { ConnectOptions } from './connect.js';
+import type { ConnectOptions, DataChannelAuth } from './connect.js';
 import { loadSsmxConfig, type Alias } from './config-file.js';
 import { proxyChoice, useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
@@ -36,11 +37,12 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
  * on a line of their own (also in a raw terminal, which does no output processing), and the wire
  * under --debug.
  */
-export function connectOptions(ssm: SsmClients, options: GlobalOptions, context: CliContext, kms?: AwsOptions, network?: AwsOptions): ConnectOptions {
+export function connectOptions(ssm: SsmClients, auth: DataChannelAuth, options: GlobalOptions, context: CliContext, kms?: AwsOptions, network?: AwsOptions): ConnectOptions {
   const tty = context.stderrIsTTY;
   const debug = debugWriter(options, context);
   return {
     ssm,
+    auth,
     // The data channel goes the way the API calls go: the same proxy choice, per address.
     ...(network ? { agents: proxyAgents(network, 'stream') } : {}),
     streamEndpoint: options.ssmmessagesEndpoint || context.env.AWS_ENDPOINT_URL_SSMMESSAGES || undefined,
@@ -54,6 +56,20 @@ export function connectOptions(ssm: SsmClients, options: GlobalOptions, context:
   };
 }
 
+
+/**
+ * The data channel signed with the credentials, in the region and towards the endpoint of the
+ * command's API calls (docs/protocol.md §1): each read when a connection is made.
+ */
+export function dataChannelAuth(aws: AwsOptions): DataChannelAuth {
+  const env = aws.env ?? process.env;
+  const provider = credentialsFor(aws);
+  return {
+    region: () => regionFor(aws, env),
+    credentials: () => provider(),
+    namedEndpoints: () => [endpointFor(aws, 'ssm', regionFor(aws, env), env)],
+  };
+}
 
 /** What ssmx does (aliases, target lookups), for -v and --debug. */
 export function verboseWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
@@ -104,7 +120,7 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
     alias,
     targets,
     say: (line) => !options.quiet && context.stderr.write(`${line}\n`),
-    connect: connectOptions(ssm, options, context, aws, aws),
+    connect: connectOptions(ssm, dataChannelAuth(aws), options, context, aws, aws),
     async resolve(given) {
       const wanted = alias?.target ?? given;
       if (wanted !== undefined && isDirectTarget(wanted)) return wanted;

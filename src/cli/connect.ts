@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
 import type { AwsOptions } from '../aws/client-config.js';
+import { toAwsError } from '../aws/errors.js';
 import { generateSessionDataKey } from '../aws/kms.js';
+import { isPresignedUrl, signDataChannelUpgrade, type Credentials } from '../aws/sigv4.js';
 import { resumeSession, startSession, terminateSession, type SsmClients, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
+import { checkStreamUrl } from '../aws/stream-url.js';
 import type { Timers } from '../channel/timers.js';
 import { ReportedClientVersion } from '../protocol/version.js';
 import { DataChannelSession } from '../session/data-channel-session.js';
@@ -13,9 +16,27 @@ import { WebSocketTransport } from '../transport/websocket.js';
 /** One process-wide client id, as the plugin keeps one across reconnects (docs/protocol.md §1). */
 const clientId = randomUUID();
 
+/**
+ * How the data channel is authorised and where it may go (docs/protocol.md §1): its upgrade signed
+ * with the credentials of the API calls, resolved afresh for each connection, and only to a
+ * Session Manager endpoint or one the user named (src/aws/stream-url.ts).
+ */
+export interface DataChannelAuth {
+  /** The session's region: the signature's, and the partition whose endpoints are trusted. */
+  region: () => string;
+  /**
+   * Credentials for each signature. Undefined, or a provider that gives none, sends the upgrade
+   * unsigned: plugin mode without credentials, as the plugin does.
+   */
+  credentials: (() => Promise<Credentials | undefined>) | undefined;
+  /** Endpoints the user named (the SSM endpoint the API calls go to): trusted besides AWS's. */
+  namedEndpoints: () => string[];
+}
+
 /** Everything a session needs from the AWS side and from the person running ssmx. */
 export interface ConnectOptions {
   ssm: SsmClients;
+  auth: DataChannelAuth;
   /** How long to keep trying to reopen a dropped data channel; 0 turns reconnecting off. */
   reconnectTimeoutMs: number;
   /** Credentials, region and endpoint for KMS, should the agent ask for an encrypted session. */
@@ -60,25 +81,61 @@ export function rewriteStreamUrl(streamUrl: string, endpoint: string | undefined
   return url.href;
 }
 
-async function openTransport(given: string, tokenValue: string, agents: ConnectOptions['agents'], endpoint?: string): Promise<WebSocketTransport> {
-  const streamUrl = rewriteStreamUrl(given, endpoint);
-  const agent = agents && (streamUrl.startsWith('wss:') ? agents.httpsAgent : agents.httpAgent);
-  try {
-    return await WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion, ...(agent ? { agent } : {}) });
-  } catch (error) {
-    throw asSessionError(error as Error, 'cannot open the data channel');
-  }
+/** Opens the data channel's WebSocket on a StreamUrl, with the session's token. */
+export type Dialer = (streamUrl: string, tokenValue: string) => Promise<WebSocketTransport>;
+
+/**
+ * The one way ssmx opens a data channel: the StreamUrl sent to the endpoint the user named, if
+ * any; refused unless it is one ssmx may send credentials to; its upgrade signed, unless the URL
+ * is presigned or there are no credentials to sign with.
+ */
+export function dialer(connect: Pick<ConnectOptions, 'auth' | 'agents' | 'streamEndpoint'>): Dialer {
+  const { auth, agents, streamEndpoint } = connect;
+  return async (given, tokenValue) => {
+    const streamUrl = rewriteStreamUrl(given, streamEndpoint);
+    const named = streamEndpoint ? [...auth.namedEndpoints(), streamEndpoint] : auth.namedEndpoints();
+    const verdict = checkStreamUrl(streamUrl, { region: auth.region(), named });
+    if (!verdict.trusted) {
+      throw new SessionError(
+        'UNTRUSTED_ENDPOINT',
+        `cannot open the data channel at ${redactQuery(streamUrl)}: ${verdict.host} is not an endpoint ssmx sends credentials to (${verdict.reason})`,
+        'if that endpoint is yours (a VPC endpoint, a proxy, an emulator), name it with --ssmmessages-endpoint or AWS_ENDPOINT_URL_SSMMESSAGES',
+      );
+    }
+    const headers = await upgradeSignature(streamUrl, auth);
+    const agent = agents && (streamUrl.startsWith('wss:') ? agents.httpsAgent : agents.httpAgent);
+    try {
+      return await WebSocketTransport.open(streamUrl, { tokenValue, clientId, clientVersion: ReportedClientVersion, ...(agent ? { agent } : {}), ...(headers ? { headers } : {}) });
+    } catch (error) {
+      throw asSessionError(error as Error, 'cannot open the data channel');
+    }
+  };
 }
+
+/** The upgrade's SigV4 headers: fresh credentials and the current time for every connection (plugin 1.2.835.0, sessionhandler.go). */
+async function upgradeSignature(streamUrl: string, auth: DataChannelAuth): Promise<Record<string, string> | undefined> {
+  if (!auth.credentials || isPresignedUrl(streamUrl)) return undefined;
+  let credentials: Credentials | undefined;
+  try {
+    credentials = await auth.credentials();
+  } catch (error) {
+    throw toAwsError(error, 'signing the data channel');
+  }
+  return credentials && signDataChannelUpgrade(streamUrl, credentials, auth.region(), new Date());
+}
+
+const redactQuery = (url: string) => url.split('?')[0]!;
 
 /**
  * Reopens a dropped data channel as the plugin does (docs/protocol.md §10): ResumeSession for a new
- * token, then the StreamUrl it returns. A session the service has ended ends here too.
+ * token, then the StreamUrl it returns (it carries the session's cell), signed anew. A session the
+ * service has ended ends here too.
  */
-export function resumer(client: SsmClients, started: StartedSession, agents?: ConnectOptions['agents'], endpoint?: string): () => Promise<WebSocketTransport> {
+export function resumer(client: SsmClients, started: StartedSession, dial: Dialer): () => Promise<WebSocketTransport> {
   return async () => {
     const resumed = await resumeSession(client, started);
     if ('ended' in resumed) throw new SessionError('ENDED_BY_SERVICE', resumed.ended, resumed.hint);
-    return openTransport(resumed.streamUrl, resumed.tokenValue, agents, endpoint);
+    return dial(resumed.streamUrl, resumed.tokenValue);
   };
 }
 
@@ -93,15 +150,22 @@ export async function openDataChannel(
   /** The session's target id, or how to look it up (ECS Exec), should the agent ask for KMS. */
   targetId?: string | (() => Promise<string>),
 ): Promise<DataChannelSession> {
-  const transport = await openTransport(started.streamUrl, started.tokenValue, connect.agents, connect.streamEndpoint);
+  const dial = dialer(connect);
+  const transport = await dial(started.streamUrl, started.tokenValue);
   const { kms } = connect;
+  // A presigned StreamUrl carries its own authorisation: the plugin does not resume such a session
+  // ("StreamUrl is presigned, skipping resume session": plugin 1.2.835.0, sessionhandler.go).
+  const resumes = connect.reconnectTimeoutMs > 0 && !isPresignedUrl(started.streamUrl);
   const session = new DataChannelSession(transport, {
     clientVersion: ReportedClientVersion,
     // The agent decrypts the data key only under its own target id, so KMS needs to know it.
     ...(kms && targetId
-      ? { kms: async (keyId: string) => generateSessionDataKey(kms, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId() }) }
+      ? {
+          kms: async (keyId: string, challenge: string | undefined) =>
+            generateSessionDataKey(kms, keyId, { sessionId: started.sessionId, targetId: typeof targetId === 'string' ? targetId : await targetId(), challenge }),
+        }
       : {}),
-    ...(connect.reconnectTimeoutMs > 0 ? { reconnect: resumer(connect.ssm, started, connect.agents, connect.streamEndpoint), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
+    ...(resumes ? { reconnect: resumer(connect.ssm, started, dial), reconnectTimeoutMs: connect.reconnectTimeoutMs } : {}),
     terminateOnService: () => terminateSession(connect.ssm, started.sessionId),
     ...(connect.timers ? { timers: connect.timers } : {}),
     ...(connect.debug ? { debug: (line: string) => connect.debug!(`wire ${started.sessionId}: ${line}`) } : {}),

@@ -29,6 +29,7 @@ const awsExitCodes: Record<AwsErrorKind, number> = {
 
 const sessionExitCodes: Record<SessionErrorCode, number> = {
   STREAM_UNREACHABLE: ExitCode.Connection,
+  UNTRUSTED_ENDPOINT: ExitCode.Connection,
   CONNECTION_LOST: ExitCode.Connection,
   TIMEOUT: ExitCode.Connection,
   INTERRUPTED: ExitCode.Connection,

@@ -24,10 +24,15 @@ export const AgentGates = {
 } as const;
 
 /**
- * The version ssmx reports to the agent. The agent picks multiplexing (>= 1.1.70) and disables
- * smux keep-alive (> 1.2.331.0) from it (docs/protocol.md §4), so it must read as a current plugin.
+ * The version ssmx reports: in OpenDataChannel, the HandshakeResponse, and `session-manager-plugin
+ * --version`. The plugin release whose data-channel behaviour ssmx implements (docs/protocol.md
+ * §1, §10): the signed upgrade (1.2.764.0), the resume with ResumeSession's StreamUrl and fresh
+ * credentials (1.2.835.0), the StreamUrl checked before connecting (1.2.889.0, kept in 1.2.896.0).
+ * The service supports 1.2.764.0 and later only, and AWS CLI v2 warns below it. The agent's gates
+ * on it come out as for any current plugin: multiplexing from 1.1.70, smux keep-alive off above
+ * 1.2.331.0 (agent plugins/port/port.go; docs/protocol.md §8).
  */
-export const ReportedClientVersion = '1.2.650.0';
+export const ReportedClientVersion = '1.2.896.0';
 
 /**
  * Orders dotted versions numerically, missing components counting as 0 (the agent compares the

@@ -19,8 +19,11 @@ export type DataKeyResult = { plaintext: Uint8Array; ciphertextBlob: Uint8Array 
 /** What the handshake asks its owner to do; it never does I/O itself. */
 export type HandshakeStep =
   | { kind: 'send'; payloadType: number; payload: Buffer }
-  /** Call KMS GenerateDataKey for this key, then hand the result to `dataKey`. */
-  | { kind: 'need-data-key'; keyId: string }
+  /**
+   * Call KMS GenerateDataKey for this key, then hand the result to `dataKey`; with the agent's
+   * random challenge in the encryption context when it sent one (docs/protocol.md §5).
+   */
+  | { kind: 'need-data-key'; keyId: string; challenge: string | undefined }
   | { kind: 'customer-message'; text: string }
   | { kind: 'ready'; ready: SessionReady; cipher: SessionCipher | undefined }
   /** Stream data for the session, as it came (still encrypted when the session is). */
@@ -39,6 +42,8 @@ export class ClientHandshake {
   private cipher: SessionCipher | undefined;
   private request: HandshakeRequest | undefined;
   private pendingReady: SessionReady | undefined;
+  /** The agent's KMS challenge, once the data key was made with it in the encryption context. */
+  private challenge: string | undefined;
   private readonly early: Array<{ payloadType: number; payload: Buffer }> = [];
 
   constructor(
@@ -79,7 +84,7 @@ export class ClientHandshake {
     const cipher = SessionCipher.fromDataKey(result.plaintext, 'client');
     if (cipher instanceof ProtocolError) return this.respond({ error: `KMS gave an unusable data key: ${cipher.message}` });
     this.cipher = cipher;
-    return this.respond({ cipherTextKey: result.ciphertextBlob });
+    return this.respond({ cipherTextKey: result.ciphertextBlob, challengeAcknowledged: this.challenge !== undefined });
   }
 
   private onRequest(payload: Buffer): HandshakeStep[] {
@@ -91,9 +96,13 @@ export class ClientHandshake {
       this.state = 'handshaking';
       return this.respond(undefined);
     }
-    // The data key comes from KMS first; messages meanwhile wait as early output.
+    // The data key comes from KMS first; messages meanwhile wait as early output. Agents from
+    // 3.3.808.0 send a random challenge that binds the key to this session: ssmx always takes it
+    // into the encryption context and says so (agent contracts/model.go, KMSEncryptionRequest).
+    const challenge = field(kmsAction.actionParameters, 'Challenge');
+    this.challenge = typeof challenge === 'string' && challenge !== '' ? challenge : undefined;
     this.state = 'awaiting-data-key';
-    return [{ kind: 'need-data-key', keyId: String(field(kmsAction.actionParameters, 'KMSKeyId') ?? '') }];
+    return [{ kind: 'need-data-key', keyId: String(field(kmsAction.actionParameters, 'KMSKeyId') ?? ''), challenge: this.challenge }];
   }
 
   private respond(kms: KmsAnswer | undefined): HandshakeStep[] {

@@ -43,10 +43,11 @@ export interface DataChannelSessionOptions {
   reconnect?: () => Promise<DataChannelTransport>;
   reconnectTimeoutMs?: number;
   /**
-   * KMS GenerateDataKey (64 bytes, the session's encryption context) for a handshake that asks for
-   * KMSEncryption. Without it such a session is refused with a reason.
+   * KMS GenerateDataKey (64 bytes, the session's encryption context, with the agent's random
+   * challenge in it when the agent sent one) for a handshake that asks for KMSEncryption. Without
+   * it such a session is refused with a reason.
    */
-  kms?: (keyId: string) => Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }>;
+  kms?: (keyId: string, challenge: string | undefined) => Promise<{ plaintext: Uint8Array; ciphertextBlob: Uint8Array }>;
   /** The TerminateSession API for this session, for agents too old for the flag (docs/protocol.md §8). */
   terminateOnService?: () => Promise<unknown>;
   /** One line per frame, resend, reconnect and discarded frame (--debug); never payload contents. */
@@ -249,7 +250,7 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
           this.driver.send(step.payloadType, step.payload);
           break;
         case 'need-data-key':
-          this.fetchDataKey(step.keyId);
+          this.fetchDataKey(step.keyId, step.challenge);
           break;
         case 'customer-message':
           this.emit('customer-message', step.text);
@@ -272,8 +273,8 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
   }
 
   /** The data key comes from KMS first; messages meanwhile wait in the handshake. */
-  private fetchDataKey(keyId: string): void {
-    this.options.kms!(keyId).then(
+  private fetchDataKey(keyId: string, challenge: string | undefined): void {
+    this.options.kms!(keyId, challenge).then(
       (dataKey): DataKeyResult => dataKey,
       (error: Error): DataKeyResult => ({ error: `KMS GenerateDataKey for ${keyId || 'the session key'} failed: ${error.message}` }),
     ).then((result) => {

@@ -1,6 +1,8 @@
 export type SessionErrorCode =
   /** The stream URL could not be reached or refused the WebSocket. */
   | 'STREAM_UNREACHABLE'
+  /** The stream URL names a host ssmx does not send credentials to (src/aws/stream-url.ts). */
+  | 'UNTRUSTED_ENDPOINT'
   /** The WebSocket closed or failed while the session was running. */
   | 'CONNECTION_LOST'
   /** The peer sent something the protocol does not allow. */

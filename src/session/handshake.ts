@@ -16,7 +16,7 @@ export interface HandshakeOutcome {
 const shellTypes = new Set<string>([SessionType.StandardStream, SessionType.InteractiveCommands, SessionType.NonInteractiveCommands]);
 
 /** What ssmx got from KMS for a KMSEncryption action: the wrapped data key, or why it has none. */
-export type KmsAnswer = { cipherTextKey: Uint8Array } | { error: string };
+export type KmsAnswer = { cipherTextKey: Uint8Array; challengeAcknowledged?: boolean } | { error: string };
 
 /**
  * Answers a HandshakeRequest (docs/protocol.md §4): actions in the order received; a session type ssmx runs
@@ -54,8 +54,11 @@ export function answerHandshake(request: HandshakeRequest, clientVersion: string
       }
       case ActionType.KMSEncryption:
         if (kms && 'cipherTextKey' in kms) {
-          // Go encodes []byte as standard base64 in JSON (docs/protocol.md §5).
-          processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: { KMSCipherTextKey: Buffer.from(kms.cipherTextKey).toString('base64') }, error: '' });
+          // Go encodes []byte as standard base64 in JSON (docs/protocol.md §5). The acknowledgement
+          // tells the agent to add the challenge to its kms:Decrypt context (agent
+          // contracts/model.go, KMSEncryptionResponse; datachannel.go, finalizeKMSEncryption).
+          const result = { KMSCipherTextKey: Buffer.from(kms.cipherTextKey).toString('base64'), ...(kms.challengeAcknowledged ? { ChallengeAcknowledgement: true } : {}) };
+          processed.push({ actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: result, error: '' });
         } else {
           refuse(action.actionType, ActionStatus.Failed, kms?.error ?? 'this session requires KMS encryption, and ssmx has no way to reach KMS here');
         }

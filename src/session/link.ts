@@ -127,7 +127,9 @@ export class Link extends EventEmitter<LinkEvents> {
         this.emit('resumed', timers.now() - lostAt);
       } catch (error) {
         const failure = asSessionError(error as Error, 'reconnecting failed');
-        if (failure.code === 'ENDED_BY_SERVICE') return this.giveUp(failure);
+        // Neither gets better by trying again: the session is over, or its new StreamUrl is one
+        // ssmx must not send credentials to.
+        if (failure.code === 'ENDED_BY_SERVICE' || failure.code === 'UNTRUSTED_ENDPOINT') return this.giveUp(failure);
         const delay = policy.nextDelay(timers.now(), this.options.random());
         if (delay === undefined) {
           return this.giveUp(

@@ -23,6 +23,8 @@ export interface OpenOptions {
   pingIntervalMs?: number;
   /** How to connect: an agent that goes direct or through a proxy (src/net/proxy-agent.ts). */
   agent?: import('node:http').Agent;
+  /** Headers the upgrade request carries besides the WebSocket ones: its SigV4 signature. */
+  headers?: Record<string, string>;
 }
 
 export interface DataChannelTransport {
@@ -60,7 +62,7 @@ function nextMask(): number {
 }
 
 /**
- * The data channel's WebSocket (docs/protocol.md §1): opened on the StreamUrl exactly as given, first a text
+ * The data channel's WebSocket (docs/protocol.md §1): opened on the StreamUrl exactly as given (signed by the caller), first a text
  * frame with the token, then binary frames only. ssmx speaks the client side of RFC 6455 itself
  * (the framing is src/protocol/websocket-frame.ts): the frames one turn of the event loop sends
  * (the acknowledgements of one read's messages, a write cut into 1,024-byte payloads) are masked
@@ -170,7 +172,8 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
         port: url.port || (url.protocol === 'wss:' ? 443 : 80),
         path: `${url.pathname}${url.search}`,
         method: 'GET',
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key },
+        // Host as the signature covers it (the URL's host, its port only when not the default).
+        headers: { ...options.headers, Host: url.host, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key },
         ...(options.agent ? { agent: options.agent } : {}),
       });
       request.on('error', (error: Error) => fail(error.message || String(error)));

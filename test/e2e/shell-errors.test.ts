@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { freePort } from '../support/redis.js';
 
 let emulator: EmulatorProcess;
+let deadPort: number;
 
 beforeAll(async () => {
+  deadPort = await freePort();
   emulator = await startEmulatorProcess([
     '--instance', 'i-0123456789abcdef0=demo',
     '--instance', 'i-00000000000000001=unreachable:unreachable-stream',
@@ -46,7 +49,16 @@ describe('ssmx shell fails fast and clearly', () => {
       code: 3,
       message: /signature we calculated does not match/,
     },
-    { name: 'unreachable stream URL', target: 'i-00000000000000001', code: 5, message: /cannot open the data channel at ws:\/\/127\.0\.0\.1:\d+\/v1\/data-channel\/.*ECONNREFUSED/ },
+    // A StreamUrl on a port nobody listens on: the data channel endpoint named for it refuses the connection.
+    {
+      name: 'unreachable stream URL',
+      target: 'i-0123456789abcdef0',
+      env: () => ({ ...emulator.env, AWS_ENDPOINT_URL_SSMMESSAGES: `http://127.0.0.1:${deadPort}` }),
+      code: 5,
+      message: /cannot open the data channel at ws:\/\/127\.0\.0\.1:\d+\/v1\/data-channel\/.*ECONNREFUSED/,
+    },
+    // The same StreamUrl as the service gave it: another port than the endpoint's, so no credentials go there (issue 27).
+    { name: 'a stream URL that is not a Session Manager endpoint', target: 'i-00000000000000001', code: 5, message: /cannot open the data channel at ws:\/\/127\.0\.0\.1:\d+\/v1\/data-channel\/\S+: 127\.0\.0\.1:\d+ is not an endpoint ssmx sends credentials to/ },
     { name: 'server closing the WebSocket at once', target: 'i-00000000000000002', code: 5, message: /data channel closed/ },
     { name: 'malformed frame from the server', target: 'i-00000000000000003', code: 6, message: /malformed frame/ },
   ];

@@ -11,22 +11,23 @@ const blob = Buffer.from('wrapped-data-key');
 const agent = splitDataKey(dataKey, 'agent') as SessionKeys;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A shell's HandshakeRequest that asks for KMS encryption with `keyId`. */
-const kmsHandshake = (keyId: string) =>
+/** A shell's HandshakeRequest that asks for KMS encryption with `keyId` (and a challenge, as agents from 3.3.808.0 send). */
+const kmsHandshake = (keyId: string, challenge?: string) =>
   encodeHandshakeRequest({
     agentVersion: '3.3.1142.0',
     requestedClientActions: [
       { actionType: ActionType.SessionType, actionParameters: { SessionType: 'Standard_Stream', Properties: {} } },
-      { actionType: ActionType.KMSEncryption, actionParameters: { KMSKeyId: keyId } },
+      { actionType: ActionType.KMSEncryption, actionParameters: { KMSKeyId: keyId, ...(challenge !== undefined ? { Challenge: challenge } : {}) } },
     ],
   });
 
-async function encryptedShell(kmsKeyIds: string[] = []) {
+async function encryptedShell(kmsKeyIds: string[] = [], challenge?: string, challenges: Array<string | undefined> = []) {
   const transport = new FakeTransport();
   const session = new DataChannelSession(transport, {
     clientVersion: '1.2.650.0',
-    kms: async (keyId) => {
+    kms: async (keyId, given) => {
       kmsKeyIds.push(keyId);
+      challenges.push(given);
       return { plaintext: dataKey, ciphertextBlob: blob };
     },
   });
@@ -35,7 +36,7 @@ async function encryptedShell(kmsKeyIds: string[] = []) {
   session.on('customer-message', (m: string) => events.push(`message:${m}`));
   session.on('output', (type: number, payload: Buffer) => events.push(`output:${type}:${payload.toString()}`));
   session.on('error', (e: SessionError) => events.push(`error:${e.code}:${e.message}`));
-  transport.deliver(0, PayloadType.HandshakeRequest, kmsHandshake('alias/ssm'));
+  transport.deliver(0, PayloadType.HandshakeRequest, kmsHandshake('alias/ssm', challenge));
   await tick();
   return { transport, session, events };
 }
@@ -66,6 +67,25 @@ describe('a KMS-encrypted session on the wire (docs/protocol.md §5)', () => {
     expect(keys!.payload.length).toBe(3 + 28);
     expect(open(agent.decryptKey, keys!.payload)).toEqual(Buffer.from('ls\r'));
     expect(size!.payload.toString()).toBe('{"cols":80,"rows":24}'); // sizes stay clear
+  });
+
+  it('an agent\'s random challenge goes into the data key\'s encryption context, and the response acknowledges it (agent 3.3.808.0)', async () => {
+    const challenges: Array<string | undefined> = [];
+    const { transport } = await encryptedShell([], 'q83vEjRWeJCrze8SNFZ4kA==', challenges);
+    expect(challenges).toEqual(['q83vEjRWeJCrze8SNFZ4kA==']);
+    const response = transport.data()[0]!.payload.toString();
+    expect(JSON.parse(response).ProcessedClientActions[1]).toEqual({
+      ActionType: 'KMSEncryption',
+      ActionStatus: 1,
+      ActionResult: { KMSCipherTextKey: blob.toString('base64'), ChallengeAcknowledgement: true },
+      Error: '',
+    });
+
+    // Without a challenge (older agents) the response is as the plugin's: the wrapped key alone.
+    const older: Array<string | undefined> = [];
+    const plain = await encryptedShell([], undefined, older);
+    expect(older).toEqual([undefined]);
+    expect(JSON.parse(plain.transport.data()[0]!.payload.toString()).ProcessedClientActions[1].ActionResult).toEqual({ KMSCipherTextKey: blob.toString('base64') });
   });
 
   it('a challenge under another key, or agent data that does not decrypt, ends the session with a clear error', async () => {

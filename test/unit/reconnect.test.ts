@@ -86,16 +86,20 @@ describe('ResumeSession (the reconnect ssmx makes)', () => {
   const answering = (answer: () => Promise<unknown>) =>
     ({ session: { call: answer, destroy: () => undefined }, sdk: () => Promise.reject(new Error('not used')), destroy: () => undefined }) as unknown as SsmClients;
   const failingWith = (name: string, message: string) => answering(async () => Promise.reject(Object.assign(new Error(message), { name, $fault: 'client' })));
+  // None of these answers lets the reconnect get as far as the data channel.
+  const notDialled = async (): Promise<never> => {
+    throw new Error('the data channel was dialled');
+  };
 
   it('TargetNotConnected (the instance went away meanwhile) ends the session at once', async () => {
-    const reopen = resumer(failingWith('TargetNotConnected', 'i-0123456789abcdef0 is not connected.'), started);
+    const reopen = resumer(failingWith('TargetNotConnected', 'i-0123456789abcdef0 is not connected.'), started, notDialled);
     await expect(reopen()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/cannot be resumed: .*not connected/) });
   });
 
   it('no token means the service ended the session; a throttled call is retried instead', async () => {
     const noToken = answering(async () => ({ SessionId: started.sessionId }));
-    await expect(resumer(noToken, started)()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/has ended on the service/) });
-    const throttled = resumer(failingWith('ThrottlingException', 'Rate exceeded'), started);
+    await expect(resumer(noToken, started, notDialled)()).rejects.toMatchObject({ code: 'ENDED_BY_SERVICE', message: expect.stringMatching(/has ended on the service/) });
+    const throttled = resumer(failingWith('ThrottlingException', 'Rate exceeded'), started, notDialled);
     await expect(throttled()).rejects.not.toMatchObject({ code: 'ENDED_BY_SERVICE' });
   });
 });

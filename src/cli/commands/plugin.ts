@@ -9,11 +9,13 @@ import { listenLocal, type LocalEnd } from '../../session/listener.js';
 import { runShell } from '../../session/shell.js';
 import { runStream } from '../../session/stream.js';
 import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
-import { connectOptions } from '../aws-context.js';
-import { openDataChannel } from '../connect.js';
+import { credentialsFor, type AwsOptions } from '../../aws/client-config.js';
+import { endpointFor } from '../../aws/json-api.js';
+import { connectOptions, verboseWriter } from '../aws-context.js';
+import { openDataChannel, type DataChannelAuth } from '../connect.js';
 import { waitReady, type SessionReady } from '../../session/data-channel-session.js';
 import { Lifecycle } from '../lifecycle.js';
-import { shellIo, useColor, type CliContext } from '../context.js';
+import { shellIo, useColor, type CliContext, type GlobalOptions } from '../context.js';
 import { signalExitCode } from '../exit-codes.js';
 import { RESPONSE_ENV_PREFIX, parsePluginArgs, type PluginInvocation } from '../plugin-args.js';
 import { renderError } from '../errors.js';
@@ -92,7 +94,10 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
       // from the request parameters names the encryption context. KMS uses its own endpoint (the
       // argument is SSM's), as the plugin does (docs/protocol.md §5).
       const kms = invocation.legacy ? undefined : { region: invocation.region, profile: invocation.profile, env: context.env };
-      const session = lifecycle.track(await openDataChannel(response, connectOptions(client, {}, context, kms, api), invocation.request.target));
+      // The AWS CLI passes no flags: SSMX_VERBOSE=1 (or debug) stands for -v (or --debug).
+      const options: GlobalOptions = { verbose: !!context.env.SSMX_VERBOSE, debug: context.env.SSMX_VERBOSE === 'debug' };
+      const auth = pluginAuth(api, invocation.region, context, verboseWriter(options, context));
+      const session = lifecycle.track(await openDataChannel(response, connectOptions(client, auth, options, context, kms, api), invocation.request.target));
       const running = await waitReady<Running>(session, (ready) => {
         if (ready.sessionType === SessionType.Port) {
           if (portMode(ready) === 'stream') {
@@ -125,6 +130,33 @@ async function runStartSession(invocation: Start, context: CliContext): Promise<
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The plugin signs the data channel with the credentials of the profile the AWS CLI names and the
+ * usual chain; where it finds none it connects unsigned and logs it, and
+ * SSM_PLUGIN_SKIP_CLIENT_CONFIGURE=true skips its credentials altogether (plugin 1.2.835.0,
+ * sessionhandler.go OpenDataChannel, websocketchannel.go). ssmx does the same, saying so under
+ * SSMX_VERBOSE.
+ */
+function pluginAuth(api: AwsOptions, region: string, context: CliContext, verbose: ((line: string) => void) | undefined): DataChannelAuth {
+  const env = context.env;
+  const skip = env.SSM_PLUGIN_SKIP_CLIENT_CONFIGURE === 'true';
+  if (skip) verbose?.('SSM_PLUGIN_SKIP_CLIENT_CONFIGURE=true: the data channel is opened unsigned, as the plugin does');
+  return {
+    region: () => region,
+    namedEndpoints: () => [endpointFor(api, 'ssm', region, env)],
+    credentials: skip
+      ? undefined
+      : async () => {
+          try {
+            return await credentialsFor(api)();
+          } catch (error) {
+            verbose?.(`no AWS credentials to sign the data channel with (${(error as Error).message}); opening it unsigned, as the plugin does`);
+            return undefined;
+          }
+        },
+  };
 }
 
 function exitLine(sessionId: string, closed: ChannelClosed | undefined): string {
