@@ -523,11 +523,17 @@ Examples:
     .option('--terminate-after <seconds>', 'terminate every session this long after it starts (an idle timeout, a maximum duration)', parseTimeout('--terminate-after'))
     .option('--fail-resume <n>', 'fail the next n ResumeSession calls', parseCount('--fail-resume'))
     .option('--starts-before-failing <n>', 'let StartSession succeed n times, then answer TargetNotConnected', parseCount('--starts-before-failing'))
+    .option('--require-signed-data-channel', 'refuse (403) a data channel upgrade that is neither SigV4-signed nor presigned, as the service will for clients older than plugin 1.2.764.0')
+    .option('--presigned-stream-urls', 'give presigned StreamUrls (SigV4 query form, the emulator\'s own keys)')
+    .option('--require-kms-challenge', "end a KMS session whose client does not acknowledge the agent's random challenge (the agent's Kms.RequireKMSChallengeResponse)")
+    .option('--events', 'after the ready line, one JSON line on stdout per StartSession and per data channel upgrade')
     .addHelpText(
       'after',
       `
 Once ready it prints one JSON line on stdout: endpoint, region, accessKeyId,
-secretAccessKey and instances; then it serves until SIGTERM or SIGINT.
+secretAccessKey and instances; then it serves until SIGTERM or SIGINT. With
+--events, each StartSession and data channel upgrade follows as a JSON line of
+its own ({"event":"start-session",…}, {"event":"data-channel-upgrade",…}).
 
 Examples:
   $ ssmx emulator --port 0

@@ -4,6 +4,7 @@ import { DEFAULT_DOCUMENT, sessionDocumentFrom, type DocumentStore } from './doc
 import { tagsOf } from './ec2.js';
 import type { SessionStore } from './sessions.js';
 import type { CommandService } from './commands.js';
+import type { EmitEvent } from './events.js';
 
 export class ApiError extends Error {
   constructor(
@@ -25,6 +26,8 @@ export interface ApiContext {
   streamUrl(sessionId: string, unreachable: boolean): string;
   /** The ARN of the identity that signed the request: a session's Owner. */
   caller: string;
+  /** What a test may watch for (`ssmx emulator --events`). */
+  emit: EmitEvent;
 }
 
 type Handler = (input: Record<string, unknown>, context: ApiContext) => unknown;
@@ -70,6 +73,7 @@ const startSession: Handler = (input, context) => {
     reason: typeof input.Reason === 'string' ? input.Reason : undefined,
     owner: context.caller,
   });
+  context.emit({ event: 'start-session', sessionId: record.sessionId, target });
   return {
     SessionId: record.sessionId,
     TokenValue: record.tokenValue,

@@ -32,6 +32,8 @@ export interface PrincipalConfig {
   sessionToken?: string;
   /** Every call signed with it is refused with ExpiredTokenException. */
   expired?: boolean;
+  /** From this time on (ISO 8601) it is expired: temporary credentials that run out mid-session. */
+  expiresAt?: string;
   /** Actions refused with AccessDeniedException, as `ssm:StartSession`. */
   deny?: string[];
 }
@@ -84,6 +86,19 @@ export interface EmulatorConfig {
   kmsKeyId?: string;
   /** The keys KMS knows; [kmsKeyId] when unset. */
   kmsKeys?: string[];
+  /**
+   * Refuse (HTTP 403) a data-channel upgrade that is neither SigV4-signed nor presigned, as the
+   * service will once it enforces plugin 1.2.764.0 and later. A signed upgrade is always checked.
+   */
+  requireSignedDataChannel: boolean;
+  /** StartSession and ResumeSession give presigned StreamUrls, which clients open unsigned. */
+  presignedStreamUrls: boolean;
+  /**
+   * The agent's Kms.RequireKMSChallengeResponse (agent/appconfig/contracts.go, default false): a
+   * KMS session whose client does not acknowledge the random challenge is ended (agents from
+   * 3.3.808.0; older ones have neither the challenge nor the setting).
+   */
+  requireKmsChallenge: boolean;
 }
 
 export const DEFAULT_ECS_TASK: EcsTaskConfig = {
@@ -119,7 +134,27 @@ export function defaultConfig(): EmulatorConfig {
     principals: [],
     mfaCode: '123456',
     throttle: 0,
+    requireSignedDataChannel: false,
+    presignedStreamUrls: false,
+    requireKmsChallenge: false,
   };
+}
+
+/** The principal a request is signed as: the configured one, an extra one, or STS-issued. */
+export function principalFor(config: EmulatorConfig, accessKeyId: string): PrincipalConfig | undefined {
+  return accessKeyId === config.accessKeyId ? { accessKeyId, secretAccessKey: config.secretAccessKey } : config.principals.find((p) => p.accessKeyId === accessKeyId);
+}
+
+/**
+ * Why a principal's signature, good as it is, does not admit the request: a session token that is
+ * not the one its credentials came with, or credentials that have expired. As the service says it.
+ */
+export function credentialProblem(principal: PrincipalConfig, sessionToken: string | undefined, now = Date.now()): { code: string; message: string } | undefined {
+  if (principal.sessionToken !== undefined && principal.sessionToken !== sessionToken) {
+    return { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+  }
+  if (principal.expired || (principal.expiresAt !== undefined && Date.parse(principal.expiresAt) <= now)) return { code: 'ExpiredTokenException', message: 'The security token included in the request is expired' };
+  return undefined;
 }
 
 function defaultShell(): string[] {

@@ -5,13 +5,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeOpenDataChannel } from '../protocol/payloads.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { AgentSession } from './agent/agent-session.js';
 import { loadPty } from './agent/pty.js';
 import { ApiError, callSsm, parseJsonBody, type ApiContext } from './api.js';
-import type { EmulatorConfig, PrincipalConfig } from './config.js';
+import { credentialProblem, principalFor as principalOf, type EmulatorConfig, type PrincipalConfig } from './config.js';
+import { checkDataChannelUpgrade, presignStreamUrl } from './data-channel-auth.js';
+import type { DataChannelUpgrade, EmitEvent } from './events.js';
 import { DocumentStore } from './documents.js';
 import { describeInstances, ec2ErrorXml } from './ec2.js';
 import { describeTasks, executeCommand } from './ecs.js';
@@ -31,7 +34,24 @@ export interface RunningEmulator {
   endpoint: string;
   port: number;
   sessions: SessionStore;
+  /** Every data-channel WebSocket upgrade, in the order they came, refused ones too. */
+  upgrades: DataChannelUpgrade[];
   close(): Promise<void>;
+}
+
+export interface EmulatorHooks {
+  /** Called for each StartSession and each data-channel upgrade (`ssmx emulator --events`). */
+  onEvent?: EmitEvent;
+}
+
+/**
+ * Refuses an upgrade before it happens, as the service does: HTTP 403 with a short body saying
+ * why, then the connection closed.
+ */
+function refuseUpgrade(socket: Duplex, reason: string): void {
+  const body = `${reason}\n`;
+  socket.on('error', () => undefined);
+  socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
@@ -71,7 +91,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 }
 
 /** Starts the emulated service: the SSM JSON API and the data-channel gateway on one port. */
-export async function startEmulator(config: EmulatorConfig): Promise<RunningEmulator> {
+export async function startEmulator(config: EmulatorConfig, hooks: EmulatorHooks = {}): Promise<RunningEmulator> {
   // Shells need node-pty; without it the API, ports and commands are still served.
   await loadPty();
   const sessions = new SessionStore();
@@ -80,6 +100,8 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   const documents = new DocumentStore();
   const agents = new Map<string, AgentSession>();
   const sockets = new Set<Socket>();
+  const upgrades: DataChannelUpgrade[] = [];
+  const emit: EmitEvent = (event) => hooks.onEvent?.(event);
   // A port that refuses connections, for the unreachable-stream fault.
   const deadPort = await (async () => {
     const probe = createServer();
@@ -96,21 +118,19 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
   const streamUrl = (sessionId: string, unreachable: boolean) => {
     const scheme = config.tls ? 'wss' : 'ws';
     const base = unreachable ? `${scheme}://${hostInUrl}:${deadPort}` : config.publicEndpoint ? config.publicEndpoint.replace(/^http/, 'ws').replace(/\/$/, '') : `${scheme}://${hostInUrl}:${port}`;
-    return `${base}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
+    const url = `${base}/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=1`;
+    // Signed with the emulator's own keys at the moment it is issued (src/emulator/data-channel-auth.ts).
+    return config.presignedStreamUrls ? presignStreamUrl(url, config, config.region, Date.now()) : url;
   };
 
   type Protocol = 'json' | 'ec2' | 'sts' | 's3';
   const protocolOf = (service: string | undefined): Protocol => (service === 'ec2' ? 'ec2' : service === 'sts' ? 'sts' : service === 's3' ? 's3' : 'json');
 
-  /** The principal a request is signed as: the configured one, an extra one, or STS-issued. */
-  const principalFor = (accessKeyId: string): PrincipalConfig | undefined =>
-    accessKeyId === config.accessKeyId ? { accessKeyId, secretAccessKey: config.secretAccessKey } : config.principals.find((p) => p.accessKeyId === accessKeyId);
+  const principalFor = (accessKeyId: string): PrincipalConfig | undefined => principalOf(config, accessKeyId);
 
   function authorize(principal: PrincipalConfig, sessionToken: string | undefined, action: string, resource: string): void {
-    if (principal.sessionToken !== undefined && principal.sessionToken !== sessionToken) {
-      throw new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.', 403);
-    }
-    if (principal.expired) throw new ApiError('ExpiredTokenException', 'The security token included in the request is expired', 403);
+    const problem = credentialProblem(principal, sessionToken);
+    if (problem) throw new ApiError(problem.code, problem.message, 403);
     if (principal.deny?.includes(action)) {
       throw new ApiError(
         'AccessDeniedException',
@@ -165,7 +185,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     const resource =
       typeof input.Target === 'string' ? `arn:aws:ssm:${config.region}:123456789012:instance/${input.Target}` : service === 'ecs' ? `arn:aws:ecs:${config.region}:123456789012:task/*` : '*';
     authorize(principal, sessionToken, `${service}:${operation}`, resource);
-    const context: ApiContext = { config, sessions, documents, commands, streamUrl, caller };
+    const context: ApiContext = { config, sessions, documents, commands, streamUrl, caller, emit };
     if (service === 'kms') {
       if (operation !== 'GenerateDataKey') throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by this emulator.`);
       sendJson(response, 200, generateDataKey(input, config));
@@ -220,13 +240,26 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
 
   const gateway = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   server.on('upgrade', (request, socket, head) => {
-    const match = DATA_CHANNEL_PATH.exec(request.url ?? '');
-    const record = match ? sessions.get(decodeURIComponent(match[1]!)) : undefined;
-    if (!record || record.status === 'Terminated') {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      return;
+    const url = request.url ?? '';
+    const match = DATA_CHANNEL_PATH.exec(url);
+    if (!match) return refuseUpgrade(socket, 'Not a data channel.');
+    let sessionId: string;
+    try {
+      sessionId = decodeURIComponent(match[1]!);
+    } catch {
+      return refuseUpgrade(socket, 'Not a data channel.');
     }
-    gateway.handleUpgrade(request, socket, head, (ws) => acceptDataChannel(ws, record.sessionId));
+    // The credentials first (signed, presigned or neither), then the session they are for.
+    const check = checkDataChannelUpgrade({ method: request.method ?? 'GET', url, headers: request.headers }, config, Date.now());
+    const record = sessions.get(sessionId);
+    const live = record !== undefined && record.status !== 'Terminated';
+    const { accept, signed, presigned, accessKeyId, amzDate } = check;
+    const upgrade: DataChannelUpgrade = { sessionId, signed, presigned, ...(accessKeyId ? { accessKeyId } : {}), ...(amzDate ? { amzDate } : {}), accepted: accept && live };
+    upgrades.push(upgrade);
+    emit({ event: 'data-channel-upgrade', ...upgrade });
+    if (!check.accept) return refuseUpgrade(socket, check.reason);
+    if (!live) return refuseUpgrade(socket, `The session ${sessionId} does not exist or has ended.`);
+    gateway.handleUpgrade(request, socket, head, (ws) => acceptDataChannel(ws, sessionId));
   });
 
   function acceptDataChannel(ws: WebSocket, sessionId: string): void {
@@ -282,6 +315,7 @@ export async function startEmulator(config: EmulatorConfig): Promise<RunningEmul
     endpoint: `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
     port,
     sessions,
+    upgrades,
     async close() {
       commands.close();
       rmSync(commandRoot, { recursive: true, force: true });

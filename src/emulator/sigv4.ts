@@ -14,9 +14,10 @@ export type SigV4Result =
   | { ok: true; accessKeyId: string; region: string; service: string }
   | { ok: false; code: 'MissingAuthenticationTokenException' | 'UnrecognizedClientException' | 'InvalidSignatureException' | 'IncompleteSignatureException'; message: string };
 
-const MAX_SKEW_MS = 15 * 60_000;
+/** How far a signature's date may be from the server's clock, either way. */
+export const MAX_SKEW_MS = 15 * 60_000;
 
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
@@ -39,7 +40,7 @@ function parseAuthorization(header: string) {
   return { accessKeyId, date, region, service, signedHeaders, signature };
 }
 
-function parseAmzDate(text: string): number {
+export function parseAmzDate(text: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return NaN;
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);

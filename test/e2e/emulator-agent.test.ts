@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SSMClient, StartSessionCommand } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { generateSessionDataKey } from '../../src/aws/kms.js';
 import { PayloadType } from '../../src/protocol/constants.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { WebSocketTransport } from '../../src/transport/websocket.js';
@@ -67,5 +68,55 @@ describe('the emulated agent', () => {
     expect(emulator.info.instances).toEqual([{ id: 'i-0abc0abc0abc0abc0', name: 'from-file' }, { id: 'mi-0123456789abcdef0', name: 'onprem' }]);
     const { messages } = await collectOutput('echo from-file');
     expect(messages.filter((m) => m.type === PayloadType.Output).length).toBeGreaterThan(0);
+  });
+});
+
+describe("the emulated agent's KMS random challenge (agent 3.3.808.0, Kms.RequireKMSChallengeResponse)", () => {
+  /**
+   * A KMS shell as today's official plugin opens one: the data key made without the challenge and
+   * the response without ChallengeAcknowledgement (plugin 1.2.835.0 knows neither). ssmx's own
+   * handshake always acknowledges, so the test takes the acknowledgement out of its response on the
+   * way: the agent compares no digest (agentmessage.go), so the header is kept as it is.
+   */
+  async function pluginLikeShell(args: string[]) {
+    emulator = await startEmulatorProcess(['--kms-key-id', 'alias/ssm-sessions', ...args]);
+    const { info } = emulator;
+    const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+    const target = info.instances[0]!.id;
+    const started = await ssm.send(new StartSessionCommand({ Target: target, DocumentName: 'AWS-StartNonInteractiveCommand', Parameters: { command: ['echo plugin-like'] } }));
+    ssm.destroy();
+    const transport = await WebSocketTransport.open(started.StreamUrl!, { tokenValue: started.TokenValue!, clientId: randomUUID(), clientVersion: '1.2.835.0' });
+    const send = transport.send.bind(transport);
+    transport.send = (frame: Buffer) => {
+      if (frame.readUInt32BE(112) !== PayloadType.HandshakeResponse) return send(frame);
+      const headerEnd = frame.readUInt32BE(0) + 4;
+      const payload = Buffer.from(frame.subarray(headerEnd).toString().replace(/,"ChallengeAcknowledgement":true/, ''));
+      const header = Buffer.from(frame.subarray(0, headerEnd));
+      header.writeUInt32BE(payload.length, 116);
+      send(Buffer.concat([header, payload]));
+    };
+    const kmsOptions = { region: info.region, endpointUrl: info.endpoint, env: emulator.env };
+    const session = new DataChannelSession(transport, {
+      clientVersion: '1.2.835.0',
+      kms: (keyId) => generateSessionDataKey(kmsOptions, keyId, { sessionId: started.SessionId!, targetId: target }),
+    });
+    let output = '';
+    session.on('output', (_type: number, payload: Buffer) => (output += payload.toString()));
+    const closed = await new Promise<string>((resolve, reject) => {
+      session.once('closed', (message) => resolve(message.output));
+      session.once('error', reject);
+    });
+    return { output, closed };
+  }
+
+  it('a client that does not acknowledge it still gets the old two-key context where the agent does not require it', async () => {
+    const { output } = await pluginLikeShell([]);
+    expect(output).toBe('plugin-like\n');
+  });
+
+  it('with --require-kms-challenge such a client has its session ended, with the failure the agent reports', async () => {
+    const { output, closed } = await pluginLikeShell(['--require-kms-challenge']);
+    expect(output).toBe('');
+    expect(closed).toBe('Encountered error while initiating handshake. client does not support required encryption context random challenge');
   });
 });

@@ -39,7 +39,7 @@ describe('KMS-encrypted sessions (the emulator asks for KMSEncryption on every s
     expect((await term.exited).exitCode).toBe(0);
   });
 
-  it('a 16 MiB forward each way, encrypted both directions, arrives whole', async () => {
+  it('a 16 MiB forward each way arrives whole (the agent does not encrypt a Port session: sessionplugin.go isEncryptionEnabled)', async () => {
     const server = await startHashServer(16 << 20);
     const forward = await startForward(emulator.env, [TARGET, `0:${server.port}`, '--sessions', '2']);
     const client = await hashClient(forward.listeners[0]!.localPort!, 16 << 20, 16 << 20);

@@ -20,6 +20,8 @@ export interface EmulatorProcess {
   stop(): Promise<void>;
   /** Kills it outright, as a network cut or a crash would end it. */
   kill(): void;
+  /** The JSON lines it printed after its ready line (`--events`), in order. */
+  events(): Array<Record<string, unknown>>;
 }
 
 /** A clean environment for clients under test: nothing that could reach real AWS or the IMDS. */
@@ -45,11 +47,13 @@ export async function startEmulatorProcess(args: string[] = []): Promise<Emulato
     env: isolatedEnv(),
   });
   const lines = createInterface({ input: child.stdout! });
+  const events: Array<Record<string, unknown>> = [];
   const info = await new Promise<EmulatorInfo>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('emulator did not report ready within 10 s')), 10_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line) as EmulatorInfo);
+      lines.on('line', (event) => events.push(JSON.parse(event) as Record<string, unknown>));
     });
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code} before it was ready`)));
   });
@@ -62,6 +66,7 @@ export async function startEmulatorProcess(args: string[] = []): Promise<Emulato
       AWS_ENDPOINT_URL: info.endpoint,
     }),
     kill: () => child.kill('SIGKILL'),
+    events: () => events,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

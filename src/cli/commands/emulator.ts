@@ -25,6 +25,10 @@ export interface EmulatorOptions {
   terminateAfter?: number;
   failResume?: number;
   startsBeforeFailing?: number;
+  requireSignedDataChannel?: boolean;
+  presignedStreamUrls?: boolean;
+  requireKmsChallenge?: boolean;
+  events?: boolean;
 }
 
 export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
@@ -63,6 +67,9 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
   if (options.terminateAfter !== undefined) config.terminateAfterMs = options.terminateAfter * 1000;
   if (options.failResume !== undefined) config.failResume = options.failResume;
   if (options.startsBeforeFailing !== undefined) config.startsBeforeFailing = options.startsBeforeFailing;
+  if (options.requireSignedDataChannel) config.requireSignedDataChannel = true;
+  if (options.presignedStreamUrls) config.presignedStreamUrls = true;
+  if (options.requireKmsChallenge) config.requireKmsChallenge = true;
   if (options.publicEndpoint) {
     if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
     config.publicEndpoint = options.publicEndpoint;
@@ -105,8 +112,20 @@ export async function emulatorCommand(options: EmulatorOptions, context: CliCont
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  const running = await startEmulator(config);
+  // Events go out only once the ready line has: a reader takes the first line as the banner.
+  let ready = false;
+  const early: string[] = [];
+  const onEvent = options.events
+    ? (event: object) => {
+        const line = `${JSON.stringify(event)}\n`;
+        if (ready) context.stdout.write(line);
+        else early.push(line);
+      }
+    : undefined;
+  const running = await startEmulator(config, onEvent ? { onEvent } : {});
   context.stdout.write(`${emulatorBanner(config, running)}\n`);
+  ready = true;
+  for (const line of early.splice(0)) context.stdout.write(line);
   await stopped;
   await running.close();
   return 0;

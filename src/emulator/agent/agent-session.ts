@@ -52,6 +52,42 @@ function needsHandshake(sessionType: string): boolean {
 }
 
 /**
+ * The agent encrypts every session with the account's KMS key but a Port session
+ * (agent/session/plugins/sessionplugin/sessionplugin.go, `isEncryptionEnabled`: `kmsKeyId != ""
+ * && pluginName != Port`, with a TODO to make it configurable; read at 3.3.1142.0).
+ */
+export function encrypts(kmsKeyId: string | undefined, sessionType: string): boolean {
+  return !!kmsKeyId && sessionType !== SessionType.Port;
+}
+
+/** The agent that first sends a random challenge with its KMS request ("Add enhancements related to KMS sessions"). */
+export const KMS_CHALLENGE_AGENT_VERSION = '3.3.808.0';
+
+/**
+ * The KMSEncryption action's parameters (agent contracts/model.go, `KMSEncryptionRequest`): the key,
+ * and from 3.3.808.0 the challenge, the standard base64 of 16 random bytes made once per session
+ * (crypto/blockcipher.go, `NewBlockCipherKMS`, randomChallengeSize).
+ */
+export function kmsActionParameters(kmsKeyId: string, agentVersion: string, random: (size: number) => Buffer = randomBytes): { KMSKeyId: string; Challenge?: string } {
+  if (compareVersions(agentVersion, KMS_CHALLENGE_AGENT_VERSION) < 0) return { KMSKeyId: kmsKeyId };
+  return { KMSKeyId: kmsKeyId, Challenge: random(16).toString('base64') };
+}
+
+/**
+ * The encryption context the agent decrypts the data key under (crypto/blockcipher.go,
+ * `UpdateEncryptionKey`): session and target, and the challenge as it was sent when the client
+ * acknowledged it (`KMSEncryptionResponse.ChallengeAcknowledgement`).
+ */
+export function agentDecryptContext(sessionId: string, targetId: string, challenge: string | undefined, acknowledged: boolean): Record<string, string> {
+  const context: Record<string, string> = { 'aws:ssm:SessionId': sessionId, 'aws:ssm:TargetId': targetId };
+  if (challenge !== undefined && acknowledged) context['aws:ssm:RandomChallenge'] = challenge;
+  return context;
+}
+
+/** What the agent reports when Kms.RequireKMSChallengeResponse is set and the client did not acknowledge (datachannel.go, `finalizeKMSEncryption`; sessionplugin.go). */
+export const CHALLENGE_REQUIRED_FAILURE = 'Encountered error while initiating handshake. client does not support required encryption context random challenge';
+
+/**
  * The agent's side of one session: it outlives any one WebSocket (a client may resume), keeps
  * the reliable channel, paces output as the real agent does, and runs the document's plugin.
  */
@@ -65,6 +101,8 @@ export class AgentSession implements PluginHost {
   /** The agent's cipher, once the client's response gave the KMS data key (docs/protocol.md §5). */
   private cipher: SessionCipher | undefined;
   private challenge: Buffer | undefined;
+  /** The random challenge of the KMS request, as sent (agents from 3.3.808.0). */
+  private kmsChallenge: string | undefined;
   private handshakeStartedAt = 0n;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
@@ -101,13 +139,17 @@ export class AgentSession implements PluginHost {
       failed: (error) => this.socket?.close(1011, error.message.slice(0, 120)),
       settled: () => this.closeIfDrained(),
     });
-    // With KMS on, every session type opens with a handshake (docs/protocol.md §4).
-    this.handshake = needsHandshake(record.document.sessionType) || config.kmsKeyId ? 'awaiting-response' : 'none';
+    // With KMS on, every session type it encrypts opens with a handshake (docs/protocol.md §4).
+    this.handshake = needsHandshake(record.document.sessionType) || this.encrypted ? 'awaiting-response' : 'none';
   }
 
   /** An ECS Exec session: the agent runs in the container, in its container mode. */
   private get containerMode(): boolean {
     return this.record.target.id.startsWith('ecs:');
+  }
+
+  private get encrypted(): boolean {
+    return encrypts(this.config.kmsKeyId, this.record.document.sessionType);
   }
 
   get agentVersion(): string {
@@ -234,11 +276,17 @@ export class AgentSession implements PluginHost {
             actionType: ActionType.SessionType,
             actionParameters: { SessionType: document.sessionType, Properties: sortKeys(document.properties(parameters)) },
           },
-          ...(this.config.kmsKeyId ? [{ actionType: ActionType.KMSEncryption, actionParameters: { KMSKeyId: this.config.kmsKeyId } }] : []),
+          ...(this.encrypted ? [{ actionType: ActionType.KMSEncryption, actionParameters: this.kmsParameters() }] : []),
         ],
       }),
     );
     this.handshakeTimer = setTimeout(() => this.sendChannelClosed('Handshake timed out waiting for the client.'), HANDSHAKE_TIMEOUT_MS);
+  }
+
+  private kmsParameters(): { KMSKeyId: string; Challenge?: string } {
+    const parameters = kmsActionParameters(this.config.kmsKeyId!, this.agentVersion);
+    this.kmsChallenge = parameters.Challenge;
+    return parameters;
   }
 
   private onHandshakeResponse(payload: Buffer): void {
@@ -255,7 +303,7 @@ export class AgentSession implements PluginHost {
       return;
     }
     this.clientVersion = response.clientVersion;
-    if (this.config.kmsKeyId) return this.startChallenge(response.processedClientActions);
+    if (this.encrypted) return this.startChallenge(response.processedClientActions);
     this.completeHandshake('');
   }
 
@@ -271,10 +319,14 @@ export class AgentSession implements PluginHost {
    * encryption context), then sends 64 random bytes encrypted with its key for the client to return.
    */
   private startChallenge(actions: Array<{ actionType: string; actionResult: unknown }>): void {
-    const result = actions.find((action) => action.actionType === ActionType.KMSEncryption)?.actionResult as { KMSCipherTextKey?: unknown } | null | undefined;
+    const result = actions.find((action) => action.actionType === ActionType.KMSEncryption)?.actionResult as { KMSCipherTextKey?: unknown; ChallengeAcknowledgement?: unknown } | null | undefined;
     const wrapped = typeof result?.KMSCipherTextKey === 'string' ? Buffer.from(result.KMSCipherTextKey, 'base64') : undefined;
     if (!wrapped) return this.sendChannelClosed('Handshake failed: the client sent no KMS data key.');
-    const dataKey = decryptDataKey(wrapped, { 'aws:ssm:SessionId': this.record.sessionId, 'aws:ssm:TargetId': this.record.target.id });
+    const acknowledged = result?.ChallengeAcknowledgement === true;
+    // The agent closes its data channel without a word to the client; what the service's
+    // channel_closed then carries is not in the public sources, so the agent's failure text goes as its Output.
+    if (this.config.requireKmsChallenge && this.kmsChallenge !== undefined && !acknowledged) return this.sendChannelClosed(CHALLENGE_REQUIRED_FAILURE);
+    const dataKey = decryptDataKey(wrapped, agentDecryptContext(this.record.sessionId, this.record.target.id, this.kmsChallenge, acknowledged));
     if (typeof dataKey === 'string') return this.sendChannelClosed(`Handshake failed: ${dataKey}`);
     const cipher = SessionCipher.fromDataKey(dataKey, 'agent');
     if (cipher instanceof ProtocolError) return this.sendChannelClosed(`Handshake failed: ${cipher.message}`);

@@ -1,0 +1,25 @@
+/**
+ * What the emulator reports as it serves, for tests to check what a client did on the wire:
+ * `RunningEmulator.upgrades` keeps the upgrades, and `ssmx emulator --events` prints every event as
+ * one JSON line on stdout after its ready line.
+ */
+
+/** One WebSocket upgrade of a data channel, refused or not. */
+export interface DataChannelUpgrade {
+  sessionId: string;
+  /** It carried an Authorization header (SigV4, header form). */
+  signed: boolean;
+  /** Its URL carried one of the presigned query parameters (X-Amz-Signature and the rest). */
+  presigned: boolean;
+  /** The access key it was signed with, from the header's or the query's credential. */
+  accessKeyId?: string;
+  /** Its X-Amz-Date, from the header or the query. */
+  amzDate?: string;
+  accepted: boolean;
+}
+
+export type EmulatorEvent =
+  | ({ event: 'data-channel-upgrade' } & DataChannelUpgrade)
+  | { event: 'start-session'; sessionId: string; target: string };
+
+export type EmitEvent = (event: EmulatorEvent) => void;
