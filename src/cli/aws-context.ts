@@ -63,10 +63,10 @@ export function connectOptions(ssm: SsmClients, auth: DataChannelAuth, options: 
  */
 export function dataChannelAuth(aws: AwsOptions): DataChannelAuth {
   const env = aws.env ?? process.env;
-  const provider = credentialsFor(aws);
   return {
     region: () => regionFor(aws, env),
-    credentials: () => provider(),
+    // The chain is the API calls' own (one per options object), looked up when first needed.
+    credentials: () => credentialsFor(aws)(),
     namedEndpoints: () => [endpointFor(aws, 'ssm', regionFor(aws, env), env)],
   };
 }

@@ -144,18 +144,12 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
     return new Promise((resolve, reject) => {
       let settled = false;
       let request: ClientRequest | undefined;
-      const fail = (detail: string) => {
+      const fail = (detail: string, hint = 'check the network path to the Session Manager endpoint (proxy, firewall, VPC endpoint for ssmmessages)') => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         request?.destroy();
-        reject(
-          new TransportError(
-            'STREAM_UNREACHABLE',
-            `cannot open the data channel at ${redactUrl(streamUrl)}: ${detail}`,
-            'check the network path to the Session Manager endpoint (proxy, firewall, VPC endpoint for ssmmessages)',
-          ),
-        );
+        reject(new TransportError('STREAM_UNREACHABLE', `cannot open the data channel at ${redactUrl(streamUrl)}: ${detail}`, hint));
       };
       const timer = setTimeout(() => fail(`the opening handshake took longer than ${connectTimeoutMs} ms`), connectTimeoutMs);
       let url: URL;
@@ -179,7 +173,12 @@ export class WebSocketTransport extends EventEmitter<TransportEvents> implements
       request.on('error', (error: Error) => fail(error.message || String(error)));
       request.on('response', (response: IncomingMessage) => {
         response.resume();
-        fail(`the server answered HTTP ${response.statusCode}`);
+        fail(
+          `the server answered HTTP ${response.statusCode}`,
+          response.statusCode === 403
+            ? 'the service refused the connection: the session has ended, or the signature of the upgrade was not accepted (check the credentials and this machine\'s clock)'
+            : undefined,
+        );
       });
       request.on('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
         const refusal = upgradeRefusal(response, key);
