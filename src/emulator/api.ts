@@ -90,7 +90,7 @@ const resumeSession: Handler = (input, context) => {
     throw new ApiError('InternalServerError', 'ResumeSession failed (an emulator fault).', 500);
   }
   // A session that has ended gives no token: the plugin reads that as "timed out" (docs/protocol.md §9).
-  if (record.status === 'Terminated') return { SessionId: sessionId };
+  if (record.status !== 'Connected') return { SessionId: sessionId };
   return {
     SessionId: sessionId,
     TokenValue: context.sessions.resume(record),
@@ -159,7 +159,7 @@ const describeSessions: Handler = (input, context) => {
   }
   const sessions = context.sessions
     .all()
-    .filter((record) => (state === 'Active' ? record.status !== 'Terminated' : record.status === 'Terminated'))
+    .filter((record) => (state === 'Active' ? record.status === 'Connected' : record.status !== 'Connected'))
     .filter((record) => filters.every((filter) => fieldOf[filter.key!]!(record) === filter.value))
     .map((record) => ({
       SessionId: record.sessionId,

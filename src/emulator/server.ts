@@ -252,7 +252,7 @@ export async function startEmulator(config: EmulatorConfig, hooks: EmulatorHooks
     // The credentials first (signed, presigned or neither), then the session they are for.
     const check = checkDataChannelUpgrade({ method: request.method ?? 'GET', url, headers: request.headers }, config, Date.now());
     const record = sessions.get(sessionId);
-    const live = record !== undefined && record.status !== 'Terminated';
+    const live = record !== undefined && record.status === 'Connected';
     const { accept, signed, presigned, accessKeyId, amzDate } = check;
     const upgrade: DataChannelUpgrade = { sessionId, signed, presigned, ...(accessKeyId ? { accessKeyId } : {}), ...(amzDate ? { amzDate } : {}), accepted: accept && live };
     upgrades.push(upgrade);
@@ -272,7 +272,7 @@ export async function startEmulator(config: EmulatorConfig, hooks: EmulatorHooks
         ws.close(1008, 'invalid token');
         return;
       }
-      if (record.status === 'Terminated') {
+      if (record.status !== 'Connected') {
         ws.close(1000, 'session terminated');
         return;
       }
@@ -288,9 +288,9 @@ export async function startEmulator(config: EmulatorConfig, hooks: EmulatorHooks
       }
       let agent = agents.get(sessionId);
       if (!agent) {
-        agent = new AgentSession(record, config, () => {
+        agent = new AgentSession(record, config, (failed) => {
           agents.delete(sessionId);
-          sessions.ended(sessionId);
+          sessions.ended(sessionId, failed);
         });
         agents.set(sessionId, agent);
         sessions.onTerminate(sessionId, () => agent!.terminate());

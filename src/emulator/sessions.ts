@@ -11,7 +11,8 @@ export interface SessionRecord {
   owner: string;
   /** The token the next WebSocket open must present; each ResumeSession issues a new one. */
   tokenValue: string;
-  status: 'Connected' | 'Terminated';
+  /** Failed: the agent reported the session failed (a Port session's read error, a destination it could not dial). */
+  status: 'Connected' | 'Terminated' | 'Failed';
   startDate: Date;
   endDate?: Date;
 }
@@ -48,7 +49,7 @@ export class SessionStore {
 
   terminate(sessionId: string): void {
     const record = this.sessions.get(sessionId);
-    if (!record || record.status === 'Terminated') return;
+    if (!record || record.status !== 'Connected') return;
     record.status = 'Terminated';
     record.endDate = new Date();
     const listener = this.terminateListeners.get(sessionId);
@@ -56,11 +57,11 @@ export class SessionStore {
     listener?.();
   }
 
-  /** The agent ended the session by itself (the shell exited). */
-  ended(sessionId: string): void {
+  /** The agent ended the session by itself (the shell exited), or reported it failed. */
+  ended(sessionId: string, failed = false): void {
     const record = this.sessions.get(sessionId);
-    if (!record || record.status === 'Terminated') return;
-    record.status = 'Terminated';
+    if (!record || record.status !== 'Connected') return;
+    record.status = failed ? 'Failed' : 'Terminated';
     record.endDate = new Date();
     this.terminateListeners.delete(sessionId);
   }

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { FlagValue, PayloadType } from '../protocol/constants.js';
-import { encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
+import { PayloadType } from '../protocol/constants.js';
+import type { ChannelClosed } from '../protocol/payloads.js';
 import type { DataChannelSession } from './data-channel-session.js';
 import type { SessionError } from './errors.js';
 import { ChannelDuplex, ReceiveBudget, SessionWriter } from './session-io.js';
@@ -18,33 +18,30 @@ export interface StreamOutcome {
 /** Bytes stdout may hold unwritten before ssmx stops reading the data channel (as for tunnels). */
 export const STDOUT_BUDGET = 4 * 1024 * 1024;
 
-/**
- * After stdin's end has been delivered and the agent told to close the destination, how long to
- * wait for its channel_closed before giving up on it.
- */
-export const CLOSE_WAIT_MS = 5000;
-
-/** How long, after stdin's end, to wait for the agent's acks before DisconnectToPort goes anyway. */
+/** How long, after stdin's end, to wait for the agent's acks before the session is ended anyway. */
 export const ACK_WAIT_MS = 10_000;
 
 /**
  * Joins a stream session (AWS-StartSSHSession: a Port session without a `type`, docs/protocol.md §8) to
  * stdin/stdout as raw bytes, for ssh's ProxyCommand. Call it from a `ready` listener.
  *
- * The data channel has no half-close. When stdin ends, ssmx waits until the agent has acknowledged
- * every byte, then sends DisconnectToPort: the agent closes its connection to the destination
- * (which so sees the end of its input) and, for a stream session, ends the session. Output the
- * destination sent before that still arrives; the outcome resolves at channel_closed.
+ * The data channel has no half-close. When stdin ends (ssh has closed its side: it is done), ssmx
+ * waits until the agent has acknowledged every byte (the agent acknowledges a message once its
+ * write to the destination returned), then ends the session with the TerminateSession flag (the
+ * API for agents too old for it): the agent closes its connection to the destination, which so sees
+ * the end of its input, and reports the session Success ("Session cancelled", port_basic.go). The
+ * DisconnectToPort flag would close the connection under the agent's read, which it takes for a
+ * failure: "Failed to read from port: use of closed network connection" (`handleSSHDPortError`),
+ * the session Failed in the account's history for every scp. The outcome resolves at the
+ * service's channel_closed, or once ssmx has ended the session.
  */
 export function runStream(session: DataChannelSession, io: StreamIo): Promise<StreamOutcome> {
   const { stdin, stdout } = io;
-  let closeTimer: NodeJS.Timeout | undefined;
   let ackTimer: NodeJS.Timeout | undefined;
   const writer = new SessionWriter(session);
 
   return new Promise<StreamOutcome>((resolve, reject) => {
     const finish = (outcome: { ok: StreamOutcome } | { error: SessionError }) => {
-      clearTimeout(closeTimer);
       clearTimeout(ackTimer);
       stdin.unpipe(stream);
       stdin.pause();
@@ -55,14 +52,10 @@ export function runStream(session: DataChannelSession, io: StreamIo): Promise<St
 
     const disconnect = () => {
       if (!session.isReady) return;
-      session.send(PayloadType.Flag, encodeFlag(FlagValue.DisconnectToPort));
-      closeTimer = setTimeout(() => {
-        session.end();
-        finish({ ok: { closed: undefined } });
-      }, CLOSE_WAIT_MS);
+      void session.terminate().then(() => finish({ ok: { closed: undefined } }));
     };
 
-    /** stdin has ended: once every byte is acknowledged, the agent is told to close the destination. */
+    /** stdin has ended: once every byte is acknowledged, the session is ended on the service. */
     const afterLastAck = (done: () => void) => {
       done();
       if (session.unacknowledged === 0) return disconnect();

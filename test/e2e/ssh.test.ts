@@ -41,6 +41,14 @@ async function activeSessions(): Promise<string[]> {
   return (active.Sessions ?? []).filter((s) => s.DocumentName === 'AWS-StartSSHSession').map((s) => s.SessionId!);
 }
 
+async function sshSessions(state: 'Active' | 'History') {
+  const { info } = emulator;
+  const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+  const found = await ssm.send(new DescribeSessionsCommand({ State: state }));
+  ssm.destroy();
+  return (found.Sessions ?? []).filter((s) => s.DocumentName === 'AWS-StartSSHSession');
+}
+
 async function waitFor(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -99,6 +107,23 @@ describe('ssh through ssmx proxy, with a real OpenSSH server', () => {
     const alive = () => isAlive(pid);
     expect(await waitFor(() => !alive(), 3000)).toBe(true);
     expect(await waitFor(async () => (await activeSessions()).length === 0, 3000)).toBe(true);
+  });
+
+  it("ssh and scp through ssmx proxy leave their sessions Success in the history, not Failed (issue 29: the agent's handleSSHDPortError)", async () => {
+    const before = new Set((await sshSessions('History')).map((session) => session.SessionId));
+    expect((await ssh(['echo history'])).stdout).toBe('history\n');
+    const file = join(dir, 'history.txt');
+    writeFileSync(file, 'scp, audited\n');
+    const scp = await runProgram('scp', ['-q', '-o', `ProxyCommand=${proxyCommand}`, ...sshd.clientOptions, '-P', String(sshd.port), file, `${sshd.user}@${TARGET}:${join(dir, 'history.copy')}`], { env: emulator.env });
+    expect(scp.code).toBe(0);
+    let ended: Array<{ SessionId?: string; Status?: string }> = [];
+    expect(
+      await waitFor(async () => {
+        ended = (await sshSessions('History')).filter((session) => !before.has(session.SessionId));
+        return ended.length === 2;
+      }, 5000),
+    ).toBe(true);
+    expect(ended.map((session) => session.Status)).toEqual(['Terminated', 'Terminated']);
   });
 
   it('ssmx ssh runs the system ssh with the proxy set', async () => {
@@ -171,6 +196,20 @@ describe('ssmx proxy as a byte stream', () => {
     const [connection] = recorder.connections;
     expect(await connection!.ended).toBe('end');
     expect(sha256(Buffer.concat(connection!.received))).toBe(sha256(data));
+    await recorder.close();
+  });
+
+  it('stdin EOF ends the session as Success in the history, while the destination still has its end open (issue 29)', async () => {
+    // A destination that does not hang up first (sshd waits for the client): the agent closes it,
+    // and a close under its read after DisconnectToPort is what it reports as Failed.
+    const recorder = await startRecorder({ greeting: 'hi\n' });
+    const before = new Set((await sshSessions('History')).map((session) => session.SessionId));
+    const result = await runProgram(process.execPath, [ssmxBin, 'proxy', TARGET, String(recorder.port)], { env: emulator.env, input: 'audited' });
+    expect(result.code).toBe(0);
+    expect(await recorder.connections[0]!.ended).toBe('end');
+    let ended: Array<{ Status?: string }> = [];
+    expect(await waitFor(async () => (ended = (await sshSessions('History')).filter((session) => !before.has(session.SessionId))).length === 1, 5000)).toBe(true);
+    expect(ended[0]!.Status).toBe('Terminated');
     await recorder.close();
   });
 

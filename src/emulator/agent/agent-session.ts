@@ -115,11 +115,13 @@ export class AgentSession implements PluginHost {
   private clientVersion = '';
   private inputPaused = false;
   private closingOutput = '';
+  /** The plugin's result was Failed (the agent reports it to the service: the session's history shows it). */
+  private failed = false;
 
   constructor(
     private readonly record: SessionRecord,
     private readonly config: EmulatorConfig,
-    private readonly onClosed: () => void,
+    private readonly onClosed: (failed: boolean) => void,
   ) {
     const channel = new ReliableChannel({
       sendType: MessageType.OutputStreamData,
@@ -201,10 +203,11 @@ export class AgentSession implements PluginHost {
     this.pump();
   }
 
-  done(output = ''): void {
+  done(output = '', result: 'Success' | 'Failed' = 'Success'): void {
     if (this.ending) return;
     this.ending = true;
     this.closingOutput = output;
+    this.failed = result === 'Failed';
     this.closeIfDrained();
   }
 
@@ -447,7 +450,7 @@ export class AgentSession implements PluginHost {
     if (socket?.readyState === 1) {
       socket.send(frame, { binary: true }, () => socket.close(1000));
     }
-    this.onClosed();
+    this.onClosed(this.failed);
   }
 }
 

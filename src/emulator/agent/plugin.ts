@@ -4,8 +4,11 @@ import type { TerminalSize } from '../../protocol/payloads.js';
 export interface PluginHost {
   /** Queues stream data for the client; the host paces it and applies backpressure. */
   output(payloadType: number, payload: Buffer): void;
-  /** The plugin has finished: the host drains what is queued, then closes the channel. */
-  done(output?: string): void;
+  /**
+   * The plugin has finished: the host drains what is queued, then closes the channel. A Failed
+   * result is what the agent reports to the service for the session (its history's status).
+   */
+  done(output?: string, result?: 'Success' | 'Failed'): void;
   /** The client asked to end the session (TerminateSession flag): end now, without draining. */
   terminate(): void;
   /** The destination took the last input and can take more: reading from the client resumes. */

@@ -49,7 +49,12 @@ async function dialLoopback(host: string, port: number): Promise<Socket> {
 function closeAfterWrites(socket: Socket): void {
   socket.end();
   socket.once('finish', () => socket.destroy());
+  // A destination that reads nothing more would hold the close for ever: the agent's Close does not wait.
+  setTimeout(() => socket.destroy(), CLOSE_WRITES_WAIT_MS).unref();
 }
+
+/** How long a stopping Port plugin lets a destination take what was written to it. */
+const CLOSE_WRITES_WAIT_MS = 2000;
 
 /** Emits a byte stream as Output messages of at most 1,024 bytes, as the agent's reads cut it. */
 function emitChunks(host: PluginHost, data: Buffer): void {
@@ -66,6 +71,8 @@ export class PortPlugin implements AgentPlugin {
   private basicDialing: Promise<Socket | undefined> | undefined;
   /** A stream session's destination has closed: the session is ending. */
   private destinationClosed = false;
+  /** The client's DisconnectToPort closed a stream session's destination under the agent's read. */
+  private disconnectedByClient = false;
   private paused = false;
   private stopped = false;
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -86,7 +93,7 @@ export class PortPlugin implements AgentPlugin {
     // Basic mode dials at once; a failure ends the session with the reason.
     this.basicDialing = this.dialBasic();
     void this.basicDialing.then((socket) => {
-      if (!socket) this.host.done(`Unable to connect to specified port: ${this.lastDialError}`);
+      if (!socket) this.host.done(`Unable to connect to specified port: ${this.lastDialError}`, 'Failed');
     });
   }
 
@@ -100,20 +107,22 @@ export class PortPlugin implements AgentPlugin {
 
   flag(value: number): void {
     if (value === FlagValue.TerminateSession) {
-      // The agent cancels the session at once (agent port_mux.go / port_basic.go: cancelled <- …).
+      // The agent cancels the session at once (agent port_mux.go / port_basic.go: cancelled <- …):
+      // "Session cancelled. Attempting to close TCP Connection.", the result Success. Its writes
+      // to the destination had returned before it read the flag, so what they sent arrives.
       this.stop();
       this.host.terminate();
     } else if (value === FlagValue.DisconnectToPort && !this.smux) {
       // The agent's writes to the destination block, so when it reads this flag everything sent
       // before it has reached the destination's socket; only then does it close the connection.
       const socket = this.basic;
-      if (socket) {
-        socket.end();
-        socket.once('finish', () => socket.destroy());
-      }
-      // A stream session (ssh) ends when that close fails the agent's read (agent port_basic.go:
-      // Stop, then handleSSHDPortError); port forwarding dials again on the client's next data.
+      if (socket) closeAfterWrites(socket);
+      // A stream session (ssh) ends when that close fails the agent's read, which is not EOF:
+      // "Failed to read from port: use of closed network connection", the result Failed (agent
+      // port_basic.go: Stop, then handleSSHDPortError). Port forwarding dials again on the
+      // client's next data.
       if (this.options.type === 'LocalPortForwarding') this.basic = undefined;
+      else this.disconnectedByClient = true;
     }
   }
 
@@ -132,8 +141,10 @@ export class PortPlugin implements AgentPlugin {
   stop(): void {
     this.stopped = true;
     clearInterval(this.keepAliveTimer);
-    this.basic?.destroy();
-    for (const { socket } of this.connections.values()) socket?.destroy();
+    // The agent's writes block, so when it stops what it had written has reached the destination;
+    // the emulator's queued writes stand for those, and go before the close.
+    if (this.basic) closeAfterWrites(this.basic);
+    for (const { socket } of this.connections.values()) if (socket) closeAfterWrites(socket);
     this.connections.clear();
   }
 
@@ -158,7 +169,8 @@ export class PortPlugin implements AgentPlugin {
         // A stream session (ssh) ends with its destination; port forwarding waits for new data.
         if (this.options.type !== 'LocalPortForwarding') {
           this.destinationClosed = true;
-          if (!this.stopped) this.host.done();
+          // sshd closing its end is EOF: "TCP Connection was closed.", Success (handleSSHDPortError).
+          if (!this.stopped) this.host.done('', this.disconnectedByClient ? 'Failed' : 'Success');
         }
       });
       socket.on('error', () => undefined);
