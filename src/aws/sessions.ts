@@ -54,3 +54,13 @@ export async function activeSessions(ssm: SSMClient, owner: string | undefined):
   }
   return found;
 }
+
+/** An ended session's status as the service keeps it (DescribeSessions, State History), or undefined. */
+export async function endedSessionStatus(ssm: SSMClient, sessionId: string): Promise<string | undefined> {
+  try {
+    const found = await ssm.send(new DescribeSessionsCommand({ State: 'History', Filters: [{ key: 'SessionId', value: sessionId }] }));
+    return found.Sessions?.[0]?.Status;
+  } catch (error) {
+    throw toAwsError(error, 'DescribeSessions');
+  }
+}

@@ -15,6 +15,8 @@ export const ExitCode = {
   Protocol: 6,
   /** `ssmx run`: the remote command was killed by a signal the agent does not name (as ssh's 255). */
   KilledRemotely: 255,
+  /** `ssmx run`: the session ended without the exit status its document promises (as ssh's 255). */
+  NoExitStatus: 255,
 } as const;
 
 /** A process ended by a signal exits 128 + the signal number, as shells report it. */

@@ -10,6 +10,8 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { agentCommandLine } from './exec.js';
 import { describeManagedInstance } from '../../aws/targets.js';
+import type { SsmClients } from '../../aws/ssm.js';
+import { withTimeout } from '../../session/data-channel-session.js';
 
 export { RUN_DOCUMENT } from '../names.js';
 import { RUN_DOCUMENT } from '../names.js';
@@ -52,16 +54,20 @@ export async function runCommand(target: string, words: string[], options: RunOp
       if (platformType === 'Windows') {
         throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
       }
-      const start = async (documentName: string) =>
-        lifecycle.track((await openSession({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect)).session);
-      let session;
+      const start = async (documentName: string) => {
+        const opened = await openSession({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
+        lifecycle.track(opened.session);
+        return { ...opened, promisesStatus: documentName === RUN_DOCUMENT };
+      };
+      let opened;
       try {
-        session = await start(RUN_DOCUMENT);
+        opened = await start(RUN_DOCUMENT);
       } catch (error) {
         if (!(error instanceof AwsError && error.code === 'InvalidDocument')) throw error;
         aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`);
-        session = await start(FALLBACK_DOCUMENT);
+        opened = await start(FALLBACK_DOCUMENT);
       }
+      const { session, started, promisesStatus } = opened;
       // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
       // nothing is read from ours.
       const outcome = await runShell(session, { ...shellIo(context), stdin: new PassThrough().end(), terminal: false });
@@ -70,12 +76,37 @@ export async function runCommand(target: string, words: string[], options: RunOp
         context.stderr.write(`ssmx: the command on ${target} was killed by a signal (the agent does not say which)\n`);
         return ExitCode.KilledRemotely;
       }
+      if (outcome.exitCode === undefined && promisesStatus) {
+        // The agent sends no status when the command could not start (a Run As user that does not
+        // exist: shell_unix.go StartCommandExecutor) or when the session is terminated while it
+        // runs (processCommandsWithOutputStreamSeparate kills it and sends nothing).
+        const how = outcome.closed?.output ? '' : await howItEnded(aws.ssm, started.sessionId);
+        context.stderr.write(`ssmx: the session ${started.sessionId} on ${target} ended without the command's exit status${how}\n`);
+        return ExitCode.NoExitStatus;
+      }
       return outcome.exitCode ?? 0;
     });
   } finally {
     aws.destroy();
   }
 }
+
+/**
+ * What the service says of an ended session (DescribeSessions, State History), as a clause: its
+ * status, Failed when the agent reported the command failed, Terminated when it was ended
+ * (TerminateSession by someone, an idle timeout, a maximum duration). Bounded; nothing when the
+ * service does not answer in time.
+ */
+async function howItEnded(ssm: SsmClients, sessionId: string): Promise<string> {
+  const lookup = (async () => (await import('../../aws/sessions.js')).endedSessionStatus(await ssm.sdk(), sessionId))();
+  const status = await withTimeout(lookup, HISTORY_LOOKUP_MS);
+  if (status === 'Failed') return ': the agent reports the session failed (the command could not start)';
+  if (status === 'Terminated') return ': the session was terminated (TerminateSession, or the service ended it) while the command ran';
+  return status ? ` (the service says ${status})` : '';
+}
+
+/** How long the ending's explanation may hold up the exit. */
+const HISTORY_LOOKUP_MS = 3000;
 
 export interface SetupOptions extends GlobalOptions {
   print?: boolean;
