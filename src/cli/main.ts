@@ -526,6 +526,7 @@ Examples:
     .option('--require-signed-data-channel', 'refuse (403) a data channel upgrade that is neither SigV4-signed nor presigned, as the service will for clients older than plugin 1.2.764.0')
     .option('--presigned-stream-urls', 'give presigned StreamUrls (SigV4 query form, the emulator\'s own keys)')
     .option('--require-kms-challenge', "end a KMS session whose client does not acknowledge the agent's random challenge (the agent's Kms.RequireKMSChallengeResponse)")
+    .addOption(new Option('--channel-closed-output <mode>', "whether channel_closed carries the agent's reason for ending (a refused destination): the service has been seen doing both").choices(['on', 'off']))
     .option('--events', 'after the ready line, one JSON line on stdout per StartSession and per data channel upgrade')
     .addHelpText(
       'after',

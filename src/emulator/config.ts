@@ -99,6 +99,11 @@ export interface EmulatorConfig {
    * 3.3.808.0; older ones have neither the challenge nor the setting).
    */
   requireKmsChallenge: boolean;
+  /**
+   * Whether channel_closed carries the agent's reason (a refused destination, a failed dial). The
+   * real service has been seen to close both with and without it; clients must cope with both.
+   */
+  channelClosedOutput: boolean;
 }
 
 export const DEFAULT_ECS_TASK: EcsTaskConfig = {
@@ -137,6 +142,7 @@ export function defaultConfig(): EmulatorConfig {
     requireSignedDataChannel: false,
     presignedStreamUrls: false,
     requireKmsChallenge: false,
+    channelClosedOutput: true,
   };
 }
 

@@ -51,6 +51,7 @@ interface Mode {
 export class Tunnel extends EventEmitter<TunnelEvents> {
   private readonly sockets = new Set<Socket>();
   private readonly mode: Mode;
+  private carriedData = false;
 
   constructor(
     private readonly session: DataChannelSession,
@@ -67,7 +68,10 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     };
     this.mode = kind === 'multiplexed' ? new MultiplexedMode(parts, { keepAlive: !isVersionGreater(ready.agentVersion, AgentGates.smuxKeepAliveDisabled) }) : new BasicMode(parts);
     session.on('output', (payloadType, payload) => {
-      if (payloadType === PayloadType.Output) this.mode.output(payload);
+      if (payloadType === PayloadType.Output) {
+        this.carriedData = true;
+        this.mode.output(payload);
+      }
       else if (payloadType === PayloadType.Flag && decodeFlag(payload) === FlagValue.ConnectToPortError) this.emit('connect-error');
     });
     session.once('closed', (closed) => {
@@ -78,6 +82,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       this.destroyAll();
       this.emit('error', error);
     });
+  }
+
+  /** Whether the agent sent any data through the tunnel (a session that carried nothing counts as failed). */
+  get carried(): boolean {
+    return this.carriedData;
   }
 
   /** Local connections this tunnel serves or holds: the pool sends new ones to the least loaded. */

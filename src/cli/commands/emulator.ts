@@ -29,6 +29,7 @@ export interface EmulatorOptions {
   presignedStreamUrls?: boolean;
   requireKmsChallenge?: boolean;
   events?: boolean;
+  channelClosedOutput?: string;
 }
 
 export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
@@ -70,6 +71,7 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
   if (options.requireSignedDataChannel) config.requireSignedDataChannel = true;
   if (options.presignedStreamUrls) config.presignedStreamUrls = true;
   if (options.requireKmsChallenge) config.requireKmsChallenge = true;
+  if (options.channelClosedOutput !== undefined) config.channelClosedOutput = options.channelClosedOutput === 'on';
   if (options.publicEndpoint) {
     if (!/^http:\/\/[^/]+\/?$/.test(options.publicEndpoint)) throw new UsageError(`--public-endpoint must look like http://127.0.0.1:8080, not ${options.publicEndpoint}`);
     config.publicEndpoint = options.publicEndpoint;

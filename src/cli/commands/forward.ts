@@ -24,11 +24,10 @@ export interface ForwardOptions extends GlobalOptions, ReadyOptions {
 
 export { DEFAULT_SESSIONS } from '../names.js';
 import { DEFAULT_SESSIONS } from '../names.js';
+import { ReplacementPolicy } from '../../session/replacement-policy.js';
 
-/** Replacements of an ended pool session that may fail in a row before the forward gives up, and their backoff. */
-export const MAX_REPLACEMENT_FAILURES = 5;
-const REPLACEMENT_FIRST_DELAY_MS = 500;
-const REPLACEMENT_MAX_DELAY_MS = 10_000;
+/** A replacement that lived this long counts as working though it carried nothing. */
+const USED_OR_STABLE_MS = 60_000;
 /** A session the service closes with a reason this soon after it was ready is not replaced. */
 const QUICK_END_MS = 2_000;
 
@@ -37,6 +36,8 @@ export const MAX_EARLY_CONNECTIONS = 64;
 
 interface PoolMember {
   sessionId: string;
+  /** It replaced a session that ended: its own end counts for or against the bound of replacements. */
+  replacement: boolean;
   /** When its tunnel was ready. */
   readyAt?: number;
   /** Set once the session is ready. */
@@ -123,10 +124,10 @@ export async function forwardCommand(target: string, specTexts: string[], option
         listeners.push(listening);
         const { documentName, parameters } = documentFor(spec, listening.port);
         /** One session of the pool, from StartSession to a ready tunnel; `onEnd` hears of its end. */
-        const openMember = async (onEnd: (member: PoolMember, why: SessionError) => void): Promise<PoolMember> => {
+        const openMember = async (onEnd: (member: PoolMember, why: SessionError) => void, replacement = false): Promise<PoolMember> => {
           const { started, session } = await openSession({ target: instanceId, documentName, parameters, reason: options.reason }, aws.connect);
           lifecycle.track(session);
-          const member: PoolMember = { sessionId: started.sessionId };
+          const member: PoolMember = { sessionId: started.sessionId, replacement };
           pool.push(member);
           try {
             member.tunnel = await waitReady(session, (ready) => {
@@ -165,27 +166,41 @@ export async function forwardCommand(target: string, specTexts: string[], option
          * connections close, the others go on, and the listener stays. Replacements that keep
          * failing end the forward.
          */
-        let failedInARow = 0;
+        const policy = new ReplacementPolicy();
+        const giveUp = (why: string) =>
+          fail(
+            new SessionError(
+              'CONNECTION_LOST',
+              `a session for ${listening.address} ended and ${policy.maxFailures} replacements failed in a row; the last: ${why}`,
+              `a replacement fails when it cannot start or ends before it carries data: check that ${target} is online and may reach ${spec.remoteHost ?? 'localhost'}:${spec.remotePort} (the agent refuses some destinations, such as the instance metadata address)`,
+            ),
+          );
+        /** Waits as the policy says, then starts a session; a replacement that failed counts against the bound. */
+        const schedule = (ok: boolean, why: string, attempt: () => void) => {
+          const delay = policy.next(ok, Math.random());
+          if (delay === undefined) return giveUp(why);
+          setTimeout(attempt, delay).unref();
+        };
+        /**
+         * A replacement failed if it carried nothing before it ended, unless it lived a while: a
+         * session nobody used, ended by the idle timeout, is no failure to give up over.
+         */
+        const succeeded = (member: PoolMember) =>
+          !member.replacement || member.tunnel?.carried === true || (member.readyAt !== undefined && context.timers.now() - member.readyAt >= USED_OR_STABLE_MS);
         const replace = (member: PoolMember, why: SessionError) => {
           if (why.code === 'INTERRUPTED' || closing) return;
           pool.splice(pool.indexOf(member), 1);
           say(`ssmx: session ${member.sessionId} ended (${why.message}); starting another`);
           const attempt = (): void => {
-            openMember(replace).then(
-              (fresh) => {
-                failedInARow = 0;
-                say(`ssmx: session ${fresh.sessionId} replaces ${member.sessionId} for ${listening.address}`);
-              },
+            if (closing) return;
+            openMember(replace, true).then(
+              (fresh) => say(`ssmx: session ${fresh.sessionId} replaces ${member.sessionId} for ${listening.address}`),
               (error: Error) => {
-                if (closing) return;
-                if (++failedInARow >= MAX_REPLACEMENT_FAILURES) {
-                  return fail(new SessionError('CONNECTION_LOST', `a session for ${listening.address} ended and ${failedInARow} replacements failed in a row; the last: ${error.message}`));
-                }
-                setTimeout(attempt, Math.min(REPLACEMENT_MAX_DELAY_MS, REPLACEMENT_FIRST_DELAY_MS * 2 ** failedInARow)).unref();
+                if (!closing) schedule(false, error.message, attempt);
               },
             );
           };
-          attempt();
+          schedule(succeeded(member), why.message, attempt);
         };
         const members = await Promise.all(Array.from({ length: poolSize }, () => openMember(replace)));
         progress.stop();

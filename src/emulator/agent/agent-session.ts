@@ -443,7 +443,8 @@ export class AgentSession implements PluginHost {
         sessionId: this.record.sessionId,
         messageType: MessageType.ChannelClosed,
         schemaVersion: 1,
-        output,
+        // What the service's channel_closed carries of the agent's ending is staged both ways.
+        output: this.config.channelClosedOutput ? output : '',
       }),
     });
     const socket = this.socket;

@@ -20,6 +20,31 @@ const KEEPALIVE_INTERVAL_MS = 10_000;
 const KEEPALIVE_TIMEOUT_MS = 30_000;
 
 /**
+ * The destinations the agent refuses by default (appconfig/constants.go, the default of
+ * Mgs.DeniedPortForwardingRemoteIPs: the instance metadata, DNS, time and other link-local
+ * services of EC2, in IPv4 and IPv6). The agent also refuses the reserved addresses of the
+ * instance's VPC, which it reads from the metadata service; the emulator has no VPC.
+ */
+export const DENIED_DESTINATIONS = ['169.254.169.254', 'fd00:ec2::254', '169.254.169.253', 'fd00:ec2::253', '169.254.169.123', 'fd00:ec2::123', '169.254.169.250', '169.254.169.251', 'fd00:ec2::240'];
+
+/**
+ * Why the agent refuses a destination before the session starts, or undefined (port.go
+ * `validateParameters`): the host (localhost when empty) is resolved and any of its addresses on the
+ * deny list refuses it, in the agent's words, naming the host as given. A name that does not resolve
+ * is not refused here: its dial fails later.
+ */
+export async function refusedDestination(host: string): Promise<string | undefined> {
+  const name = host || 'localhost';
+  let addresses: string[];
+  try {
+    addresses = isIP(name) ? [name] : (await lookup(name, { all: true })).map((found) => found.address);
+  } catch {
+    return undefined;
+  }
+  return addresses.some((address) => DENIED_DESTINATIONS.includes(address.toLowerCase())) ? `Forwarding to IP address ${host} is forbidden.` : undefined;
+}
+
+/**
  * The emulator only ever connects on this machine: a destination that does not resolve to a
  * loopback address is treated as unreachable, so no test can send traffic anywhere else.
  */
@@ -86,6 +111,16 @@ export class PortPlugin implements AgentPlugin {
   }
 
   start(): void {
+    // The agent checks the destination first, whatever the mode: a refused one fails the session
+    // (port.go initializeParameters; the result Failed, that text its output).
+    void refusedDestination(this.options.host).then((refusal) => {
+      if (this.stopped) return;
+      if (refusal) return this.host.done(refusal, 'Failed');
+      this.begin();
+    });
+  }
+
+  private begin(): void {
     if (this.smux) {
       if (this.options.keepAlive) this.startKeepAlive();
       return;
