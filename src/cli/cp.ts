@@ -8,9 +8,29 @@ import { UsageError } from './errors.js';
  * binary-safe: shell.go processStdoutData turns a literal EF BF BD into EF); an upload goes in
  * through the terminal of an interactive command (a non-interactive one gets no stdin), raw and
  * without echo, in base64 too. Every copy is checked with a SHA-256 computed on the remote side.
- * The instance needs a POSIX shell, base64, sha256sum, head, tail and mktemp (GNU coreutils, as on
- * Linux), and tar for -r.
+ * The instance needs a POSIX shell, base64, sha256sum, head, tail and stat (GNU coreutils, as on
+ * Linux), and GNU tar for -r.
+ *
+ * Every file a copy makes on the instance is named `.ssmx-cp.<id>.<what>` (the id is the copy's
+ * own), beside the destination or in the instance's temporary directory, so that one `rm` of
+ * `.ssmx-cp.<id>.*` there removes whatever an interrupted copy left (cleanupScript).
  */
+
+/** Why a copy failed, on either side; a script matches the code. Exit status 1, as scp's. */
+export type CopyErrorCode = 'NOT_FOUND' | 'NOT_A_DIRECTORY' | 'IS_A_DIRECTORY' | 'NOT_REGULAR' | 'PERMISSION' | 'NO_SPACE' | 'READ' | 'WRITE' | 'DAMAGED' | 'CHANGED' | 'REMOTE';
+
+export class CopyError extends Error {
+  override readonly name = 'CopyError';
+  constructor(
+    readonly code: CopyErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Upload: bytes read at a time, 48 KiB of base64 in the remote terminal. */
+export const UPLOAD_READ_BYTES = ((48 * 1024) / 4) * 3;
 
 export interface CpEnd {
   /** The target (id, name, alias, tag:Key=Value) when the path is on an instance. */
@@ -43,59 +63,181 @@ export function checkCpEnds(source: CpEnd, destination: CpEnd): 'upload' | 'down
   return source.target ? 'download' : 'upload';
 }
 
-
-/** Exit statuses of the remote scripts, each with what it means. */
-export const REMOTE_ERRORS: Record<number, string> = {
-  21: 'is a directory (give -r to copy a directory)',
-  22: 'no such file or directory',
-  23: 'permission denied',
-  24: 'could not be written (no such directory, no permission, or the disk is full)',
-  25: 'arrived damaged: its SHA-256 on the instance differs',
-  26: 'is not a directory',
-  27: 'a tool the copy needs is missing on the instance (sh, base64, sha256sum, head, tail, mktemp; tar for -r)',
+/**
+ * Why a remote script failed: its exit status, each said as what it means, and whether what the
+ * script said (a tool's own error: "Read-only file system") follows. Every script reports a
+ * failure as a line `SSMXCP FAIL <status> <what the tool said>` too, since an interactive command
+ * (an upload's part) has no exit status for the client.
+ */
+export const REMOTE_ERRORS: Record<number, { meaning: string; detail: boolean }> = {
+  21: { meaning: 'is a directory (give -r to copy a directory)', detail: false },
+  22: { meaning: 'no such file or directory', detail: false },
+  23: { meaning: 'permission denied', detail: false },
+  24: { meaning: 'cannot be written on the instance', detail: true },
+  25: { meaning: 'arrived damaged: its SHA-256 on the instance differs; nothing was written', detail: false },
+  26: { meaning: 'is not a directory', detail: false },
+  27: { meaning: 'a tool the copy needs is missing on the instance (sh, base64, sha256sum, head, tail, stat; GNU tar for -r)', detail: false },
+  28: { meaning: 'could not be read on the instance', detail: true },
+  29: { meaning: 'not a regular file (ssmx cp copies files, and directories with -r)', detail: false },
+  30: { meaning: 'no such directory on the instance', detail: false },
 };
 
-const NEEDS = 'for c in base64 sha256sum head tail mktemp; do command -v $c >/dev/null 2>&1 || exit 27; done';
+const NEEDS = 'for c in base64 sha256sum head tail stat od; do command -v $c >/dev/null 2>&1 || fail 27; done';
+/** `fail STATUS [WHAT]`: the FAIL line with the first line the tool said (its reason; later ones repeat it), then the status. */
+const FAIL = `fail() { printf 'SSMXCP FAIL %s %s\\n' "$1" "$(printf '%s\\n' "$2" | head -n 1)"; exit "$1"; }`;
+/** GNU tar unpacking as scp -r writes files without -p: the copier's ownership, modes less the umask. */
+const UNTAR = 'tar --no-same-owner --no-same-permissions';
 
 /**
- * Facts about what is to be downloaded, on one line: `SSMXCP <kind> <mode> <size> <sha256> <file>`,
- * where a directory (-r) is first packed with tar into a temporary file, whose name is the last
- * field (removed by the last range's script).
+ * A remote path as a shell word: `~` and `~/…` in the home directory, `~user/…` in that user's, and
+ * a relative path from the home directory too, as scp takes them — the agent starts a command in
+ * its own working directory, not the user's home (shell_unix.go StartCommandExecutor sets no Dir),
+ * but it does set HOME for the user it runs as.
  */
-export function probeScript(path: string, recursive: boolean): string {
-  const check = `f=${shQuote(path)}; ${NEEDS}; [ -e "$f" ] || exit 22; [ -r "$f" ] || exit 23`;
-  const facts = (file: string, kind: string) =>
-    `printf 'SSMXCP ${kind} %s %s %s %s\\n' "$(stat -c %a "$f")" "$(wc -c < ${file} | tr -d ' ')" "$(sha256sum < ${file} | cut -d' ' -f1)" ${file}`;
-  if (!recursive) return `${check}; [ -d "$f" ] && exit 21; ${facts('"$f"', 'file')}`;
-  return `${check}; [ -d "$f" ] || exit 26; command -v tar >/dev/null 2>&1 || exit 27; t=$(mktemp) || exit 24; tar -C "$f" -cf "$t" . || exit 23; ${facts('"$t"', 'dir')}`;
+export function remotePathWord(path: string): string {
+  const home = /^~([A-Za-z0-9._-]*)(\/.*)?$/.exec(path);
+  if (home) {
+    const rest = (home[2] ?? '').replace(/^\/+/, '');
+    const base = home[1] ? `~${home[1]}` : '"$HOME"';
+    return rest ? `${base}/${shQuote(rest)}` : base;
+  }
+  return path.startsWith('/') ? shQuote(path) : `"$HOME"/${shQuote(path)}`;
+}
+
+/** The stem of the copy's files in the instance's temporary directory (a download's tar or snapshot). */
+const remoteTemporary = (id: string) => `"\${TMPDIR:-/tmp}"/.ssmx-cp.${id}`;
+
+export type RemoteSource = 'path' | 'tar' | 'snapshot';
+
+/**
+ * Facts about what is to be downloaded, on one line:
+ * `SSMXCP <kind> <mode> <size> <sha256> <source> <name in hex>`. A regular file is read up to the
+ * size it has now, and that is what the SHA-256 covers: a log that grows meanwhile comes as it was
+ * (a snapshot, checked as such). A file whose size says 0 (those of /proc and /sys) is copied
+ * first, to its end, into a snapshot; a directory (-r) is packed with tar. Symbolic links are
+ * followed, as scp follows them; anything else that is not a regular file is refused.
+ */
+export function probeScript(path: string, recursive: boolean, id: string): string {
+  const temporary = remoteTemporary(id);
+  const pack = recursive
+    ? `command -v tar >/dev/null 2>&1 || fail 27; e=$(tar -C "$f" -cf ${temporary}.tar . 2>&1) || { rm -f -- ${temporary}.tar; fail 28 "$e"; }; s=${temporary}.tar; z=$(stat -c %s "$s"); k=dir; o=tar`
+    : 'fail 21';
+  return [
+    FAIL,
+    NEEDS,
+    `f=${remotePathWord(path)}`,
+    '[ -e "$f" ] || fail 22',
+    '[ -r "$f" ] || fail 23',
+    `if [ -d "$f" ]; then ${pack}`,
+    `elif [ -f "$f" ]; then k=file; s=$f; o=path; z=$(stat -L -c %s "$f")`,
+    `  if [ "$z" = 0 ]; then e=$(cat -- "$f" 2>&1 > ${temporary}.snapshot) || { rm -f -- ${temporary}.snapshot; fail 28 "$e"; }; s=${temporary}.snapshot; z=$(stat -c %s "$s"); o=snapshot; fi`,
+    'else fail 29; fi',
+    `h=$(head -c "$z" -- "$s" | sha256sum | cut -d' ' -f1)`,
+    `n=$(basename -- "$f" | od -An -tx1 | tr -d ' \\n')`,
+    `printf 'SSMXCP %s %s %s %s %s %s\\n' "$k" "$(stat -L -c %a "$f")" "$z" "$h" "$o" "$n"`,
+  ].join('; ');
+}
+
+/** A line `SSMXCP <kind> <mode> <size> <sha256> <source> <name in hex>` from probeScript. */
+export function parseProbe(text: string): { kind: 'file' | 'dir'; mode: number; size: number; sha256: string; source: RemoteSource; name: string } | undefined {
+  const match = /^SSMXCP (file|dir) ([0-7]{3,4}) (\d+) ([0-9a-f]{64}) (path|tar|snapshot) ((?:[0-9a-f]{2})*)$/m.exec(text);
+  if (!match) return undefined;
+  // basename's own newline is the last byte of the name.
+  const name = Buffer.from(match[6]!, 'hex').toString('utf8').replace(/\n$/, '');
+  return { kind: match[1] as 'file' | 'dir', mode: parseInt(match[2]!, 8), size: Number(match[3]), sha256: match[4]!, source: match[5] as RemoteSource, name };
+}
+
+/** The file a download's ranges read: the path itself, or the probe's tar or snapshot. */
+export function sourceWord(path: string, source: RemoteSource, id: string): string {
+  return source === 'path' ? remotePathWord(path) : `${remoteTemporary(id)}.${source}`;
 }
 
 /** One range of a file, in base64: `length` bytes from `offset`. */
 export const rangeScript = (file: string, offset: number, length: number, removeAfter: boolean): string =>
-  `tail -c +${offset + 1} ${shQuote(file)} | head -c ${length} | base64 -w 0; r=$?; echo${removeAfter ? `; rm -f ${shQuote(file)}` : ''}; exit $r`;
+  `tail -c +${offset + 1} -- ${file} | head -c ${length} | base64 -w 0; r=$?; echo${removeAfter ? `; rm -f -- ${file}` : ''}; exit $r`;
 
 /**
- * An upload part: the terminal made raw with no echo, a line naming the new temporary file beside
- * the destination, then exactly `encodedLength` base64 characters read from the terminal and
- * decoded into it, and a line with its SHA-256.
+ * Where an upload goes: `$d` the final path (inside the destination when that is a directory, under
+ * the source's name), `$p` the directory it is made in, `$t` the stem of the copy's files there.
+ * A destination written `dir/` must be a directory, as scp has it.
  */
-export function receiveScript(destination: string, encodedLength: number): string {
-  return `${NEEDS}; t=$(mktemp "$(dirname -- ${shQuote(destination)})/.ssmx-cp.XXXXXX") || exit 24; stty raw -echo; printf 'SSMXCP READY %s\\n' "$t"; head -c ${encodedLength} | base64 -d > "$t" || { rm -f "$t"; exit 24; }; printf 'SSMXCP GOT %s\\n' "$(sha256sum < "$t" | cut -d' ' -f1)"`;
+function destination(path: string, name: string, id: string, strict = true): string {
+  return [
+    FAIL,
+    `d=${remotePathWord(path)}`,
+    ...(strict ? ['case "$d" in */) [ -d "$d" ] || fail 30;; esac'] : []),
+    `[ -d "$d" ] && d="\${d%/}/"${shQuote(name)}`,
+    'p=$(dirname -- "$d")',
+    `t="$p/.ssmx-cp.${id}"`,
+  ].join('; ');
+}
+
+/** What must hold before any byte is sent: the directory exists and takes a file, the destination is not a directory. */
+function destinationChecks(recursive: boolean): string {
+  return [
+    '[ -e "$p" ] || fail 30',
+    '[ -d "$p" ] || fail 26',
+    recursive ? '[ -e "$d" ] && ! [ -d "$d" ] && fail 26' : '[ -d "$d" ] && fail 21',
+  ].join('; ');
 }
 
 /**
- * The end of an upload: parts joined in order (when there are several), the SHA-256 of the whole
- * checked, the mode set, then the rename to the final name (inside the destination when it is a
- * directory) — a partial upload is never left there. With -r the tar file is unpacked into the
- * destination directory instead (a new one inside it when it exists), and removed.
+ * An upload part: the checks, the part's file made (private until the end), the terminal made raw
+ * with no echo, a line READY, then exactly `encodedLength` base64 characters read from the terminal
+ * and decoded into the part, and a line with its SHA-256.
  */
-export function finishScript(parts: string[], destination: string, name: string, sha256: string, mode: string, recursive: boolean): string {
-  const rest = parts.slice(1).map(shQuote).join(' ');
-  const joined = parts.length === 1 ? `t=${shQuote(parts[0]!)}` : `t=${shQuote(parts[0]!)}; cat ${rest} >> "$t" || { rm -f "$t" ${rest}; exit 24; }; rm -f ${rest}`;
-  const verify = `[ "$(sha256sum < "$t" | cut -d' ' -f1)" = ${sha256} ] || { rm -f "$t"; exit 25; }`;
-  const final = `d=${shQuote(destination)}; [ -d "$d" ] && d="$d/"${shQuote(name)}`;
-  if (recursive) return `${joined}; ${verify}; ${final}; mkdir -p "$d" && tar -C "$d" -xf "$t"; r=$?; rm -f "$t"; [ $r = 0 ] || exit 24`;
-  return `${joined}; ${verify}; ${final}; [ -d "$d" ] && { rm -f "$t"; exit 21; }; chmod ${mode} "$t" && mv -f "$t" "$d" || { rm -f "$t"; exit 24; }`;
+export function receiveScript(path: string, name: string, id: string, part: number, recursive: boolean, encodedLength: number): string {
+  return [
+    destination(path, name, id),
+    'for c in base64 sha256sum head; do command -v $c >/dev/null 2>&1 || fail 27; done',
+    destinationChecks(recursive),
+    `f="$t.${part}"`,
+    'e=$( (umask 077; set -C; : > "$f") 2>&1 ) || fail 24 "$e"',
+    'stty raw -echo',
+    "printf 'SSMXCP READY\\n'",
+    `e=$(head -c ${encodedLength} | base64 -d 2>&1 > "$f") || { rm -f -- "$f"; fail 24 "$e"; }`,
+    `printf 'SSMXCP GOT %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)"`,
+  ].join('; ');
+}
+
+/**
+ * The end of an upload: the parts joined in order, the SHA-256 of the whole checked, then the file
+ * renamed to its final name — a partial upload is never there. Its mode is the destination's when
+ * it replaces a file, else the source's permission bits less the instance's umask, as scp and cp
+ * give a new file (setuid and setgid dropped). With -r the tar is unpacked into a new directory
+ * beside the destination, renamed into place; into one that exists already, it is unpacked there
+ * (merged, as scp -r does).
+ */
+export function finishScript(path: string, name: string, id: string, parts: number, sha256: string, mode: number, recursive: boolean): string {
+  const rest = Array.from({ length: parts - 1 }, (_, i) => `"$t.${i + 1}"`).join(' ');
+  const lines = [destination(path, name, id), destinationChecks(recursive), 'f="$t.0"'];
+  if (parts > 1) lines.push(`e=$(cat ${rest} 2>&1 >> "$f") || fail 24 "$e"`, `rm -f -- ${rest}`);
+  lines.push(`[ "$(sha256sum < "$f" | cut -d' ' -f1)" = ${sha256} ] || { rm -f -- "$f"; fail 25; }`);
+  if (recursive) {
+    lines.push(
+      `if [ -d "$d" ]; then e=$(${UNTAR} -C "$d" -xf "$f" 2>&1) || fail 24 "$e"`,
+      `else e=$(mkdir -- "$t.d" 2>&1 && ${UNTAR} -C "$t.d" -xf "$f" 2>&1 && mv -- "$t.d" "$d" 2>&1) || fail 24 "$e"; fi`,
+      'rm -f -- "$f"',
+    );
+  } else {
+    lines.push(
+      `if [ -f "$d" ]; then m=$(printf %o $(( 0$(stat -L -c %a "$d") & 0777 ))); else m=$(printf %o $(( 0${(mode & 0o777).toString(8)} & ~0$(umask) & 0777 ))); fi`,
+      'e=$(chmod "$m" "$f" 2>&1 && mv -f -- "$f" "$d" 2>&1) || fail 24 "$e"',
+    );
+  }
+  return lines.join('; ');
+}
+
+/** Whatever a copy that did not finish left on the instance: its files beside the destination, or in the temporary directory. */
+export function cleanupScript(id: string, upload?: { path: string; name: string }): string {
+  if (!upload) return `rm -rf -- ${remoteTemporary(id)}.*`;
+  return `${destination(upload.path, upload.name, id, false)}; rm -rf -- "$t".*`;
+}
+
+/** A script's `SSMXCP FAIL <status> <what>` line: the status, and what the tool said. */
+export function parseFailure(text: string): { status: number; said: string } | undefined {
+  const match = /SSMXCP FAIL (\d+) ?([^\r\n]*)/.exec(text);
+  return match ? { status: Number(match[1]), said: match[2]!.trim() } : undefined;
 }
 
 /**
@@ -125,11 +267,4 @@ export function splitRanges(size: number, count: number, minimum = 256 * 1024): 
   const ranges: Array<{ offset: number; length: number }> = [];
   for (let offset = 0; offset < size || ranges.length === 0; offset += each) ranges.push({ offset, length: Math.min(each, size - offset) });
   return ranges;
-}
-
-/** A line `SSMXCP <kind> <mode> <size> <sha256> <file>` from probeScript. */
-export function parseProbe(line: string): { kind: 'file' | 'dir'; mode: string; size: number; sha256: string; file: string } | undefined {
-  const match = /^SSMXCP (file|dir) ([0-7]{3,4}) (\d+) ([0-9a-f]{64}) (.+)$/.exec(line.trim());
-  if (!match) return undefined;
-  return { kind: match[1] as 'file' | 'dir', mode: match[2]!, size: Number(match[3]), sha256: match[4]!, file: match[5]! };
 }

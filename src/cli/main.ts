@@ -227,11 +227,12 @@ Examples:
 
 A download is a non-interactive command whose output carries the file in base64;
 an upload goes in through an interactive command's terminal, raw, in base64 too.
-Each copy is checked with a SHA-256 computed on the instance; the file's mode is
-kept; a copy that fails leaves nothing under the final name. The instance needs
-a POSIX shell, base64, sha256sum, head, tail and mktemp (GNU coreutils, as on
-Linux), tar for -r, and the account the ${RUN_DOCUMENT} document (ssmx setup).
-A progress bar on a terminal's stderr; nothing on stdout.`,
+Each copy is checked with a SHA-256 computed on the instance; modes as scp gives
+them (less the umask, setuid dropped; a replaced file keeps its own); a copy that
+fails or is stopped leaves nothing on either side, and exits 1 (5: connection).
+The instance needs a POSIX shell, base64, sha256sum, head, tail, stat and od (GNU
+coreutils, as on Linux), GNU tar for -r, and the account the ${RUN_DOCUMENT}
+document (ssmx setup). A progress bar on a terminal's stderr; nothing on stdout.`,
     )
     .action((source: string, destination: string, options: CpOptions) =>
       run(async () => (await import('./commands/cp.js')).cpCommand(source, destination, { ...program.opts<GlobalOptions>(), ...options }, context)),

@@ -105,13 +105,14 @@ describe('ssmx cp', () => {
     writeFileSync(join(dir, 'local', 'small'), 'small');
     const nowhere = await ssmx(['cp', join(dir, 'local', 'small'), `${TARGET}:${join(dir, 'remote', 'no', 'such', 'dir', 'small')}`]);
     expect(nowhere.code).toBe(1);
-    expect(nowhere.stderr).toMatch(/did not complete: .*No such file or directory/);
+    expect(nowhere.stderr).toContain(`${join(dir, 'remote', 'no', 'such', 'dir', 'small')}: no such directory on the instance`);
 
     const neither = await ssmx(['cp', join(dir, 'local', 'small'), join(dir, 'local', 'z')]);
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain('neither end is on an instance');
+    // A missing file is a failed copy on either side (1), as for scp; not a usage error.
     const localMissing = await ssmx(['cp', join(dir, 'local', 'absent'), remote('absent')]);
-    expect(localMissing.code).toBe(2);
+    expect(localMissing.code).toBe(1);
     const windows = await ssmx(['cp', join(dir, 'local', 'small'), `${WINDOWS}:C:\\temp\\small`]);
     expect(windows.code).toBe(2);
     expect(windows.stderr).toContain('does not support Windows instances yet');

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Base64Stream, checkCpEnds, finishScript, parseCpEnd, parseProbe, probeScript, rangeScript, splitRanges } from '../../src/cli/cp.js';
+import { Base64Stream, checkCpEnds, cleanupScript, finishScript, parseCpEnd, parseFailure, parseProbe, probeScript, rangeScript, remotePathWord, sourceWord, splitRanges } from '../../src/cli/cp.js';
 
 const sh = (script: string) => execFileSync('sh', ['-c', script], { encoding: 'latin1' });
+/** A copy's id: its files on the instance are `.ssmx-cp.<id>.*`. */
+const ID = '0123456789abcdef';
 
 describe('which end is on an instance', () => {
   it("scp's rule: a colon before any slash; a drive letter and ./a:b are local; tag filters keep their colon", () => {
@@ -52,21 +54,76 @@ describe('the scripts, run by a real sh', () => {
     const file = join(dir, "it's here.bin");
     const data = randomBytes(100_000);
     writeFileSync(file, data, { mode: 0o640 });
-    const facts = parseProbe(sh(probeScript(file, false)))!;
-    expect(facts).toEqual({ kind: 'file', mode: '640', size: 100_000, sha256: createHash('sha256').update(data).digest('hex'), file });
-    const pieces = splitRanges(facts.size, 3, 10_000).map((range) => Buffer.from(sh(rangeScript(file, range.offset, range.length, false)).trim(), 'base64'));
+    const facts = parseProbe(sh(probeScript(file, false, ID)))!;
+    expect(facts).toEqual({ kind: 'file', mode: 0o640, size: 100_000, sha256: createHash('sha256').update(data).digest('hex'), source: 'path', name: "it's here.bin" });
+    const word = sourceWord(file, facts.source, ID);
+    const pieces = splitRanges(facts.size, 3, 10_000).map((range) => Buffer.from(sh(rangeScript(word, range.offset, range.length, false)).trim(), 'base64'));
     expect(Buffer.concat(pieces).equals(data)).toBe(true);
 
-    writeFileSync(join(dir, 'p1'), data.subarray(0, 50_001));
-    writeFileSync(join(dir, 'p2'), data.subarray(50_001));
+    writeFileSync(join(dir, `.ssmx-cp.${ID}.0`), data.subarray(0, 50_001));
+    writeFileSync(join(dir, `.ssmx-cp.${ID}.1`), data.subarray(50_001));
     const destination = join(dir, 'copy.bin');
-    sh(finishScript([join(dir, 'p1'), join(dir, 'p2')], destination, 'copy.bin', facts.sha256, '600', false));
+    sh(finishScript(destination, 'copy.bin', ID, 2, facts.sha256, 0o600, false));
     expect(readFileSync(destination).equals(data)).toBe(true);
     expect(statSync(destination).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).sort()).toEqual(['copy.bin', "it's here.bin"]);
 
-    writeFileSync(join(dir, 'bad'), 'not it');
-    expect(() => sh(finishScript([join(dir, 'bad')], join(dir, 'never.bin'), 'never.bin', facts.sha256, '600', false))).toThrow();
+    writeFileSync(join(dir, `.ssmx-cp.${ID}.0`), 'not it');
+    expect(() => sh(finishScript(join(dir, 'never.bin'), 'never.bin', ID, 1, facts.sha256, 0o600, false))).toThrow();
     expect(() => statSync(join(dir, 'never.bin'))).toThrow();
-    expect(() => statSync(join(dir, 'bad'))).toThrow();
+    expect(() => statSync(join(dir, `.ssmx-cp.${ID}.0`))).toThrow();
+  });
+
+  it('a new file gets the permission bits less the umask, setuid dropped; a file replaced keeps its mode (scp, cp)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssmx-cp-unit-'));
+    const part = (data: string) => {
+      writeFileSync(join(dir, `.ssmx-cp.${ID}.0`), data);
+      return createHash('sha256').update(data).digest('hex');
+    };
+    sh(`umask 077; ${finishScript(join(dir, 'new'), 'new', ID, 1, part('a'), 0o644, false)}`);
+    expect(statSync(join(dir, 'new')).mode & 0o7777).toBe(0o600);
+    sh(`umask 022; ${finishScript(join(dir, 'tool'), 'tool', ID, 1, part('b'), 0o4755, false)}`);
+    expect(statSync(join(dir, 'tool')).mode & 0o7777).toBe(0o755);
+    writeFileSync(join(dir, 'old'), 'old');
+    chmodSync(join(dir, 'old'), 0o640);
+    sh(`umask 022; ${finishScript(join(dir, 'old'), 'old', ID, 1, part('c'), 0o777, false)}`);
+    expect(readFileSync(join(dir, 'old'), 'utf8')).toBe('c');
+    expect(statSync(join(dir, 'old')).mode & 0o7777).toBe(0o640);
+  });
+
+  it('~, ~/x, ~user/x and a relative path are in a home directory, as scp takes them; an absolute one as it is', () => {
+    const echo = (path: string) => execFileSync('sh', ['-c', `printf %s ${remotePathWord(path)}`], { encoding: 'utf8', env: { ...process.env, HOME: "/home/it's me" } });
+    expect(echo('~')).toBe("/home/it's me");
+    expect(echo('~/')).toBe("/home/it's me");
+    expect(echo('~/a b/$c')).toBe("/home/it's me/a b/$c");
+    expect(echo('notes.txt')).toBe("/home/it's me/notes.txt");
+    expect(echo('~root/x')).toBe(`${execFileSync('sh', ['-c', 'printf %s ~root'], { encoding: 'utf8' })}/x`);
+    expect(echo("/tmp/it's")).toBe("/tmp/it's");
+  });
+
+  it('the probe follows a symbolic link to its file, refuses what is not a regular file, and snapshots a file whose size says 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssmx-cp-unit-'));
+    writeFileSync(join(dir, 'secret'), 'secret', { mode: 0o600 });
+    symlinkSync('secret', join(dir, 'link'));
+    expect(parseProbe(sh(probeScript(join(dir, 'link'), false, ID)))).toMatchObject({ kind: 'file', mode: 0o600, size: 6, name: 'link' });
+
+    const refused = (path: string) => {
+      try {
+        sh(probeScript(path, false, ID));
+      } catch (error) {
+        return { status: (error as { status: number }).status, line: parseFailure(String((error as { stdout: string }).stdout)) };
+      }
+      return undefined;
+    };
+    expect(refused('/dev/zero')).toEqual({ status: 29, line: { status: 29, said: '' } });
+    expect(refused(join(dir, 'absent'))).toEqual({ status: 22, line: { status: 22, said: '' } });
+
+    const id = randomBytes(8).toString('hex');
+    const temporary = join(tmpdir(), `.ssmx-cp.${id}.snapshot`);
+    const facts = parseProbe(sh(probeScript('/proc/version', false, id)))!;
+    expect(facts).toMatchObject({ kind: 'file', source: 'snapshot', size: readFileSync('/proc/version').length, name: 'version' });
+    expect(readFileSync(temporary).equals(readFileSync('/proc/version'))).toBe(true);
+    sh(cleanupScript(id));
+    expect(existsSync(temporary)).toBe(false);
   });
 });
