@@ -120,7 +120,17 @@ export class PortPlugin implements AgentPlugin {
     });
   }
 
+  /** Client data that came while the destination was being checked: taken once the plugin has begun. */
+  private beforeBegin: Buffer[] | undefined = [];
+
   private begin(): void {
+    const early = this.beforeBegin ?? [];
+    this.beforeBegin = undefined;
+    this.beginMode();
+    for (const payload of early) if (this.input(payload)) this.host.inputDrained();
+  }
+
+  private beginMode(): void {
     if (this.smux) {
       if (this.options.keepAlive) this.startKeepAlive();
       return;
@@ -133,6 +143,11 @@ export class PortPlugin implements AgentPlugin {
   }
 
   input(payload: Buffer): boolean {
+    if (this.beforeBegin) {
+      // The agent reads no client data before its plugin has started: hold it, and stop reading.
+      this.beforeBegin.push(payload);
+      return false;
+    }
     this.lastReceived = Date.now();
     if (this.smux) return this.inputMux(payload);
     return this.inputBasic(payload);
