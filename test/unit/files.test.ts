@@ -28,10 +28,10 @@ describe('files ssmx writes', () => {
     // 0700 folder of the user's cache directory: no secret, only what `ssmx list` shows.
     // recording.ts writes `shell --record FILE`, where the user asks, mode 0600 even over an existing
     // file (test/e2e/shell-record-escapes.test.ts); it holds what the terminal showed, input only if asked.
-    // commands/cp.ts writes `ssmx cp`'s download where the user asks: first under a temporary name
+    // cp-local.ts writes `ssmx cp`'s download where the user asks: first under a temporary name
     // beside it, mode 0600, renamed (with the instance's mode) only once its SHA-256 is checked
     // (test/e2e/cp.test.ts); -r packs and unpacks with tar in a private temporary folder.
-    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/cp.ts', 'src/cli/commands/install-plugin.ts', 'src/cli/context.ts', 'src/cli/readiness.ts', 'src/cli/target-cache.ts', 'src/session/recording.ts']);
+    expect(writing.map((path) => relative(repoRoot, path))).toEqual(['src/cli/commands/install-plugin.ts', 'src/cli/context.ts', 'src/cli/cp-local.ts', 'src/cli/readiness.ts', 'src/cli/target-cache.ts', 'src/session/recording.ts']);
     // …and nothing but the terminal's devices: /dev/tty, or the console on Windows.
     expect(readFileSync(join(repoRoot, 'src/cli/context.ts'), 'utf8').match(/openSync\([^,]*/g)).toEqual(['openSync(devices.input', 'openSync(devices.output']);
     expect(terminalDevices('linux')).toEqual({ input: '/dev/tty', output: '/dev/tty' });

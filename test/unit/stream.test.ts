@@ -39,7 +39,7 @@ describe('stream sessions (ssh ProxyCommand) on the wire', () => {
     expect(Buffer.concat(s.written)).toEqual(Buffer.concat([Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'), Buffer.from([0x00, 0xff, 0x0a, 0x0d])]));
   });
 
-  it('stdin goes out as Output messages of at most 1,024 bytes; at its end, DisconnectToPort follows the last ack', async () => {
+  it('stdin goes out as Output messages of at most 1,024 bytes; at its end, the TerminateSession flag follows the last ack (DisconnectToPort would fail the session: port_basic.go handleSSHDPortError)', async () => {
     const s = sshSession();
     s.transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
     const input = Buffer.alloc(2500, 0xab);
@@ -55,14 +55,14 @@ describe('stream sessions (ssh ProxyCommand) on the wire', () => {
     for (const message of s.transport.data()) s.transport.acknowledge(message);
     const flags = s.transport.data().filter((m) => m.payloadType === PayloadType.Flag);
     expect(flags).toHaveLength(1);
-    expect(flags[0]!.payload).toEqual(Buffer.from([0, 0, 0, FlagValue.DisconnectToPort]));
+    expect(flags[0]!.payload).toEqual(Buffer.from([0, 0, 0, FlagValue.TerminateSession]));
     expect(Number(flags[0]!.sequenceNumber)).toBe(4);
-    // The agent ends the session when the destination's connection closes.
-    s.transport.channelClosed();
-    await expect(s.outcome()).resolves.toMatchObject({ closed: { output: '' } });
+    // ssmx has ended the session: it closes its end, and the outcome has no channel_closed.
+    expect(s.transport.closed).toBe(true);
+    await expect(s.outcome()).resolves.toEqual({ closed: undefined });
   });
 
-  it(`input an agent never acknowledges (a duplicate it dropped after a drop) holds DisconnectToPort back ${ACK_WAIT_MS / 1000} s at most`, async () => {
+  it(`input an agent never acknowledges (a duplicate it dropped after a drop) holds the TerminateSession flag back ${ACK_WAIT_MS / 1000} s at most`, async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const s = sshSession();
@@ -75,8 +75,8 @@ describe('stream sessions (ssh ProxyCommand) on the wire', () => {
       expect(flags()).toHaveLength(0);
       vi.advanceTimersByTime(1);
       expect(flags()).toHaveLength(1);
-      s.transport.channelClosed();
-      await expect(s.outcome()).resolves.toMatchObject({ closed: { output: '' } });
+      expect(flags()[0]!.payload).toEqual(Buffer.from([0, 0, 0, FlagValue.TerminateSession]));
+      await expect(s.outcome()).resolves.toEqual({ closed: undefined });
     } finally {
       vi.useRealTimers();
     }
