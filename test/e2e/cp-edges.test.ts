@@ -65,6 +65,41 @@ function processesNaming(text: string): string[] {
   return found;
 }
 
+/**
+ * Stops (SIGSTOP) or resumes (SIGCONT) the instance's processes whose command line names `text`
+ * and all their descendants: a copy's remote side held still, so what ssmx has read ahead of it is
+ * bounded by the data channel's flow control, not by how quickly this test process gets its turn.
+ */
+function signalInstance(text: string, signal: 'SIGSTOP' | 'SIGCONT'): number {
+  const parents = new Map<number, number>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      parents.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Set(processesNaming(text).map((line) => Number(line.split(':')[0])));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, parent] of parents) {
+      if (tree.has(parent) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  for (const pid of tree) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return tree.size;
+}
+
 /** The instance's processes end after their session does: waited for, within a bound. */
 async function noProcessesNaming(text: string): Promise<string[]> {
   const deadline = Date.now() + 10_000;
@@ -230,7 +265,12 @@ describe('a file cut short while it is copied', () => {
       child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
       await fileGrows(into, '.', 256 * 1024);
+      // The copy is under way: its instance side held still while the file is cut, so the copy
+      // cannot have finished first however late this process gets its turn (CI under load).
+      const named = direction === 'upload' ? into : from;
+      expect(signalInstance(named, 'SIGSTOP')).toBeGreaterThan(0);
       truncateSync(from, 1024);
+      signalInstance(named, 'SIGCONT');
       expect(await exited).toBe(1);
       expect(stderr).toMatch(direction === 'upload' ? /cut\.bin: became shorter while it was copied; nothing was written/ : /cut\.bin: became shorter on the instance while it was copied/);
       expect(readdirSync(into)).toEqual([]);

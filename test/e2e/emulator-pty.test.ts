@@ -49,3 +49,45 @@ describe("the emulator's shell plugin reads its PTY to the end, as the agent doe
     for (const output of outputs) expect(output.length).toBe(expected.length);
   });
 });
+
+describe("the emulator's shell plugin takes input as the agent does: a blocking write to the PTY", () => {
+  it('holds the client back while the program does not read (input false), says when the PTY has taken it, and loses nothing', async () => {
+    // agent/session/shell/shell_unix.go, InputStreamMessageHandler: p.stdin.Write blocks while the
+    // terminal's input buffer is full, and with it the agent's reading of the data channel.
+    const input = Buffer.alloc(1024 * 1024, 0x61);
+    let refusedAt: number | undefined;
+    let drained = 0;
+    const output = await new Promise<string>((resolve) => {
+      const sent: Buffer[] = [];
+      let offset = 0;
+      const feed = () => {
+        while (offset < input.length) {
+          const piece = input.subarray(offset, (offset += 1024));
+          if (!plugin.input(piece)) {
+            refusedAt ??= offset;
+            return;
+          }
+        }
+      };
+      const plugin: ShellPlugin = new ShellPlugin(
+        {
+          output: (type, payload) => type === PayloadType.Output && sent.push(payload),
+          done: () => resolve(Buffer.concat(sent).toString('utf8')),
+          terminate: () => undefined,
+          inputDrained: () => {
+            drained += 1;
+            feed();
+          },
+        },
+        ['sh', '-c', 'stty raw -echo; sleep 2; head -c 1048576 | wc -c'],
+      );
+      plugin.start();
+      setTimeout(feed, 500);
+    });
+    // Refused long before the whole MiB, while the program slept; all of it arrived in the end.
+    expect(refusedAt).toBeDefined();
+    expect(refusedAt!).toBeLessThan(256 * 1024);
+    expect(drained).toBeGreaterThan(0);
+    expect(output.trim()).toBe(String(input.length));
+  }, 20_000);
+});

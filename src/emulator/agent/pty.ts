@@ -73,3 +73,40 @@ export function readToEnd(terminal: NodePty.IPty, deliver: (data: Buffer) => voi
     return destroy.apply(this, args);
   };
 }
+
+/**
+ * Input for the PTY, taken as the agent takes it: its shell plugin writes each message to the PTY
+ * with a blocking write (agent/session/shell/shell_unix.go, `InputStreamMessageHandler`:
+ * `p.stdin.Write`), so while the terminal's input buffer is full its reading of the data channel
+ * stops and the client is held back. node-pty queues what the kernel does not take yet, without
+ * bound; the function returned reports false while that queue holds bytes, and `drained` is
+ * called once the kernel has taken them all.
+ */
+export function ptyInput(terminal: NodePty.IPty, drained: () => void): (data: Buffer) => boolean {
+  // node-pty's UnixTerminal: `_writeStream` is its CustomWriteStream, whose `_writeQueue` holds
+  // what fs.write has not yet taken and whose `_processWriteQueue` runs after every write.
+  const stream = (terminal as unknown as { _writeStream?: { _writeQueue?: unknown[]; _processWriteQueue?: () => void } })._writeStream;
+  const queue = stream?._writeQueue;
+  const next = stream?._processWriteQueue;
+  if (!stream || !Array.isArray(queue) || typeof next !== 'function') {
+    // Another node-pty (Windows' conpty): written at once, as before.
+    return (data) => {
+      terminal.write(data as unknown as string);
+      return true;
+    };
+  }
+  let holding = false;
+  stream._processWriteQueue = function (this: typeof stream) {
+    next.call(this);
+    if (holding && queue.length === 0) {
+      holding = false;
+      drained();
+    }
+  };
+  return (data) => {
+    terminal.write(data as unknown as string);
+    if (queue.length === 0) return true;
+    holding = true;
+    return false;
+  };
+}

@@ -1,5 +1,5 @@
 import type { IPty } from 'node-pty';
-import { PTY_MISSING, ptySpawn, readToEnd } from './pty.js';
+import { PTY_MISSING, ptyInput, ptySpawn, readToEnd } from './pty.js';
 import { PayloadType } from '../../protocol/constants.js';
 import type { TerminalSize } from '../../protocol/payloads.js';
 import { AgentOutput } from './agent-output.js';
@@ -15,6 +15,7 @@ export const INITIAL_READ_WAIT_MS = 1000;
  */
 export class ShellPlugin implements AgentPlugin {
   private pty: IPty | undefined;
+  private write: ((data: Buffer) => boolean) | undefined;
   private readonly output = new AgentOutput();
   private waitTimer: NodeJS.Timeout | undefined;
   private waiting = true;
@@ -51,11 +52,14 @@ export class ShellPlugin implements AgentPlugin {
       if (this.waiting) early.push(bytes);
       else emit(bytes);
     };
+    this.write = ptyInput(this.pty, () => this.host.inputDrained());
     this.pty.onData((data) => receive(Buffer.from(data as unknown as Uint8Array)));
     readToEnd(this.pty, receive);
     this.pty.onExit(() => {
       exited = true;
       this.pty = undefined;
+      // Input the PTY will never take no longer holds the client back.
+      this.host.inputDrained();
       // node-pty reports the exit once its reader has closed, so the output has all arrived.
       if (!this.waiting) finish();
     });
@@ -66,8 +70,9 @@ export class ShellPlugin implements AgentPlugin {
     }, INITIAL_READ_WAIT_MS);
   }
 
-  input(payload: Buffer): void {
-    this.pty?.write(payload as unknown as string);
+  /** False while the terminal has not taken it all: the host stops reading the client until it has. */
+  input(payload: Buffer): boolean {
+    return this.pty && this.write ? this.write(payload) : true;
   }
 
   resize(size: TerminalSize): void {
