@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ChannelDriver, type WireDebug } from '../channel/driver.js';
 import { ReliableChannel } from '../channel/reliable-channel.js';
 import { systemTimers, type Timers } from '../channel/timers.js';
-import { FlagValue, MessageType, PayloadType } from '../protocol/constants.js';
+import { FlagValue, MessageType, PayloadType, SessionType } from '../protocol/constants.js';
 import type { SessionCipher } from '../protocol/crypto.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { encodeFlag, type ChannelClosed } from '../protocol/payloads.js';
@@ -208,8 +208,11 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
 
   /**
    * Ends the session on the service too, as the agent allows (docs/protocol.md §8): the
-   * TerminateSession flag for agents newer than 2.3.722.0 while the channel is up, else the
-   * TerminateSession API (bounded, best effort). Nothing when the service already closed it. With
+   * TerminateSession flag in a Port session with an agent newer than 2.3.722.0 while the channel
+   * is up, else the TerminateSession API (bounded, best effort). Only the port plugins act on the
+   * flag (agent/session/plugins/port: basicportsession.go and muxportsession.go,
+   * HandleStreamMessage); the shell plugin's InputStreamMessageHandler takes Output and Size only,
+   * so a shell, run or exec session sent the flag went on, its command with it. Nothing when the service already closed it. With
    * a reason, the session then fails with it, so whoever is attached finishes. Once only.
    */
   terminate(reason?: SessionError): Promise<void> {
@@ -221,7 +224,7 @@ export class DataChannelSession extends EventEmitter<SessionEvents> {
 
   private async endOnService(reason: SessionError | undefined): Promise<void> {
     if (this.closedByService) return;
-    const byFlag = this.state === 'ready' && this.link.isUp && isVersionGreater(this.agentVersion, AgentGates.terminateSessionFlag);
+    const byFlag = this.state === 'ready' && this.link.isUp && this.ready?.sessionType === SessionType.Port && isVersionGreater(this.agentVersion, AgentGates.terminateSessionFlag);
     // The flag leaves before the close frame: the transport writes what it holds, then closes.
     if (byFlag) this.driver.send(PayloadType.Flag, encodeFlag(FlagValue.TerminateSession));
     const linkClosed = this.link.connectionGone();

@@ -5,7 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { processesNaming, startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { runProgram, type Ran } from '../support/run.js';
 
 // Issue 28, points 5 to 10: `ssmx cp` as dependable as scp — a full disk, modes, Ctrl-C, a file
@@ -49,21 +49,6 @@ async function activeSessions(on: EmulatorProcess = emulator): Promise<string[]>
   return (active.Sessions ?? []).map((session) => session.SessionId!);
 }
 
-/** Processes of this machine (the instance) whose command line names `text`, ssmx itself aside. */
-function processesNaming(text: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const line = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
-      if (line.includes(text) && !line.includes(ssmxBin)) found.push(`${pid}: ${line}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 /**
  * Stops (SIGSTOP) or resumes (SIGCONT) the instance's processes whose command line names `text`

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -74,4 +75,20 @@ export async function startEmulatorProcess(args: string[] = []): Promise<Emulato
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Processes of this machine (the emulated instance) whose command line names `text`, ssmx itself aside. */
+export function processesNaming(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      const line = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+      if (line.includes(text) && !line.includes(ssmxBin)) found.push(`${pid}: ${line}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -129,3 +129,35 @@ describe('stream sessions (ssh ProxyCommand) on the wire', () => {
     }
   });
 });
+
+describe('ending a session on the service: the flag where the agent acts on it, the API elsewhere', () => {
+  /** A ready session of the given type (agent 3.3.1142.0), with the API call counted. */
+  function readySession(sessionType: string, properties: Record<string, string>) {
+    const transport = new FakeTransport();
+    const calls: string[] = [];
+    const session = new DataChannelSession(transport, { clientVersion: '1.2.896.0', terminateOnService: async () => void calls.push('TerminateSession') });
+    transport.deliver(0, PayloadType.HandshakeRequest, encodeHandshakeRequest({
+      agentVersion: '3.3.1142.0',
+      requestedClientActions: [{ actionType: 'SessionType', actionParameters: { SessionType: sessionType, Properties: properties } }],
+    }));
+    transport.deliver(1, PayloadType.HandshakeComplete, '{"HandshakeTimeToComplete":1000000,"CustomerMessage":""}');
+    const flags = () => transport.data().filter((m) => m.payloadType === PayloadType.Flag).map((m) => [...m.payload]);
+    return { session, calls, flags };
+  }
+
+  it('a Port session: the TerminateSession flag (basicportsession.go and muxportsession.go act on it), no API call', async () => {
+    const s = readySession('Port', { portNumber: '22' });
+    await s.session.terminate();
+    expect(s.flags()).toEqual([[0, 0, 0, FlagValue.TerminateSession]]);
+    expect(s.calls).toEqual([]);
+  });
+
+  for (const sessionType of ['Standard_Stream', 'NonInteractiveCommands', 'InteractiveCommands']) {
+    it(`a ${sessionType} session: the TerminateSession API, no flag (the shell plugin ignores flags: its command would run on)`, async () => {
+      const s = readySession(sessionType, {});
+      await s.session.terminate();
+      expect(s.flags()).toEqual([]);
+      expect(s.calls).toEqual(['TerminateSession']);
+    });
+  }
+});

@@ -84,10 +84,21 @@ export class ExecPlugin implements AgentPlugin {
     this.child?.stderr?.resume();
   }
 
+  /**
+   * A cancelled session, as the agent ends it (shell.go, processCommandsWithOutputStreamSeparate
+   * and processCommandsWithExec on `cancelled`): the command is killed (execCmd.Kill: SIGKILL to
+   * the process itself, not its children), and the session worker, which held the reading ends
+   * of its stdout and stderr, exits: what the command left running dies of SIGPIPE at its next
+   * write (`cat /dev/zero | base64` no longer runs on for ever, read by no one).
+   */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.child?.kill('SIGKILL');
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGKILL');
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   }
 
   /** The error goes to the client as StdErr after the agent's pause, then the session ends. */

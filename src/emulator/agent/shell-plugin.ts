@@ -93,8 +93,18 @@ export class ShellPlugin implements AgentPlugin {
     this.pty?.resume();
   }
 
+  /**
+   * A cancelled session (TerminateSession, an idle timeout), as the agent ends it
+   * (agent/session/shell/shell.go, executeCommandsWithPty on `cancelled`): the shell is killed
+   * (execCmd.Kill, SIGKILL) and the PTY closed (`stop`: its master closed), so the kernel hangs the
+   * terminal up and its foreground process group (a pipeline the shell started) gets SIGHUP.
+   */
   stop(): void {
     clearTimeout(this.waitTimer);
-    this.pty?.kill('SIGHUP');
+    const pty = this.pty;
+    if (!pty) return;
+    pty.kill('SIGKILL');
+    // node-pty's UnixTerminal closes its master in destroy(), which IPty does not declare.
+    (pty as unknown as { destroy?: () => void }).destroy?.();
   }
 }
