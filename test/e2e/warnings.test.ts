@@ -13,7 +13,8 @@ import { runProgram } from '../support/run.js';
 // Issue 28, point 4: no warning of Node's or of a library's reaches a user. Each was seen on the
 // terminal before: MaxListenersExceededWarning through cp's progress bar (a 'close' listener left
 // per wait for 'drain') and from socks under 50 connections (listeners per waiting connection on
-// the shared session).
+// the shared session), and ora's "Multiple concurrent spinners detected" at every forward and
+// socks to a name (the lookup's spinner inside the command's own).
 
 const TARGET = 'i-0123456789abcdef0';
 const NAME = 'demo';
@@ -96,4 +97,17 @@ describe('no warning of Node or a library reaches the user', () => {
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(WARNING);
   }, 60_000);
+
+  for (const [command, args, ready] of [
+    ['forward', [NAME, '0:80'], /forwarding 127\.0\.0\.1:\d+ ->/],
+    ['socks', [NAME, '--listen', '127.0.0.1:0'], /SOCKS proxy on /],
+  ] as const) {
+    it(`${command} to a name, started on a terminal: its spinner and the lookup's, one at a time`, async () => {
+      const term = runInPty(process.execPath, [ssmxBin, command, ...args], { env: emulator.env });
+      await term.waitFor(ready, { timeoutMs: 20_000 });
+      term.write('\x03');
+      expect((await term.exited).exitCode).toBe(0);
+      expect(term.output()).not.toMatch(WARNING);
+    }, 60_000);
+  }
 });
