@@ -3,6 +3,7 @@ import { UsageError } from './errors.js';
 import { MAX_CONCURRENCY_PATTERN, MAX_ERRORS_PATTERN } from '../protocol/run-command.js';
 import { shQuote } from '../protocol/shlex.js';
 import { formatTable } from './table.js';
+import { visibleControls } from './visible-controls.js';
 
 /**
  * `ssmx run --targets`: what is pure in it — the targets as the service takes them, the script,
@@ -91,12 +92,27 @@ export const shownStatus = (result: Pick<FleetResult, 'status' | 'statusDetails'
 
 const COLORS = [36, 35, 33, 32, 34, 96];
 
-/** Each line of the instance's output after its name and id (pdsh's way), coloured on a terminal. */
-export function prefixedOutput(result: FleetResult, index: number, color: boolean): { stdout: string; stderr: string } {
+/** How the output is shown: in colour, and which of stdout and stderr are terminals. */
+export interface FleetShow {
+  color: boolean;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+}
+
+/**
+ * Each line of the instance's output after its name and id (pdsh's way), coloured on a terminal.
+ * On a terminal the instance's control characters are shown, not obeyed (visibleControls), so
+ * its output cannot pass for another instance's; a pipe gets the bytes as they came.
+ */
+export function prefixedOutput(result: FleetResult, index: number, show: FleetShow): { stdout: string; stderr: string } {
   const label = result.name && result.name !== result.instanceId ? `${result.name} ${result.instanceId}` : result.instanceId;
-  const prefix = color ? `\x1b[${COLORS[index % COLORS.length]}m${label}:\x1b[0m ` : `${label}: `;
-  const lines = (text: string) => (text === '' ? '' : `${text.replace(/\n$/, '').split('\n').map((line) => `${prefix}${line}`).join('\n')}\n`);
-  return { stdout: lines(result.stdout), stderr: lines(result.stderr) };
+  const lines = (text: string, terminal: boolean) => {
+    if (text === '') return '';
+    const shown = terminal ? visibleControls : (line: string) => line;
+    const prefix = show.color ? `\x1b[${COLORS[index % COLORS.length]}m${shown(label)}:\x1b[0m ` : `${shown(label)}: `;
+    return `${text.replace(/\n$/, '').split('\n').map((line) => `${prefix}${shown(line)}`).join('\n')}\n`;
+  };
+  return { stdout: lines(result.stdout, show.stdoutIsTTY), stderr: lines(result.stderr, show.stderrIsTTY) };
 }
 
 /** One JSON object per instance (--json), on one line. */

@@ -12,35 +12,70 @@ const idle: Progress = { update() {}, stop() {} };
 
 const hasWidth = (stream: Writable): boolean => ((stream as { columns?: number }).columns ?? 0) > 0;
 
-/** The spinners of one run: a prompt (the MFA code, the picker) stops them before it asks. */
+/** Draws one spinner line: started with a text, given new texts, stopped once. */
+export type StartLine = (stderr: Writable, text: string, color: boolean) => Progress;
+
+/**
+ * The spinners of one run, on one line: a progress started while another runs (the target's
+ * lookup inside forward's "Starting port forwarding") shows its text on the same spinner, and the
+ * one before it shows again when it stops. Two ora spinners at once would fight over the line,
+ * and ora says so on the terminal ("Multiple concurrent spinners detected", once for each stream
+ * it hooks). A prompt (the MFA code, the picker) stops them all before it asks.
+ */
 export class Spinners {
-  private readonly running = new Set<Progress>();
+  /** What each running progress says, in the order they started: the last one's text shows. */
+  private readonly texts = new Map<Progress, string>();
+  private line: Progress | undefined;
+
+  constructor(private readonly startLine: StartLine = startSpinner) {}
 
   /**
    * A spinner on stderr, only where stderr is a terminal of a known width and `enabled` (no
    * --quiet). A terminal that reports 0 columns (`docker exec -t`, some CI runners) has no known
    * width: a spinner there would compute an endless number of lines to clear and spin the event
-   * loop for ever, deaf to signals. It gets none, and a spinner stops if its terminal shrinks so.
+   * loop for ever, deaf to signals. It gets none, and the line stops if its terminal shrinks so.
    */
   start(stderr: Writable, stderrIsTTY: boolean, text: string, enabled: boolean, color = true): Progress {
     if (!enabled || !stderrIsTTY || !hasWidth(stderr)) return idle;
-    const spinner = startSpinner(stderr, text, color);
-    const onResize = () => !hasWidth(stderr) && progress.stop();
-    stderr.on('resize', onResize);
     const progress: Progress = {
-      update: (next) => spinner.update(next),
+      update: (next) => {
+        if (!this.texts.has(progress)) return;
+        this.texts.set(progress, next);
+        this.show();
+      },
       stop: () => {
-        this.running.delete(progress);
-        stderr.off('resize', onResize);
-        spinner.stop();
+        if (this.texts.delete(progress)) this.show();
       },
     };
-    this.running.add(progress);
+    this.texts.set(progress, text);
+    if (this.line) {
+      this.show();
+    } else {
+      const spinner = this.startLine(stderr, text, color);
+      const onResize = () => !hasWidth(stderr) && this.stopAll();
+      stderr.on('resize', onResize);
+      this.line = {
+        update: (next) => spinner.update(next),
+        stop: () => {
+          stderr.off('resize', onResize);
+          spinner.stop();
+        },
+      };
+    }
     return progress;
   }
 
   stopAll(): void {
-    for (const progress of [...this.running]) progress.stop();
+    this.texts.clear();
+    this.show();
+  }
+
+  /** The newest running progress's text on the line; the line gone once none runs. */
+  private show(): void {
+    const shown = [...this.texts.values()].at(-1);
+    if (shown !== undefined) return this.line?.update(shown);
+    this.line?.stop();
+    this.line = undefined;
   }
 }
 

@@ -151,6 +151,40 @@ describe('ssmx run --targets', () => {
     expect(plain.output()).toContain(`web-1 ${WEB[0]}: hi`);
     expect(plain.output()).not.toContain('\x1b[36m');
   }, 60_000);
+
+  // Issue 28, point 3: an instance's output must not pass for another's, nor take over the terminal.
+  const HOSTILE = `printf 'real output\\r web-2 ${WEB[1]}: FAKE\\n\\033]0;pwned\\007\\033[2Jx\\ty\\n'; printf 'e\\rvil\\n' >&2`;
+
+  it("on a terminal an instance's carriage returns and escape sequences are shown as \\xHH, not obeyed; tabs kept", async () => {
+    const term = runInPty(process.execPath, [ssmxBin, 'run', '--targets', 'web-1', '--', HOSTILE], { env: emulator.env });
+    expect((await term.exited).exitCode).toBe(0);
+    const shown = term.output();
+    expect(shown).toContain(`web-1 ${WEB[0]}: real output\\x0d web-2 ${WEB[1]}: FAKE\r\n`);
+    expect(shown).toContain(`web-1 ${WEB[0]}: \\x1b]0;pwned\\x07\\x1b[2Jx\ty\r\n`);
+    expect(shown).toContain(`web-1 ${WEB[0]}: e\\x0dvil\r\n`);
+    // Nothing of the instance's reaches the terminal raw: its three lines hold no control character but the tab.
+    const lines = shown.split('\r\n').filter((line) => line.includes(`${WEB[0]}: `));
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f]/);
+  }, 60_000);
+
+  it('through a pipe, and with --json, the bytes are exact; a single target (no --targets) is not prefixed and not changed', async () => {
+    const piped = await ssmx(['run', '--targets', 'web-1', '--', HOSTILE]);
+    expect(piped.code).toBe(0);
+    expect(piped.stdoutBytes.equals(Buffer.from(`web-1 ${WEB[0]}: real output\r web-2 ${WEB[1]}: FAKE\nweb-1 ${WEB[0]}: \x1b]0;pwned\x07\x1b[2Jx\ty\n`))).toBe(true);
+    expect(piped.stderr).toContain(`web-1 ${WEB[0]}: e\rvil\n`);
+
+    const json = runInPty(process.execPath, [ssmxBin, 'run', '--targets', 'web-1', '--json', '--', HOSTILE], { env: emulator.env });
+    expect((await json.exited).exitCode).toBe(0);
+    const object = JSON.parse(/\{.*\}/.exec(json.output())![0]) as { stdout: string; stderr: string };
+    expect(object).toMatchObject({ stdout: `real output\r web-2 ${WEB[1]}: FAKE\n\x1b]0;pwned\x07\x1b[2Jx\ty\n`, stderr: 'e\rvil\n' });
+
+    expect((await ssmx(['setup'])).code).toBe(0);
+    const single = runInPty(process.execPath, [ssmxBin, 'run', 'web-1', '--', HOSTILE], { env: emulator.env });
+    expect((await single.exited).exitCode).toBe(0);
+    expect(single.output()).toContain(`real output\r web-2 ${WEB[1]}: FAKE\r\n\x1b]0;pwned\x07\x1b[2Jx\ty\r\n`);
+    expect(single.output()).not.toContain(`${WEB[0]}:`);
+  }, 60_000);
 });
 
 describe("the emulator's Run Command, driven by the AWS CLI", () => {

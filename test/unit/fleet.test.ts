@@ -49,11 +49,28 @@ describe('the script each instance runs', () => {
   });
 });
 
+const pipe = { color: false, stdoutIsTTY: false, stderrIsTTY: false };
+const terminal = { color: false, stdoutIsTTY: true, stderrIsTTY: true };
+
 describe('showing results', () => {
   it('every line after the name and id; colour only when asked', () => {
-    expect(prefixedOutput(result({ stdout: 'a\nb\n', stderr: 'oops' }), 0, false)).toEqual({ stdout: 'web-1 i-0aaaaaaaaaaaaaaa1: a\nweb-1 i-0aaaaaaaaaaaaaaa1: b\n', stderr: 'web-1 i-0aaaaaaaaaaaaaaa1: oops\n' });
-    expect(prefixedOutput(result({ stdout: 'a\n' }), 0, true).stdout).toBe('\x1b[36mweb-1 i-0aaaaaaaaaaaaaaa1:\x1b[0m a\n');
-    expect(prefixedOutput(result({ name: '', stdout: 'a' }), 0, false).stdout).toBe('i-0aaaaaaaaaaaaaaa1: a\n');
+    expect(prefixedOutput(result({ stdout: 'a\nb\n', stderr: 'oops' }), 0, pipe)).toEqual({ stdout: 'web-1 i-0aaaaaaaaaaaaaaa1: a\nweb-1 i-0aaaaaaaaaaaaaaa1: b\n', stderr: 'web-1 i-0aaaaaaaaaaaaaaa1: oops\n' });
+    expect(prefixedOutput(result({ stdout: 'a\n' }), 0, { ...terminal, color: true }).stdout).toBe('\x1b[36mweb-1 i-0aaaaaaaaaaaaaaa1:\x1b[0m a\n');
+    expect(prefixedOutput(result({ name: '', stdout: 'a' }), 0, pipe).stdout).toBe('i-0aaaaaaaaaaaaaaa1: a\n');
+  });
+
+  it("on a terminal an instance's control characters are shown, not obeyed, in each stream that is one; a pipe gets them as they came", () => {
+    const hostile = result({ stdout: 'real output\r web-2 i-0aaaaaaaaaaaaaaa2: FAKE\n\x1b]0;pwned\x07\x1b[2Jx\ty\r\n', stderr: 'e\rvil\n' });
+    expect(prefixedOutput(hostile, 0, terminal)).toEqual({
+      stdout: 'web-1 i-0aaaaaaaaaaaaaaa1: real output\\x0d web-2 i-0aaaaaaaaaaaaaaa2: FAKE\nweb-1 i-0aaaaaaaaaaaaaaa1: \\x1b]0;pwned\\x07\\x1b[2Jx\ty\n',
+      stderr: 'web-1 i-0aaaaaaaaaaaaaaa1: e\\x0dvil\n',
+    });
+    expect(prefixedOutput(hostile, 0, pipe).stdout).toBe('web-1 i-0aaaaaaaaaaaaaaa1: real output\r web-2 i-0aaaaaaaaaaaaaaa2: FAKE\nweb-1 i-0aaaaaaaaaaaaaaa1: \x1b]0;pwned\x07\x1b[2Jx\ty\r\n');
+    const stdoutOnly = prefixedOutput(hostile, 0, { ...pipe, stdoutIsTTY: true });
+    expect(stdoutOnly.stdout).not.toContain('\r');
+    expect(stdoutOnly.stderr).toBe('web-1 i-0aaaaaaaaaaaaaaa1: e\rvil\n');
+    // The name is the instance's to say too (ComputerName): shown as safely, our colour kept.
+    expect(prefixedOutput(result({ name: 'web\x1b[2J', stdout: 'a' }), 0, { ...terminal, color: true }).stdout).toBe('\x1b[36mweb\\x1b[2J i-0aaaaaaaaaaaaaaa1:\x1b[0m a\n');
   });
 
   it('--json: one object per line, the exit code null when the command never ran', () => {

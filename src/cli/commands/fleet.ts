@@ -203,7 +203,7 @@ export async function fleetCommand(words: string[], options: FleetOptions, conte
     if (options.json) {
       context.stdout.write(jsonLine(result));
     } else {
-      const { stdout, stderr } = prefixedOutput(result, index, colorOut);
+      const { stdout, stderr } = prefixedOutput(result, index, { color: colorOut, stdoutIsTTY: context.stdoutIsTTY, stderrIsTTY: context.stderrIsTTY });
       if (stdout) context.stdout.write(stdout);
       if (stderr) context.stderr.write(stderr);
     }

@@ -1,9 +1,8 @@
 import type { Socket } from 'node:net';
-import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../../net/duplex-pair.js';
 import { Command, methodReply, NO_ACCEPTABLE_METHODS, NO_AUTHENTICATION, parseSocks, replyFor, Reply, type SocksRequest } from '../../net/socks.js';
-import { waitReady, type DataChannelSession } from '../../session/data-channel-session.js';
+import { waitReady } from '../../session/data-channel-session.js';
 import { SessionError } from '../../session/errors.js';
 import { exposureWarning, listenLocal, type Listening } from '../../session/listener.js';
 import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
@@ -56,12 +55,23 @@ interface Route {
 interface Session {
   sessionId: string;
   tunnel: Tunnel;
-  dataChannel: DataChannelSession;
   mode: PortMode;
   connections: number;
   idle?: NodeJS.Timeout;
   ended: boolean;
   end(): void;
+  /**
+   * The connections waiting for their verdict (awaitVerdict). The session's events reach them
+   * through one listener each on the tunnel and the data channel, however many wait at once.
+   */
+  waiting: Set<VerdictWatcher>;
+}
+
+/** What a connection waiting for its verdict hears of its session. */
+interface VerdictWatcher {
+  refused(): void;
+  ended(why: { output?: string } | Error): void;
+  acknowledged(): void;
 }
 
 /**
@@ -106,10 +116,10 @@ export async function socksCommand(target: string, options: SocksOptions, contex
             const self: Session = {
               sessionId: started.sessionId,
               tunnel,
-              dataChannel: session,
               mode,
               connections: 0,
               ended: false,
+              waiting: new Set(),
               end: () => {
                 gone();
                 void session.terminate().finally(() => lifecycle.forget(session));
@@ -123,8 +133,17 @@ export async function socksCommand(target: string, options: SocksOptions, contex
               const at = route.tunnels.indexOf(self);
               if (at >= 0) route.tunnels.splice(at, 1);
             };
-            tunnel.once('closed', gone);
-            tunnel.once('error', gone);
+            const tell = (hear: (watcher: VerdictWatcher) => void) => {
+              for (const watcher of [...self.waiting]) hear(watcher);
+            };
+            const ended = (why: { output?: string } | Error) => {
+              gone();
+              tell((watcher) => watcher.ended(why));
+            };
+            tunnel.once('closed', ended);
+            tunnel.once('error', ended);
+            tunnel.on('connect-error', () => tell((watcher) => watcher.refused()));
+            session.on('acknowledged', () => tell((watcher) => watcher.acknowledged()));
             return self;
           });
           route.tunnels.push(entry);
@@ -297,34 +316,36 @@ type Verdict = { kind: 'connected'; first?: Buffer } | { kind: 'refused' } | { k
  * The first bytes are held for the caller, to follow its reply.
  */
 function awaitVerdict(stream: Duplex, session: Session, waitMs: number): Promise<Verdict> {
-  const { tunnel, dataChannel } = session;
   return new Promise((resolve) => {
     const sentAt = Date.now();
+    let acknowledgedOnce = waitMs === 0;
     const finish = (verdict: Verdict) => {
       clearTimeout(timer);
-      for (const [emitter, event, listener] of listeners) emitter.off(event, listener);
+      session.waiting.delete(watcher);
+      for (const [event, listener] of listeners) stream.off(event, listener);
       stream.pause();
       resolve(verdict);
     };
     const refused = () => finish({ kind: 'refused' });
-    const ended = (why?: { output?: string } | Error) => finish({ kind: 'ended', why: why instanceof Error ? why.message : why?.output || undefined });
-    const acknowledged = () => {
-      dataChannel.off('acknowledged', acknowledged);
-      const elapsed = Date.now() - sentAt;
-      clearTimeout(timer);
-      timer = setTimeout(() => finish({ kind: 'connected' }), Math.max(0, Math.min(waitMs - elapsed, Math.max(30, elapsed))));
+    const watcher: VerdictWatcher = {
+      refused,
+      ended: (why) => finish({ kind: 'ended', why: why instanceof Error ? why.message : why.output || undefined }),
+      acknowledged: () => {
+        if (acknowledgedOnce) return;
+        acknowledgedOnce = true;
+        const elapsed = Date.now() - sentAt;
+        clearTimeout(timer);
+        timer = setTimeout(() => finish({ kind: 'connected' }), Math.max(0, Math.min(waitMs - elapsed, Math.max(30, elapsed))));
+      },
     };
     let timer = setTimeout(() => finish({ kind: 'connected' }), waitMs);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each listener takes what its event gives
-    const listeners: Array<[EventEmitter, string, (...args: any[]) => void]> = [
-      [stream, 'data', (data: Buffer) => finish({ kind: 'connected', first: data })],
-      [stream, 'end', refused],
-      [stream, 'close', refused],
-      [tunnel, 'connect-error', refused],
-      [tunnel, 'closed', ended],
-      [tunnel, 'error', ended],
-      ...(waitMs > 0 ? [[dataChannel, 'acknowledged', acknowledged] as [EventEmitter, string, () => void]] : []),
+    const listeners: Array<[string, (...args: any[]) => void]> = [
+      ['data', (data: Buffer) => finish({ kind: 'connected', first: data })],
+      ['end', refused],
+      ['close', refused],
     ];
-    for (const [emitter, event, listener] of listeners) emitter.on(event, listener);
+    for (const [event, listener] of listeners) stream.on(event, listener);
+    session.waiting.add(watcher);
   });
 }
