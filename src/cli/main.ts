@@ -159,7 +159,8 @@ Examples:
   $ ssmx shell i-0123456789abcdef0 --document AWS-StartInteractiveCommand --parameters '{"command":["top"]}'
 
 Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
-4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N.`,
+4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N;
+255 when ended with the escape ~. (as ssh).`,
     )
     .action((target: string | undefined, options: ShellOptions) =>
       run(async () => (await import('./commands/shell.js')).shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
