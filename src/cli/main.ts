@@ -411,6 +411,10 @@ Examples:
       `
 Examples:
   $ ssmx terminate alice-0123456789abcdef0
+
+Each id ended is said on stdout; each that could not be, on stderr: one that had
+already ended, or one the service has no session of (TerminateSession accepts
+any id; ssmx asks DescribeSessions).
 Exit status: 0 when every session was ended; 1 when any could not be.`,
     )
     .action((ids: string[]) => run(async () => (await import('./commands/sessions.js')).terminateCommand(ids, program.opts<GlobalOptions>(), context)));
