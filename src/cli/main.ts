@@ -145,6 +145,7 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('--reason <text>', 'reason recorded with the session, for audit')
     .option('--record <file>', 'write the session as an asciicast v2 recording (asciinema play FILE); mode 0600')
     .option('--record-input', 'with --record: keys typed too (they may be passwords)')
+    .option('--overwrite', 'with --record: replace FILE if it exists (else that is refused, as asciinema rec does)')
     .option('--escape-char <char>', 'escape character after a newline, as ssh: ~. ends the session, ~? lists the escapes; none turns them off', '~')
     .addHelpText(
       'after',
