@@ -55,12 +55,23 @@ export async function activeSessions(ssm: SSMClient, owner: string | undefined):
   return found;
 }
 
-/** An ended session's status as the service keeps it (DescribeSessions, State History), or undefined. */
-export async function endedSessionStatus(ssm: SSMClient, sessionId: string): Promise<string | undefined> {
+/** One session's status in one of DescribeSessions' states (Active, History), or undefined. */
+async function sessionStatusIn(ssm: SSMClient, state: 'Active' | 'History', sessionId: string): Promise<string | undefined> {
   try {
-    const found = await ssm.send(new DescribeSessionsCommand({ State: 'History', Filters: [{ key: 'SessionId', value: sessionId }] }));
+    const found = await ssm.send(new DescribeSessionsCommand({ State: state, Filters: [{ key: 'SessionId', value: sessionId }] }));
     return found.Sessions?.[0]?.Status;
   } catch (error) {
     throw toAwsError(error, 'DescribeSessions');
   }
+}
+
+/** An ended session's status as the service keeps it (DescribeSessions, State History), or undefined. */
+export const endedSessionStatus = (ssm: SSMClient, sessionId: string): Promise<string | undefined> => sessionStatusIn(ssm, 'History', sessionId);
+
+/** Where the service has a session: active (Connected, Terminating…), ended, or nowhere (undefined). */
+export async function findSession(ssm: SSMClient, sessionId: string): Promise<{ active: boolean; status: string } | undefined> {
+  const active = await sessionStatusIn(ssm, 'Active', sessionId);
+  if (active !== undefined) return { active: true, status: active };
+  const ended = await sessionStatusIn(ssm, 'History', sessionId);
+  return ended === undefined ? undefined : { active: false, status: ended };
 }

@@ -17,6 +17,11 @@ export const ExitCode = {
   KilledRemotely: 255,
   /** `ssmx run`: the session ended without the exit status its document promises (as ssh's 255). */
   NoExitStatus: 255,
+  /**
+   * A shell ended with the escape (`~.`): cut off, not ended by the remote. OpenSSH's ssh exits
+   * 255 then (ssh(1): "255 if an error occurred"; OpenSSH 9.2p1 measured), and so do scripts' checks.
+   */
+  EndedByEscape: 255,
 } as const;
 
 /** A process ended by a signal exits 128 + the signal number, as shells report it. */

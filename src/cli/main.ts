@@ -58,6 +58,18 @@ const FLEET_FLAGS = {
   outputS3Prefix: '--output-s3-prefix',
 } as const;
 
+/**
+ * How many of a command's operands came after the `--` that ends its options: commander gives
+ * them all alike. The first `--` with no more words after it than there are operands is that one;
+ * an earlier one is an option's value (`--reason --`).
+ */
+function operandsAfterDoubleDash(argv: string[], operandCount: number): number {
+  for (let at = argv.indexOf('--'); at >= 0; at = argv.indexOf('--', at + 1)) {
+    if (argv.length - 1 - at <= operandCount) return argv.length - 1 - at;
+  }
+  return 0;
+}
+
 /** A count (0 or more), checked as the command line is read. */
 const parseCount = (flag: string) => (text: string): number => {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${flag} takes a count, not ${text}`);
@@ -96,7 +108,8 @@ function parseSessions(text: string): number {
   return sessions;
 }
 
-export function buildProgram(context: CliContext, run: (work: () => Promise<number>) => void): Command {
+/** `argv` is the command line the program will parse: where its `--` is, commander does not say. */
+export function buildProgram(context: CliContext, run: (work: () => Promise<number>) => void, argv: string[]): Command {
   const program = new Command('ssmx')
     .description('Shells, tunnels and ssh over AWS Session Manager: a fast, dependable session-manager-plugin.')
     .version(ssmxVersion, '-V, --version')
@@ -132,6 +145,7 @@ export function buildProgram(context: CliContext, run: (work: () => Promise<numb
     .option('--reason <text>', 'reason recorded with the session, for audit')
     .option('--record <file>', 'write the session as an asciicast v2 recording (asciinema play FILE); mode 0600')
     .option('--record-input', 'with --record: keys typed too (they may be passwords)')
+    .option('--overwrite', 'with --record: replace FILE if it exists (else that is refused, as asciinema rec does)')
     .option('--escape-char <char>', 'escape character after a newline, as ssh: ~. ends the session, ~? lists the escapes; none turns them off', '~')
     .addHelpText(
       'after',
@@ -146,7 +160,8 @@ Examples:
   $ ssmx shell i-0123456789abcdef0 --document AWS-StartInteractiveCommand --parameters '{"command":["top"]}'
 
 Exit status: 0 when the remote shell ends; 2 usage, 3 credentials or permission,
-4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N.`,
+4 target or document, 5 connection, 6 protocol; 128+N when stopped by signal N;
+255 when ended with the escape ~. (as ssh).`,
     )
     .action((target: string | undefined, options: ShellOptions) =>
       run(async () => (await import('./commands/shell.js')).shellCommand(target, { ...program.opts<GlobalOptions>(), ...options }, context)),
@@ -330,13 +345,22 @@ ssmx says when output was cut, and reads it whole from S3 with
 --output-s3-bucket. Ctrl-C cancels the command on the service (CancelCommand)
 and waits for the instances to stop; Ctrl-C again stops waiting. Exit status:
 0 when every instance succeeded, 1 when any did not (failed, timed out,
-undeliverable, cancelled), 4 when nothing matches, 130 after Ctrl-C.`,
+undeliverable, cancelled), 4 when nothing matches, 130 after Ctrl-C. The
+command is what follows --; a target beside --targets is a usage error (2).`,
     )
     .action((target: string | undefined, command: string[], options: RunOptions & Partial<FleetOptions>) => {
       const fleetOnly = Object.entries(FLEET_FLAGS).filter(([key]) => options[key as keyof typeof FLEET_FLAGS] !== undefined).map(([, flag]) => flag);
       if (options.targets !== undefined) {
-        const words = [...(target !== undefined ? [target] : []), ...command];
-        run(async () => (await import('./commands/fleet.js')).fleetCommand(words, { ...program.opts<GlobalOptions>(), ...(options as FleetOptions) }, context));
+        // With --targets the command is what follows --; a word before it is the [target] that
+        // `ssmx run web-1 -- true` gives, and both at once would run `web-1 true` on the fleet.
+        const operands = [...(target !== undefined ? [target] : []), ...command];
+        const before = operands.length - operandsAfterDoubleDash(argv, operands.length);
+        run(async () => {
+          if (before > 0) {
+            throw new UsageError(`a target (${operands[0]}) and --targets ${options.targets}: give one or the other`, `the command goes after --: ssmx run --targets ${options.targets} -- COMMAND, or ssmx run TARGET -- COMMAND`);
+          }
+          return (await import('./commands/fleet.js')).fleetCommand(operands, { ...program.opts<GlobalOptions>(), ...(options as FleetOptions) }, context);
+        });
         return;
       }
       run(async () => {
@@ -388,6 +412,10 @@ Examples:
       `
 Examples:
   $ ssmx terminate alice-0123456789abcdef0
+
+Each id ended is said on stdout; each that could not be, on stderr: one that had
+already ended, or one the service has no session of (TerminateSession accepts
+any id; ssmx asks DescribeSessions).
 Exit status: 0 when every session was ended; 1 when any could not be.`,
     )
     .action((ids: string[]) => run(async () => (await import('./commands/sessions.js')).terminateCommand(ids, program.opts<GlobalOptions>(), context)));
@@ -577,9 +605,13 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     }
   }
   let work: (() => Promise<number>) | undefined;
-  const program = buildProgram(ctx, (next) => {
-    work = next;
-  });
+  const program = buildProgram(
+    ctx,
+    (next) => {
+      work = next;
+    },
+    argv,
+  );
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,6 +1,7 @@
 import type { DataChannelSession } from '../session/data-channel-session.js';
 import { runShell, type ShellIo } from '../session/shell.js';
 import { shellIo, type CliContext } from './context.js';
+import { ExitCode } from './exit-codes.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Progress } from './progress.js';
 
@@ -41,6 +42,7 @@ export async function runShellSession(
       session.once('error', () => progress.stop());
       const outcome = await runShell(session, { ...shellIo(context), recorder, escapeChar: options.escapeChar });
       if (outcome.closed?.output) context.stderr.write(`${outcome.closed.output}\n`);
+      if (outcome.escaped) return ExitCode.EndedByEscape;
       return outcome.exitCode ?? 0;
     });
   } finally {

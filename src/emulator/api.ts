@@ -98,8 +98,18 @@ const resumeSession: Handler = (input, context) => {
   };
 };
 
+/**
+ * The API reference (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_TerminateSession.html)
+ * declares no error but InternalServerError and answers with the SessionId: for an id the service
+ * has no session of it answers just that, success ("one of those apis that always succeeds
+ * regardless of session validity", cloud-custodian/cloud-custodian#8823). A session that has
+ * already ended is refused, 400 ValidationException "Session is not in a valid state", as the
+ * service has been seen answering since (ottramst/gossm#48, ansible-collections/amazon.aws#3044).
+ */
 const terminateSession: Handler = (input, context) => {
   const sessionId = requireString(input, 'SessionId', 'sessionId');
+  const record = context.sessions.get(sessionId);
+  if (record && record.status !== 'Connected') throw new ApiError('ValidationException', 'Session is not in a valid state');
   context.sessions.terminate(sessionId);
   return { SessionId: sessionId };
 };

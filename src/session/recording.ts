@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 /**
@@ -59,12 +59,23 @@ export class AsciicastRecorder {
 }
 
 /**
- * The recording's file: created (or truncated) with mode 0600, each line written through at once,
- * so that a session cut at any moment leaves a file that plays up to that moment.
+ * The recording's file, mode 0600, each line written through at once, so that a session cut at
+ * any moment leaves a file that plays up to that moment. A file already there with something in
+ * it is replaced only when `overwrite` says so; else this is undefined and the file untouched, as
+ * `asciinema rec` refuses without --overwrite (asciinema 2.2 commands/record.py; an empty file is
+ * taken, as there).
  */
-export function recordingFile(path: string): { line: (text: string) => void; close: () => void } {
-  const fd = openSync(path, 'w', 0o600);
-  // An existing file keeps its mode when truncated: make it private all the same.
+export function recordingFile(path: string, overwrite: boolean): { line: (text: string) => void; close: () => void } | undefined {
+  // Opened before it is looked at, without truncating: nothing can come between the look and the write.
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+  if (fstatSync(fd).size > 0) {
+    if (!overwrite) {
+      closeSync(fd);
+      return undefined;
+    }
+    ftruncateSync(fd, 0);
+  }
+  // An existing file keeps its mode: make it private all the same.
   fchmodSync(fd, 0o600);
   return {
     line: (text) => void writeSync(fd, `${text}\n`),

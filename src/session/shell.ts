@@ -37,6 +37,8 @@ export interface ShellOutcome {
   closed?: ChannelClosed | undefined;
   /** Set when the agent reported one (NonInteractiveCommands with separate streams). */
   exitCode: number | undefined;
+  /** The person ended the session with the escape (`~.`), not the remote. */
+  escaped?: boolean;
 }
 
 /**
@@ -110,7 +112,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
             // At once, whatever the remote is doing: the session is ended on the service too.
             void session.terminate();
             stderr.write('\r\nssmx: session ended by the escape (~.)\r\n'.replace('~', String.fromCharCode(io.escapeChar!)));
-            return finish({ ok: { closed: undefined, exitCode: undefined } });
+            return finish({ ok: { closed: undefined, exitCode: undefined, escaped: true } });
           }
           if (chunk.length === 0) return done();
         }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { runProgram } from '../support/run.js';
@@ -85,6 +86,35 @@ describe('ssmx run: one string is shell syntax, several words an argv', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/win is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell/);
   });
+});
+
+describe('ssmx run: one target, or --targets, not both', () => {
+  // Issue 28, point 11: `run web-1 --targets web-2 -- true` ran `web-1 true` on web-2.
+  it('a target beside --targets is a usage error, and nothing is sent', async () => {
+    const { info } = emulator;
+    const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+    const sent = async () => (await ssm.send(new ListCommandsCommand({}))).Commands?.length ?? 0;
+    try {
+      const before = await sent();
+      for (const args of [
+        ['run', 'demo', '--targets', 'demo', '--', 'true'],
+        ['run', '--targets', 'demo', 'demo', '--', 'true'],
+        // Without --, the first word is the target, as in `ssmx run demo true`.
+        ['run', 'demo', '--targets', 'demo', 'true'],
+      ]) {
+        const result = await ssmx(args);
+        expect(result.code, args.join(' ')).toBe(2);
+        expect(result.stderr).toMatch(/^ssmx: error: a target \((demo|true)\) and --targets demo: give one or the other\n/);
+      }
+      expect(await sent()).toBe(before);
+      // The command after -- is the command, words and all.
+      const fleet = await ssmx(['run', '--targets', 'demo', '--', 'echo', 'two', 'words']);
+      expect(fleet.stdout).toBe(`demo ${DEMO}: two words\n`);
+      expect(fleet.code).toBe(0);
+    } finally {
+      ssm.destroy();
+    }
+  }, 60_000);
 });
 
 describe('ssmx exec (ECS Exec: the agent\'s container mode splits every command)', () => {

@@ -93,6 +93,14 @@ describe('the emulator as the real SDK sees it', () => {
     expect(history.Sessions?.find((s) => s.SessionId === started.SessionId)?.Status).toBe('Terminated');
   });
 
+  it('TerminateSession as AWS answers it: success with the id for an id it has no session of; ValidationException for one that has ended', async () => {
+    expect((await ssm.send(new TerminateSessionCommand({ SessionId: 'nosuch-session' }))).SessionId).toBe('nosuch-session');
+    const { SessionId } = await ssm.send(new StartSessionCommand({ Target: 'i-0123456789abcdef0' }));
+    expect((await ssm.send(new TerminateSessionCommand({ SessionId }))).SessionId).toBe(SessionId);
+    const again = await ssm.send(new TerminateSessionCommand({ SessionId })).then(() => undefined, (error: Error) => `${error.name}: ${error.message}`);
+    expect(again).toBe('ValidationException: Session is not in a valid state');
+  });
+
   it('answers errors in the AWS JSON shape, which the SDK turns into named exceptions', async () => {
     const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: Error) => error.name);
     expect(await failure(ssm.send(new StartSessionCommand({ Target: 'i-0fffffffffffffff0' })))).toBe('TargetNotConnected');

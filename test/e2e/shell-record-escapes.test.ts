@@ -30,6 +30,17 @@ const events = (file: string) =>
     .split('\n')
     .map((line) => JSON.parse(line) as unknown);
 
+/** The ids of the sessions active on the emulator. */
+async function activeSessions(): Promise<string[]> {
+  const { info } = emulator;
+  const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+  try {
+    return ((await ssm.send(new DescribeSessionsCommand({ State: 'Active' }))).Sessions ?? []).map((session) => session.SessionId!).sort();
+  } finally {
+    ssm.destroy();
+  }
+}
+
 /** asciinema reads its keys from /dev/tty: it runs in a terminal of its own. */
 async function asciinema(args: string[]): Promise<{ exitCode: number; output: string }> {
   const term = runInPty(ASCIINEMA!, args, { env: { ...process.env, TERM: 'xterm-256color' } });
@@ -38,10 +49,10 @@ async function asciinema(args: string[]): Promise<{ exitCode: number; output: st
 }
 
 describe('ssmx shell --record', () => {
-  it('writes a 0600 asciicast v2 file: header, output with times, a resize; asciinema plays it; no input unless asked', async () => {
+  it('writes a 0600 asciicast v2 file (--overwrite: over an old one): header, output with times, a resize; asciinema plays it; no input unless asked', async () => {
     const file = join(dir, 'session.cast');
     writeFileSync(file, 'old contents', { mode: 0o644 });
-    const term = runInPty(process.execPath, [ssmxBin, 'shell', TARGET, '--record', file], { env: emulator.env, cols: 100, rows: 30 });
+    const term = runInPty(process.execPath, [ssmxBin, 'shell', TARGET, '--record', file, '--overwrite'], { env: emulator.env, cols: 100, rows: 30 });
     await term.waitFor(PROMPT, { timeoutMs: 20_000 });
     term.write('echo recorded-$((6*7))\r');
     await term.waitFor(/recorded-42\r\n/);
@@ -93,6 +104,26 @@ describe('ssmx shell --record', () => {
     expect(played.output).toContain('before-the-4-cut');
   }, 60_000);
 
+  // Issue 28, point 14: --record replaced whatever file was there.
+  it('an existing recording is kept: without --overwrite it is a usage error, as asciinema rec refuses, before any session', async () => {
+    const file = join(dir, 'kept.cast');
+    writeFileSync(file, 'an earlier recording\n');
+    const activeBefore = await activeSessions();
+    const result = await runProgram(process.execPath, [ssmxBin, 'shell', TARGET, '--record', file], { env: emulator.env, input: '' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`ssmx: error: the recording ${file} already exists\nhint: --overwrite replaces it (as asciinema rec --overwrite)\n`);
+    expect(readFileSync(file, 'utf8')).toBe('an earlier recording\n');
+    expect(await activeSessions()).toEqual(activeBefore);
+  });
+
+  it('--record-input and --overwrite without --record are usage errors', async () => {
+    for (const flag of ['--record-input', '--overwrite']) {
+      const result = await runProgram(process.execPath, [ssmxBin, 'shell', TARGET, flag], { env: emulator.env, input: '' });
+      expect(result.code, flag).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^ssmx: error: ${flag} is for --record FILE\n`));
+    }
+  });
+
   it('a file that cannot be written is a usage error, before any session', async () => {
     const result = await runProgram(process.execPath, [ssmxBin, 'shell', TARGET, '--record', join(dir, 'no', 'such', 'dir.cast')], { env: emulator.env, input: '' });
     expect(result.code).toBe(2);
@@ -101,7 +132,7 @@ describe('ssmx shell --record', () => {
 });
 
 describe('escapes in ssmx shell (OpenSSH\'s), in a real PTY', () => {
-  it('~? lists them; ~~ sends one ~; ~. ends a busy session at once, terminated on the service', async () => {
+  it('~? lists them; ~~ sends one ~; ~. ends a busy session at once, terminated on the service, exit 255', async () => {
     const term = runInPty(process.execPath, [ssmxBin, 'shell', TARGET], { env: emulator.env });
     await term.waitFor(PROMPT, { timeoutMs: 20_000 });
     term.write('\r~?');
@@ -114,7 +145,8 @@ describe('escapes in ssmx shell (OpenSSH\'s), in a real PTY', () => {
     const started = Date.now();
     term.write('\r~.');
     const { exitCode } = await term.exited;
-    expect(exitCode).toBe(0);
+    // 255, as OpenSSH's ssh after ~.: a script tells a cut-off session from a clean end (0).
+    expect(exitCode).toBe(255);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(term.output()).toContain('session ended by the escape (~.)');
     // Terminated on the service, not left running there.

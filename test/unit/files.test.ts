@@ -26,8 +26,9 @@ describe('files ssmx writes', () => {
     // readiness.ts writes `forward --ready-file`, where the user asks, mode 0600 (test/e2e/forward-scripts.test.ts).
     // target-cache.ts keeps completion's list of instance names and ids a minute, mode 0600 in a
     // 0700 folder of the user's cache directory: no secret, only what `ssmx list` shows.
-    // recording.ts writes `shell --record FILE`, where the user asks, mode 0600 even over an existing
-    // file (test/e2e/shell-record-escapes.test.ts); it holds what the terminal showed, input only if asked.
+    // recording.ts writes `shell --record FILE`, where the user asks, mode 0600, over an existing
+    // file only with --overwrite (test/e2e/shell-record-escapes.test.ts); it holds what the terminal
+    // showed, input only if asked.
     // cp-local.ts writes `ssmx cp`'s download where the user asks: first under a temporary name
     // beside it, mode 0600, renamed (with the instance's mode) only once its SHA-256 is checked
     // (test/e2e/cp.test.ts); -r packs and unpacks with tar in a private temporary folder.

@@ -1,4 +1,4 @@
-import { activeSessions, callerArn } from '../../aws/sessions.js';
+import { activeSessions, callerArn, findSession } from '../../aws/sessions.js';
 import { terminateSession } from '../../aws/ssm.js';
 import { awsFor } from '../aws-context.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -41,16 +41,35 @@ export async function terminateCommand(ids: string[], options: GlobalOptions, co
   try {
     let failed = 0;
     for (const id of ids) {
-      const failure = await terminateSession(aws.ssm, id);
-      if (failure) {
+      const ended = await terminateOne(aws, id);
+      if (ended.failure) {
         failed++;
-        context.stderr.write(`ssmx: error: ${failure.message}\n`);
-      } else {
-        context.stdout.write(`terminated ${id}\n`);
+        context.stderr.write(`ssmx: error: ${id}: ${ended.failure}\n`);
+        continue;
       }
+      context.stdout.write(`terminated ${id}\n`);
+      if (ended.unconfirmed) aws.say(`ssmx: ${id}: the service accepted TerminateSession, but DescribeSessions could not confirm there was such a session (${ended.unconfirmed})`);
     }
     return failed === 0 ? ExitCode.Ok : ExitCode.Failure;
   } finally {
     aws.destroy();
   }
+}
+
+/**
+ * TerminateSession, and DescribeSessions where its answer says nothing: the service answers
+ * success, with the id, for an id it has no session of (the API reference lists no such error),
+ * and refuses one that has ended with a ValidationException that does not say so.
+ */
+async function terminateOne(aws: ReturnType<typeof awsFor>, id: string): Promise<{ failure?: string; unconfirmed?: string }> {
+  const refused = await terminateSession(aws.ssm, id);
+  if (refused && refused.code !== 'ValidationException') return { failure: `could not be terminated: ${refused.message}` };
+  let found;
+  try {
+    found = await findSession(await aws.ssm.sdk(), id);
+  } catch (error) {
+    return refused ? { failure: `could not be terminated: ${refused.message}` } : { unconfirmed: (error as Error).message };
+  }
+  if (refused) return { failure: found && !found.active ? `the session had already ended (${found.status})` : `could not be terminated: ${refused.message}` };
+  return found ? {} : { failure: 'no such session in this account and region (DescribeSessions knows none by that id)' };
 }

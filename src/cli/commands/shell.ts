@@ -15,6 +15,8 @@ export interface ShellOptions extends GlobalOptions {
   /** --record FILE: the session as an asciicast v2 recording; --record-input: keys typed too. */
   record?: string;
   recordInput?: boolean;
+  /** --overwrite: --record may replace a file that is already there (as asciinema rec --overwrite). */
+  overwrite?: boolean;
   /** --escape-char C, ^X or none (default ~). */
   escapeChar?: string;
 }
@@ -46,42 +48,49 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
   } catch (error) {
     throw new UsageError((error as Error).message, 'for example --escape-char % or --escape-char none');
   }
+  for (const [flag, given] of [['--record-input', options.recordInput], ['--overwrite', options.overwrite]] as const) {
+    if (given && options.record === undefined) throw new UsageError(`${flag} is for --record FILE`, `ssmx shell web-1 --record web-1.cast ${flag}`);
+  }
+  // Before the target is looked up: a refused file must not come after a pick.
+  const file = options.record !== undefined ? openRecording(options.record, options.overwrite === true) : undefined;
   const aws = awsFor(options, context, target);
   try {
     // The picker and the MFA prompt come before the spinner: they share the terminal.
     const instanceId = await aws.resolve(target);
-    const recording = options.record !== undefined ? startRecording(options.record, `ssmx shell ${target ?? instanceId}`, instanceId, options.recordInput === true, context) : undefined;
+    const recorder = file && startRecorder(file, `ssmx shell ${target ?? instanceId}`, instanceId, options.recordInput === true, context);
     const progress = startProgress(context, `Starting a session on ${instanceId}`, options);
-    try {
-      return await runShellSession(
-        progress,
-        context,
-        { ...options, escapeChar },
-        async (onStarted) => {
-          const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
-            onStarted(started.sessionId),
-          );
-          return session;
-        },
-        recording?.recorder,
-      );
-    } finally {
-      recording?.close();
-    }
+    return await runShellSession(
+      progress,
+      context,
+      { ...options, escapeChar },
+      async (onStarted) => {
+        const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
+          onStarted(started.sessionId),
+        );
+        return session;
+      },
+      recorder,
+    );
   } finally {
+    file?.close();
     aws.destroy();
   }
 }
 
-/** --record: the file (mode 0600, written as the session goes) and its recorder, sized as the terminal is. */
-function startRecording(path: string, command: string, target: string, withInput: boolean, context: CliContext) {
+/** --record FILE: opened mode 0600; one already there is a usage error unless --overwrite. */
+function openRecording(path: string, overwrite: boolean): NonNullable<ReturnType<typeof recordingFile>> {
   let file: ReturnType<typeof recordingFile>;
   try {
-    file = recordingFile(path);
+    file = recordingFile(path, overwrite);
   } catch (error) {
     throw new UsageError(`cannot write the recording ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'give a file in a directory you can write to');
   }
+  if (!file) throw new UsageError(`the recording ${path} already exists`, '--overwrite replaces it (as asciinema rec --overwrite)');
+  return file;
+}
+
+/** The recorder that writes the session to the file as it goes, sized as the terminal is. */
+function startRecorder(file: NonNullable<ReturnType<typeof recordingFile>>, command: string, target: string, withInput: boolean, context: CliContext): AsciicastRecorder {
   const [width, height] = context.stdoutIsTTY ? (context.stdout as WriteStream).getWindowSize() : [80, 24];
-  const recorder = new AsciicastRecorder(file.line, () => context.timers.now(), { width, height, timestamp: Math.floor(Date.now() / 1000), command, title: `${command} (${target})`, target }, withInput);
-  return { recorder, close: file.close };
+  return new AsciicastRecorder(file.line, () => context.timers.now(), { width, height, timestamp: Math.floor(Date.now() / 1000), command, title: `${command} (${target})`, target }, withInput);
 }
