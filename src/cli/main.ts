@@ -544,6 +544,7 @@ Examples:
     .option('--config <file>', 'JSON file with instances and settings')
     .option('--instance <id[=name[,Key=Value…]][:fault]>', 'an instance to serve (repeatable): a name, tags, and a fault or offline', collect)
     .option('--shell <command>', 'command the shell plugin runs in its PTY (default: bash)')
+    .option('--run-as <user>', "the account's preferences with Run As on, this user by default: sessions start as the user, and fail as the agent's do when it does not exist")
     .option('--kms-key-id <id>', 'encrypt every session with this KMS key (the emulator serves GenerateDataKey)')
     .option('--public-endpoint <url>', 'the address clients reach it by, when a proxy stands between (StreamUrls point there)')
     .option('--tls-cert <file>', 'serve HTTPS and wss:// with this certificate (PEM), as AWS does; with --tls-key')

@@ -19,6 +19,8 @@ export async function runShellSession(
   options: { quiet?: boolean | undefined; verbose?: boolean | undefined; escapeChar?: number | undefined },
   open: (onStarted: (sessionId: string) => void) => Promise<DataChannelSession>,
   recorder?: ShellIo['recorder'],
+  /** The service's status of the ended session (DescribeSessions), asked only of a session that gave no output. */
+  endedStatus?: (sessionId: string) => Promise<string | undefined>,
 ): Promise<number> {
   const lifecycle = new Lifecycle({ signals: context.signals, stopSignals });
   // The session id, as the official plugin prints it: audits and `aws ssm terminate-session` need
@@ -40,9 +42,18 @@ export async function runShellSession(
         announced = true;
       });
       session.once('error', () => progress.stop());
+      let heard = false;
+      session.once('output', () => (heard = true));
       const outcome = await runShell(session, { ...shellIo(context), recorder, escapeChar: options.escapeChar });
       if (outcome.closed?.output) context.stderr.write(`${outcome.closed.output}\n`);
       if (outcome.escaped) return ExitCode.EndedByEscape;
+      // A shell the agent could not start (a Run As user that does not exist: shell_unix.go
+      // StartCommandExecutor, shell.go execute) sends nothing and ends, the session Failed: a
+      // failure, where a shell that printed its prompt and ended is not asked about.
+      if (!heard && outcome.closed && sessionId && endedStatus && (await endedStatus(sessionId)) === 'Failed') {
+        context.stderr.write(`ssmx: the session ${sessionId} failed on the instance: the agent could not start its shell (its log says why; a Run As user that does not exist is one cause)\n`);
+        return ExitCode.NoExitStatus;
+      }
       return outcome.exitCode ?? 0;
     });
   } finally {

@@ -55,6 +55,12 @@ export interface EmulatorConfig {
   duplicateAcks: boolean;
   /** The shell command the Standard_Stream plugin runs in its PTY. */
   shell: string[];
+  /**
+   * The account's Session Manager preferences with Run As on and this user by default
+   * (SSM-SessionManagerRunShell's runAsEnabled and runAsDefaultUser): shell, interactive and
+   * non-interactive sessions start as that user, or fail as the agent fails them.
+   */
+  runAs?: string;
   /** A session whose client is gone is ended after this long, as the service's idle timeout does. */
   idleTimeoutMs: number;
   instances: InstanceConfig[];

@@ -50,3 +50,49 @@ describe('ssmx run when the session ends without the exit status', () => {
     expect((await runProgram(process.execPath, [ssmxBin, 'run', TARGET, '--', 'exit 3'], { env: emulator.env })).code).toBe(3);
   });
 });
+
+describe('a Run As user the instance does not have (the account\'s preferences)', () => {
+  // shell_unix.go StartCommandExecutor: "failed to start pty since RunAs user … does not exist"
+  // (or, for an agent not running as root, "the agent must run as root to use RunAs"); shell.go
+  // execute sends it as StdErr to a non-interactive command and nothing to a shell, and the
+  // session is Failed.
+  let runAs: EmulatorProcess;
+  const refusal = /failed to start pty since RunAs user ssmx-nosuch-user does not exist|the agent must run as root to use RunAs/;
+  beforeAll(async () => {
+    runAs = await startEmulatorProcess(['--run-as', 'ssmx-nosuch-user']);
+    expect((await runProgram(process.execPath, [ssmxBin, 'setup'], { env: runAs.env })).code).toBe(0);
+  });
+  afterAll(async () => {
+    await runAs?.stop();
+  });
+
+  it('run: the agent\'s error, then the line saying the session failed, exit 255', async () => {
+    const ran = await runProgram(process.execPath, [ssmxBin, 'run', TARGET, '--', 'echo never'], { env: runAs.env, timeoutMs: 20_000 });
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr).toMatch(refusal);
+    expect(ran.stderr).toMatch(/ended without the command's exit status: the agent reports the session failed/);
+    expect(ran.code).toBe(255);
+  }, 30_000);
+
+  it('a piped shell: one line saying the session failed on the instance, exit 255 (it exited 0, saying nothing)', async () => {
+    const ran = await runProgram(process.execPath, [ssmxBin, 'shell', TARGET], { env: runAs.env, input: 'echo never\nexit\n', timeoutMs: 20_000 });
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr).toMatch(/ssmx: the session \S+ failed on the instance: the agent could not start its shell/);
+    expect(ran.code).toBe(255);
+  }, 30_000);
+
+  it.runIf(process.getuid?.() === 0)('a user that exists: run and the shell start as that user', async () => {
+    const other = await startEmulatorProcess(['--run-as', 'nobody']);
+    try {
+      expect((await runProgram(process.execPath, [ssmxBin, 'setup'], { env: other.env })).code).toBe(0);
+      const ran = await runProgram(process.execPath, [ssmxBin, 'run', TARGET, '--', 'id -un'], { env: other.env, timeoutMs: 20_000 });
+      expect(ran.stdout.trim()).toBe('nobody');
+      expect(ran.code).toBe(0);
+      const shell = await runProgram(process.execPath, [ssmxBin, 'shell', TARGET], { env: other.env, input: 'id -un\nexit\n', timeoutMs: 20_000 });
+      expect(shell.stdout).toMatch(/^nobody\r?$/m);
+      expect(shell.code).toBe(0);
+    } finally {
+      await other.stop();
+    }
+  }, 40_000);
+});

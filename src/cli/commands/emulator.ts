@@ -16,6 +16,7 @@ export interface EmulatorOptions {
   config?: string;
   instance?: string[];
   shell?: string;
+  runAs?: string;
   publicEndpoint?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -63,6 +64,7 @@ export function buildEmulatorConfig(options: EmulatorOptions): EmulatorConfig {
   }
   if (options.duplicateAcks !== undefined) config.duplicateAcks = options.duplicateAcks === 'on';
   if (options.shell) config.shell = ['/bin/sh', '-c', options.shell];
+  if (options.runAs) config.runAs = options.runAs;
   if (options.kmsKeyId) config.kmsKeyId = options.kmsKeyId;
   if (options.gatewayCloseAfter !== undefined) config.gatewayCloseAfterMs = options.gatewayCloseAfter * 1000;
   if (options.terminateAfter !== undefined) config.terminateAfterMs = options.terminateAfter * 1000;

@@ -3,6 +3,7 @@ import { openDataChannel } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { startProgress } from '../progress.js';
 import { runShellSession } from '../shell-session.js';
+import { endedStatus } from '../session-ending.js';
 import { shlexQuote } from '../../protocol/shlex.js';
 
 export interface ExecOptions extends GlobalOptions {
@@ -29,7 +30,7 @@ export async function execCommand(cluster: string, task: string, command: string
       const started = await executeCommand(ecs, { cluster, task, container: options.container, command: command.length ? agentCommandLine(command) : '/bin/sh' });
       onStarted(started.sessionId);
       return openDataChannel(started, aws.connect, () => ecsTargetId(ecs, cluster, task, started.containerName));
-    });
+    }, undefined, (sessionId) => endedStatus(aws.ssm, sessionId));
   } finally {
     ecs.destroy();
     aws.destroy();

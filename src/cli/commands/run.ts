@@ -11,7 +11,7 @@ import { ExitCode } from '../exit-codes.js';
 import { agentCommandLine } from './exec.js';
 import { describeManagedInstance } from '../../aws/targets.js';
 import type { SsmClients } from '../../aws/ssm.js';
-import { withTimeout } from '../../session/data-channel-session.js';
+import { endedStatus } from '../session-ending.js';
 
 export { RUN_DOCUMENT } from '../names.js';
 import { RUN_DOCUMENT } from '../names.js';
@@ -98,15 +98,11 @@ export async function runCommand(target: string, words: string[], options: RunOp
  * service does not answer in time.
  */
 async function howItEnded(ssm: SsmClients, sessionId: string): Promise<string> {
-  const lookup = (async () => (await import('../../aws/sessions.js')).endedSessionStatus(await ssm.sdk(), sessionId))();
-  const status = await withTimeout(lookup, HISTORY_LOOKUP_MS);
+  const status = await endedStatus(ssm, sessionId);
   if (status === 'Failed') return ': the agent reports the session failed (the command could not start)';
   if (status === 'Terminated') return ': the session was terminated (TerminateSession, or the service ended it) while the command ran';
   return status ? ` (the service says ${status})` : '';
 }
-
-/** How long the ending's explanation may hold up the exit. */
-const HISTORY_LOOKUP_MS = 3000;
 
 export interface SetupOptions extends GlobalOptions {
   print?: boolean;

@@ -5,6 +5,7 @@ import { awsFor } from '../aws-context.js';
 import { runShellSession } from '../shell-session.js';
 import { openSession } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
+import { endedStatus } from '../session-ending.js';
 import { UsageError } from '../errors.js';
 import { startProgress } from '../progress.js';
 
@@ -70,6 +71,7 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
         return session;
       },
       recorder,
+      (sessionId) => endedStatus(aws.ssm, sessionId),
     );
   } finally {
     file?.close();

@@ -21,7 +21,7 @@ import type { EmulatorConfig } from '../config.js';
 import type { SessionRecord } from '../sessions.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 import { ExecPlugin } from './exec-plugin.js';
-import { resolveCommand } from './command.js';
+import { passwdEntry, resolveCommand, runAsIdentity } from './command.js';
 import { ShellPlugin } from './shell-plugin.js';
 import { PortPlugin, type PortOptions } from './port-plugin.js';
 import { AgentGates, ClientGates, compareVersions, isVersionGreater } from '../../protocol/version.js';
@@ -234,11 +234,16 @@ export class AgentSession implements PluginHost {
     const { document, parameters } = this.record;
     const properties = document.properties(parameters) as { linux?: { commands?: string; separateOutputStream?: boolean } };
     const commands = properties.linux?.commands ?? '';
+    // Run As applies to the shell plugin's sessions outside containers (shell_unix.go).
+    const runAs = this.config.runAs && document.sessionType !== SessionType.Port && !this.containerMode
+      ? runAsIdentity(this.config.runAs, process.geteuid?.() ?? -1, passwdEntry)
+      : undefined;
+    if (runAs && 'error' in runAs) return this.failToStart(runAs.error, document.sessionType === SessionType.NonInteractiveCommands);
     if (document.sessionType === SessionType.Port) {
       this.plugin = new PortPlugin(this, this.portOptions());
     } else if (document.sessionType === SessionType.NonInteractiveCommands) {
       // Split with shlex and run with no shell, in container mode or not (shell_unix.go).
-      this.plugin = new ExecPlugin(this, commands, properties.linux?.separateOutputStream === true);
+      this.plugin = new ExecPlugin(this, commands, properties.linux?.separateOutputStream === true, runAs);
     } else if (this.containerMode && commands) {
       // In container mode (ECS Exec) even an interactive command is split, not given to a shell
       // (agent/session/shell/shell_unix.go, StartCommandExecutor: appConfig.Agent.ContainerMode).
@@ -247,10 +252,27 @@ export class AgentSession implements PluginHost {
       this.plugin = new ShellPlugin(this, resolved.words);
     } else {
       // Interactive commands outside containers run as `sh -c <command>` (shell_unix.go).
-      this.plugin = new ShellPlugin(this, commands ? ['sh', '-c', commands] : this.config.shell);
+      this.plugin = new ShellPlugin(this, commands ? ['sh', '-c', commands] : this.config.shell, runAs);
     }
     this.plugin.start();
   }
+
+  /**
+   * A command that cannot start (shell.go `execute`, getCommandExecutor failing): the agent waits
+   * 2 s; for a non-interactive command it then sends "Unable to start command: …" as StdErr a
+   * second later (sendErrorToDataChannel); a shell gets nothing. The session is Failed.
+   */
+  private failToStart(error: string, nonInteractive: boolean): void {
+    this.startFailureTimer = setTimeout(() => {
+      if (!nonInteractive) return this.done('', 'Failed');
+      this.startFailureTimer = setTimeout(() => {
+        this.output(PayloadType.StdErr, Buffer.from(`Unable to start command: ${error}\n`));
+        this.done('', 'Failed');
+      }, 1000);
+    }, 2000);
+  }
+
+  private startFailureTimer: NodeJS.Timeout | undefined;
 
   /** The agent picks the mode from the client's version and its own (agent port.go; docs/protocol.md §8). */
   private portOptions(): PortOptions {
@@ -426,6 +448,7 @@ export class AgentSession implements PluginHost {
     this.driver.stop();
     clearTimeout(this.idleTimer);
     clearTimeout(this.drainTimer);
+    clearTimeout(this.startFailureTimer);
     const now = Date.now();
     const messageId = newMessageId();
     const frame = encodeAgentMessage({

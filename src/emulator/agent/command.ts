@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { shlexSplit } from '../../protocol/shlex.js';
 
 /**
@@ -30,4 +31,35 @@ export function startFailure(file: string, error: NodeJS.ErrnoException): string
   if (error.code === 'ENOENT') return file.includes('/') ? `fork/exec ${file}: no such file or directory` : `exec: "${file}": executable file not found in $PATH`;
   if (error.code === 'EACCES') return `fork/exec ${file}: permission denied`;
   return `fork/exec ${file}: ${error.message}`;
+}
+
+/** Who a Run As session's command runs as, and its HOME. */
+export interface RunAsIdentity {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/**
+ * The Run As user of the account's preferences, checked as the agent checks it before it starts
+ * the command (agent/session/shell/shell_unix.go, StartCommandExecutor): the agent must run as
+ * root, and the user must exist; either failure is the session's ("Unable to start command: …",
+ * shell.go `execute`). `lookup` reads the user's passwd entry (getent here).
+ */
+export function runAsIdentity(user: string, euid: number, lookup: (user: string) => string | undefined): RunAsIdentity | { error: string } {
+  if (euid !== 0) return { error: 'the agent must run as root to use RunAs' };
+  const entry = lookup(user)?.split(':');
+  if (!entry || entry.length < 7) return { error: `failed to start pty since RunAs user ${user} does not exist` };
+  // HOME is /home/<user> whatever the passwd entry says (constants_unix.go, HomeEnvVariable);
+  // the directory is the agent's own, as it sets no cmd.Dir: / for a service.
+  return { uid: Number(entry[2]), gid: Number(entry[3]), home: `/home/${user}` };
+}
+
+/** A user's line of the passwd database (getent passwd), or undefined when there is none. */
+export function passwdEntry(user: string): string | undefined {
+  try {
+    return execFileSync('getent', ['passwd', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PayloadType } from '../../protocol/constants.js';
 import { AgentOutput } from './agent-output.js';
-import { commandEnv, resolveCommand, startFailure } from './command.js';
+import { commandEnv, resolveCommand, startFailure, type RunAsIdentity } from './command.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 
 /** The agent sleeps this long before it sends an error about a command it could not run (shell.go, sendErrorToDataChannel). */
@@ -27,13 +27,18 @@ export class ExecPlugin implements AgentPlugin {
     private readonly host: PluginHost,
     private readonly command: string,
     private readonly separateOutputStream: boolean,
+    /** The Run As user, when the account's preferences name one (shell_unix.go: its uid, gid and HOME). */
+    private readonly runAs?: RunAsIdentity,
   ) {}
 
   start(): void {
     const resolved = resolveCommand(this.command);
     if ('unableToStart' in resolved) return this.fail(resolved.unableToStart, resolved.delayMs);
     const [file, ...args] = resolved.words;
-    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: process.env.HOME ?? '/', env: commandEnv() });
+    const identity = this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
+    // Run As: the agent's own directory (/, where the emulator otherwise uses its HOME).
+    const cwd = this.runAs ? '/' : (process.env.HOME ?? '/');
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...commandEnv(), ...(this.runAs ? { HOME: this.runAs.home } : {}) }, ...identity });
     this.child = child;
     const stdout = new AgentOutput();
     const stderr = new AgentOutput();

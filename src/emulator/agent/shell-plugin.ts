@@ -3,7 +3,7 @@ import { PTY_MISSING, ptyInput, ptySpawn, readToEnd } from './pty.js';
 import { PayloadType } from '../../protocol/constants.js';
 import type { TerminalSize } from '../../protocol/payloads.js';
 import { AgentOutput } from './agent-output.js';
-import { commandEnv } from './command.js';
+import { commandEnv, type RunAsIdentity } from './command.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 
 /** The agent waits this long before its first read of the PTY (agent shell.go, writePump). */
@@ -24,19 +24,23 @@ export class ShellPlugin implements AgentPlugin {
   constructor(
     private readonly host: PluginHost,
     private readonly command: string[],
+    /** The Run As user, when the account's preferences name one (shell_unix.go: its uid, gid and HOME). */
+    private readonly runAs?: RunAsIdentity,
   ) {}
 
   start(): void {
     const spawnPty = ptySpawn();
     if (!spawnPty) return this.host.done(PTY_MISSING);
     const [file, ...args] = this.command as [string, ...string[]];
-    const env = commandEnv() as Record<string, string>;
+    const env = { ...commandEnv(), ...(this.runAs ? { HOME: this.runAs.home } : {}) } as Record<string, string>;
     this.pty = spawnPty(file, args, {
       name: 'xterm-256color',
       cols: 80,
       rows: 24,
-      cwd: process.env.HOME ?? '/',
+      // Run As: the agent's own directory (/, where the emulator otherwise uses its HOME).
+      cwd: this.runAs ? '/' : (process.env.HOME ?? '/'),
       env,
+      ...(this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {}),
       encoding: null,
     } as Parameters<typeof spawnPty>[2]);
     // The agent's first read comes a second in; what the program writes before waits, as it
