@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SESSIONS } from '../../src/cli/names.js';
-import { startEmulatorProcess, ssmxBin } from '../support/emulator.js';
+import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { socksConnectReply } from '../support/socks-client.js';
 
 // Issue 29, point 1: the agent refuses a destination on its deny list after the handshake
 // (port.go initializeParameters: "Forwarding to IP address 169.254.169.254 is forbidden.") and
@@ -53,4 +54,42 @@ describe('a destination the agent refuses', () => {
       await emulator.stop();
     }
   }, 45_000);
+});
+
+/** `ssmx socks`, started: its port and what it said; stopped with SIGINT by `stop`. */
+async function startSocks(emulator: EmulatorProcess) {
+  const child = spawn(process.execPath, [ssmxBin, 'socks', TARGET, '--listen', '127.0.0.1:0'], { env: emulator.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const deadline = Date.now() + 20_000;
+  while (!/SOCKS proxy on \S+:(\d+) /.test(stderr)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`ssmx socks did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const port = Number(/SOCKS proxy on \S+:(\d+) /.exec(stderr)![1]);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { port, stderr: () => stderr, stop: () => (child.kill('SIGINT'), exited) };
+}
+
+describe('socks: a destination the agent refuses, asked for again and again', () => {
+  for (const output of ['on', 'off']) {
+    it(`channel_closed ${output === 'on' ? 'with' : 'without'} the reason: each CONNECT refused, sessions backing off, then none for a while; a handful of StartSession calls in 25 CONNECTs`, async () => {
+      const emulator = await startEmulatorProcess(['--events', '--channel-closed-output', output]);
+      try {
+        const socks = await startSocks(emulator);
+        const replies: number[] = [];
+        const started = Date.now();
+        // A client that retries at once, as a browser or a script does.
+        for (let i = 0; i < 25 && Date.now() - started < 30_000; i++) replies.push(await socksConnectReply(socks.port, '169.254.169.254', 80));
+        expect(await socks.stop()).toBe(0);
+        expect(replies.every((reply) => reply !== 0)).toBe(true);
+        const starts = emulator.events().filter((event) => event.event === 'start-session').length;
+        expect(starts).toBeLessThanOrEqual(5);
+        expect(socks.stderr()).toMatch(/refused 169\.254\.169\.254:80: 5 sessions in a row ended before carrying any data; the last: /);
+        if (output === 'on') expect(socks.stderr()).toContain('Forwarding to IP address 169.254.169.254 is forbidden.');
+      } finally {
+        await emulator.stop();
+      }
+    }, 60_000);
+  }
 });

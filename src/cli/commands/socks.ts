@@ -11,6 +11,7 @@ import { openSession } from '../connect.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { Lifecycle } from '../lifecycle.js';
+import { REPLACEMENT_MAX_DELAY_MS, ReplacementPolicy } from '../../session/replacement-policy.js';
 import { startProgress } from '../progress.js';
 
 export interface SocksOptions extends GlobalOptions {
@@ -26,6 +27,10 @@ export interface SocksOptions extends GlobalOptions {
 export const DEFAULT_SOCKS_LISTEN = '127.0.0.1:1080';
 export const DEFAULT_MAX_SESSIONS = 32;
 export const DEFAULT_IDLE_TIMEOUT_S = 60;
+/** A session that lived this long counts as no failure, whether it carried data or not. */
+const STABLE_MS = 60_000;
+/** How long a destination whose sessions kept failing is refused without a session. */
+export const GAVE_UP_MS = 6 * REPLACEMENT_MAX_DELAY_MS;
 /**
  * The first connection to a destination waits this long for the agent to say it could not connect
  * (ConnectToPortError) before the client is told it succeeded; the agent says nothing when it
@@ -46,6 +51,18 @@ export function parseListen(text: string): { host: string; port: number } {
 
 interface Route {
   tunnels: Session[];
+  /**
+   * Sessions for the destination back off as a forward's replacements do: one that could not
+   * start or ended having carried nothing (the agent refusing the destination: port.go
+   * initializeParameters) delays the next, and after the bound in a row the destination is
+   * refused without a session for a while. Each StartSession is an audited session and an agent
+   * process; a client that retries must not turn into a storm of them.
+   */
+  policy: ReplacementPolicy;
+  /** No session for the destination starts before this time (ms, the clock's). */
+  notBefore: number;
+  /** Set once the bound was reached: CONNECTs are refused until `notBefore`, with this reason. */
+  gaveUp?: string;
   /** A session on its way for this destination: later connections wait for it rather than start another. */
   starting?: Promise<Session>;
   /** The destination has answered: no wait for a verdict any more. */
@@ -113,6 +130,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
             const mode = portMode(ready);
             if (mode === 'stream') throw new SessionError('PROTOCOL', 'the agent offered a stream session, not port forwarding');
             const tunnel = createTunnel(session, ready);
+            const readyAt = Date.now();
             const self: Session = {
               sessionId: started.sessionId,
               tunnel,
@@ -137,6 +155,9 @@ export async function socksCommand(target: string, options: SocksOptions, contex
               for (const watcher of [...self.waiting]) hear(watcher);
             };
             const ended = (why: { output?: string } | Error) => {
+              // A session that lived a while is no failure, carried or not (one nobody used, idle).
+              const carried = tunnel.carried || Date.now() - readyAt >= STABLE_MS;
+              if (!self.ended) settle(route, carried, why instanceof Error ? why.message : why.output || 'the session ended');
               gone();
               tell((watcher) => watcher.ended(why));
             };
@@ -150,8 +171,21 @@ export async function socksCommand(target: string, options: SocksOptions, contex
           return entry;
         } catch (error) {
           sessionCount -= 1;
+          settle(route, false, (error as Error).message);
           throw error;
         }
+      };
+
+      /** A session of the route ended, or could not start: when the next may start, or the bound reached. */
+      const settle = (route: Route, carried: boolean, why: string) => {
+        const delay = route.policy.next(carried, Math.random());
+        if (delay !== undefined) {
+          route.notBefore = Date.now() + (carried ? 0 : delay);
+          return;
+        }
+        route.gaveUp = `${route.policy.maxFailures} sessions in a row ended before carrying any data; the last: ${why}`;
+        route.notBefore = Date.now() + GAVE_UP_MS;
+        route.policy = new ReplacementPolicy();
       };
 
       /** A session for the destination with room for one more connection, started if there is none. */
@@ -159,7 +193,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
         const key = `${host}\n${port}`;
         let route = routes.get(key);
         if (!route) {
-          route = { tunnels: [], answered: false };
+          route = { tunnels: [], answered: false, policy: new ReplacementPolicy(), notBefore: 0 };
           routes.set(key, route);
         }
         for (;;) {
@@ -171,6 +205,20 @@ export async function socksCommand(target: string, options: SocksOptions, contex
             if (route.tunnels.some((entry) => !entry.ended && (entry.mode === 'multiplexed' || entry.connections === 0))) continue;
           }
           if (sessionCount >= maxSessions) throw new LimitError(`--max-sessions ${maxSessions} reached`);
+          const wait = route.notBefore - Date.now();
+          if (route.gaveUp && wait > 0) throw new GaveUpError(`${route.gaveUp} (refused for ${Math.ceil(wait / 1000)} s more)`);
+          route.gaveUp = undefined;
+          if (wait > 0) {
+            // Later connections wait for this one's session rather than start their own.
+            const starting = new Promise<void>((resolve) => setTimeout(resolve, wait).unref()).then(() => startSession(host, port, route!));
+            route.starting = starting;
+            try {
+              await starting;
+            } finally {
+              if (route.starting === starting) route.starting = undefined;
+            }
+            continue;
+          }
           const starting = startSession(host, port, route);
           route.starting = starting;
           try {
@@ -189,8 +237,9 @@ export async function socksCommand(target: string, options: SocksOptions, contex
         } catch (error) {
           if (client.destroyed) return;
           const limit = error instanceof LimitError;
-          say(`ssmx: ${limit ? 'refused' : 'could not start a session for'} ${destination}: ${(error as Error).message}`);
-          client.end(replyFor(request, limit ? Reply.NotAllowed : Reply.GeneralFailure));
+          const gaveUp = error instanceof GaveUpError;
+          say(`ssmx: ${limit || gaveUp ? 'refused' : 'could not start a session for'} ${destination}: ${(error as Error).message}`);
+          client.end(replyFor(request, limit ? Reply.NotAllowed : gaveUp ? Reply.HostUnreachable : Reply.GeneralFailure));
           return;
         }
         if (client.destroyed) return;
@@ -304,6 +353,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
 }
 
 class LimitError extends Error {}
+class GaveUpError extends Error {}
 
 type Verdict = { kind: 'connected'; first?: Buffer } | { kind: 'refused' } | { kind: 'ended'; why?: string };
 
