@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { toolRequirements } from './test/support/tools.ts';
 
 export default defineConfig({
   test: {
@@ -10,5 +11,8 @@ export default defineConfig({
     // The SDK clients tests create in-process would print its notice about Node 20 on every file.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // A file's `// @module-tag needs-sshd` lines say what it drives beyond Node (test/support/tools.ts):
+    // skipped where that is missing, failed there under SSMX_REQUIRE_TOOLS=1.
+    ...toolRequirements(),
   },
 });

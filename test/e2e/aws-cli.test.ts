@@ -1,3 +1,8 @@
+// @module-tag needs-sshd
+// @module-tag needs-ssh-keygen
+// @module-tag needs-ssh
+// @module-tag needs-aws
+// @module-tag needs-node-pty
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';

@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

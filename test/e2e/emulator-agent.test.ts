@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

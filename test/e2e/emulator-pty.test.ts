@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PayloadType } from '../../src/protocol/constants.js';

@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { freePort } from '../support/redis.js';

@@ -1,3 +1,5 @@
+// @module-tag needs-script
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,5 @@
+// @module-tag needs-aws
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { GetCommandInvocationCommand, ListCommandInvocationsCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';

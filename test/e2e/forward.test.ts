@@ -1,3 +1,6 @@
+// @module-tag needs-redis-server
+// @module-tag needs-redis-cli
+// @module-tag needs-node-pty
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';

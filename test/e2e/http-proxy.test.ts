@@ -1,3 +1,7 @@
+// @module-tag needs-tinyproxy
+// @module-tag needs-openssl
+// @module-tag needs-aws
+// @module-tag needs-node-pty
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';

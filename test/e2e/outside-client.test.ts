@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { createRequire } from 'node:module';
 import { SSMClient, StartSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,5 @@
+// @module-tag needs-asciinema
+// @module-tag needs-node-pty
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

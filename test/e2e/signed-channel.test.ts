@@ -1,3 +1,9 @@
+// @module-tag needs-sshd
+// @module-tag needs-ssh-keygen
+// @module-tag needs-ssh
+// @module-tag needs-aws
+// @module-tag needs-curl
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

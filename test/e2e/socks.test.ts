@@ -1,3 +1,5 @@
+// @module-tag needs-curl
+// @module-tag needs-node-pty
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';

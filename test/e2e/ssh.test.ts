@@ -1,3 +1,8 @@
+// @module-tag needs-sshd
+// @module-tag needs-ssh-keygen
+// @module-tag needs-ssh
+// @module-tag needs-scp
+// @module-tag needs-node-pty
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';

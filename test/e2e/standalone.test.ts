@@ -1,3 +1,10 @@
+// @module-tag needs-sshd
+// @module-tag needs-ssh-keygen
+// @module-tag needs-ssh
+// @module-tag needs-aws
+// @module-tag needs-python3
+// @module-tag needs-dpkg-deb
+// @module-tag needs-node-pty
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';

@@ -1,3 +1,5 @@
+// @module-tag needs-wine64
+// @module-tag needs-node-pty
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, closeSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';

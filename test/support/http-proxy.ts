@@ -4,9 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis.js';
-
-/** Debian's tinyproxy, which .ci/run installs. */
-export const TINYPROXY = ['/usr/bin/tinyproxy', '/usr/sbin/tinyproxy'].find((path) => existsSync(path));
+import { requireTool } from './tools.js';
 
 export interface HttpProxy {
   port: number;
@@ -24,7 +22,7 @@ export interface HttpProxy {
  * `credentials` it asks for them (407 without); with `refuse` it answers every client 403.
  */
 export async function startHttpProxy(options: { credentials?: string; refuse?: boolean } = {}): Promise<HttpProxy> {
-  if (!TINYPROXY) throw new Error('tinyproxy is not installed (apt-get install tinyproxy; .ci/run does)');
+  const tinyproxy = requireTool('tinyproxy');
   const dir = mkdtempSync(join(tmpdir(), 'ssmx-tinyproxy-'));
   // tinyproxy drops to nobody; its log must be writable then.
   chmodSync(dir, 0o777);
@@ -48,7 +46,7 @@ export async function startHttpProxy(options: { credentials?: string; refuse?: b
   );
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(TINYPROXY!, ['-d', '-c', config], { stdio: 'ignore' });
+    child = spawn(tinyproxy, ['-d', '-c', config], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
       const up = await new Promise<boolean>((resolve) => {

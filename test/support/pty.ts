@@ -1,4 +1,11 @@
-import { spawn, type IPty } from 'node-pty';
+import { createRequire } from 'node:module';
+import type { IPty } from 'node-pty';
+
+// Loaded when a test first opens a terminal, not on import: where node-pty could not be built, the
+// files that import this one are skipped by their needs-node-pty tag (test/support/tools.ts), and
+// an import that failed would fail them instead.
+let nodePty: typeof import('node-pty') | undefined;
+const spawn: typeof import('node-pty').spawn = (...args) => (nodePty ??= createRequire(import.meta.url)('node-pty') as typeof import('node-pty')).spawn(...args);
 
 export interface PtyRun {
   pty: IPty;

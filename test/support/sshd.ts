@@ -1,10 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './redis.js';
-
-export const SSHD = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((path) => existsSync(path)) ?? 'sshd';
+import { requireTool } from './tools.js';
 
 export interface Sshd {
   port: number;
@@ -20,13 +19,14 @@ export interface Sshd {
  * the only way in, no PAM, its own config and pid file. Runs as whoever runs the tests.
  */
 export async function startSshd(): Promise<Sshd> {
+  const [sshd, keygen] = [requireTool('sshd'), requireTool('ssh-keygen')];
   const dir = mkdtempSync(join(tmpdir(), 'ssmx-sshd-'));
   const port = await freePort();
   const user = userInfo().username;
   const hostKey = join(dir, 'host_ed25519');
   const userKey = join(dir, 'user_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssmx-test-host', '-f', hostKey]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssmx-test-user', '-f', userKey]);
+  execFileSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssmx-test-host', '-f', hostKey]);
+  execFileSync(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssmx-test-user', '-f', userKey]);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${userKey}.pub`), { mode: 0o600 });
   // Trust exactly this host key, under the alias every test connects with.
   writeFileSync(join(dir, 'known_hosts'), `ssmx-test-host ${readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
@@ -51,7 +51,7 @@ export async function startSshd(): Promise<Sshd> {
   );
   // Run as root, sshd wants its privilege separation directory.
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (data: Buffer) => (log += data.toString()));
   await waitForPort(port, child, () => log);

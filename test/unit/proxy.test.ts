@@ -1,3 +1,4 @@
+// @module-tag needs-openssl
 import { describe, expect, it, vi } from 'vitest';
 import { bypassesProxy, parseProxyUrl, proxyFor, redactProxy } from '../../src/net/proxy.js';
 
