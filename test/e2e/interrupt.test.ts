@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

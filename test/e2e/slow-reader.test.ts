@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { DescribeSessionsCommand, SSMClient, StartSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';

@@ -1,3 +1,4 @@
+// @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
