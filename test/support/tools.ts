@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestTagDefinition } from 'vitest/config';
+import { arm64RootPossible } from './arm64-root.js';
 
 /**
  * The real programs end-to-end tests drive beyond Node, each with the Debian package that brings it:
@@ -54,8 +55,15 @@ export const TOOLS = {
   python3: { package: 'python3' },
   script: { package: 'bsdutils' },
   'dpkg-deb': { package: 'dpkg' },
+  // The linux-arm64 executable runs under qemu-user with an arm64 Debian root that debootstrap
+  // makes, which it does only as root (test/support/arm64-root.ts).
   'qemu-aarch64-static': { package: 'qemu-user-static' },
   debootstrap: { package: 'debootstrap', paths: ['/usr/sbin/debootstrap'] },
+  'arm64-root': {
+    package: 'debootstrap',
+    check: (): boolean => arm64RootPossible(toolPath('debootstrap') !== undefined),
+    then: ' and run as root once (or SSMX_ARM64_ROOT=DIR, a root from debootstrap --arch=arm64 --variant=minbase --foreign)',
+  },
   // The tests' terminals and the emulator's shells: an optional dependency whose native part
   // npm ci builds only where a compiler is.
   'node-pty': { package: 'make g++ python3', check: nodePtyLoads, then: ', then npm ci' },
