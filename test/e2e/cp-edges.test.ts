@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeSessionsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processesNaming, startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { processesNaming, ssmClientFor, startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { runProgram, type Ran } from '../support/run.js';
 
 // Issue 28, points 5 to 10: `ssmx cp` as dependable as scp — a full disk, modes, Ctrl-C, a file
@@ -43,8 +43,7 @@ const modeOf = (path: string) => statSync(path).mode & 0o7777;
 const said = (ran: Ran) => ran.stderr.trim();
 
 async function activeSessions(on: EmulatorProcess = emulator): Promise<string[]> {
-  const { info } = on;
-  const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+  const ssm = ssmClientFor(on);
   const active = await ssm.send(new DescribeSessionsCommand({ State: 'Active' }));
   ssm.destroy();
   return (active.Sessions ?? []).map((session) => session.SessionId!);

@@ -1,8 +1,8 @@
 // @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
-import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeSessionsCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processesNaming, startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { processesNaming, ssmClientFor, startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { runProgram } from '../support/run.js';
 
 // Issue 28, point 2: a stopped command (Ctrl-C, SIGTERM, SIGHUP) ends its session on the service,
@@ -19,8 +19,7 @@ let ssm: SSMClient;
 
 beforeAll(async () => {
   emulator = await startEmulatorProcess(['--instance', `${TARGET}=web-1`]);
-  const { info } = emulator;
-  ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+  ssm = ssmClientFor(emulator);
   expect((await runProgram(process.execPath, [ssmxBin, 'setup'], { env: emulator.env })).code).toBe(0);
 });
 afterAll(async () => {

@@ -1,8 +1,8 @@
 // @module-tag needs-node-pty
 import { spawn } from 'node:child_process';
-import { DescribeSessionsCommand, SSMClient, TerminateSessionCommand } from '@aws-sdk/client-ssm';
+import { DescribeSessionsCommand, type SSMClient, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
+import { ssmClientFor, startEmulatorProcess, ssmxBin, type EmulatorProcess } from '../support/emulator.js';
 import { runProgram } from '../support/run.js';
 
 // Issue 29, point 2: the agent ends a session without the exit status its document promises when
@@ -15,8 +15,7 @@ let ssm: SSMClient;
 
 beforeAll(async () => {
   emulator = await startEmulatorProcess(['--agent-pacing', 'off']);
-  const { info } = emulator;
-  ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+  ssm = ssmClientFor(emulator);
   expect((await runProgram(process.execPath, [ssmxBin, 'setup'], { env: emulator.env })).code).toBe(0);
 });
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +92,10 @@ export function processesNaming(text: string): string[] {
     }
   }
   return found;
+}
+
+/** An SDK client of the emulator's SSM API, with its own keys (destroy it when done). */
+export function ssmClientFor(emulator: EmulatorProcess): SSMClient {
+  const { info } = emulator;
+  return new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
 }

@@ -208,18 +208,10 @@ export async function socksCommand(target: string, options: SocksOptions, contex
           const wait = route.notBefore - Date.now();
           if (route.gaveUp && wait > 0) throw new GaveUpError(`${route.gaveUp} (refused for ${Math.ceil(wait / 1000)} s more)`);
           route.gaveUp = undefined;
-          if (wait > 0) {
-            // Later connections wait for this one's session rather than start their own.
-            const starting = new Promise<void>((resolve) => setTimeout(resolve, wait).unref()).then(() => startSession(host, port, route!));
-            route.starting = starting;
-            try {
-              await starting;
-            } finally {
-              if (route.starting === starting) route.starting = undefined;
-            }
-            continue;
-          }
-          const starting = startSession(host, port, route);
+          // After a failure the session waits out its backoff; later connections wait for it too.
+          const forRoute = route;
+          const paused = wait > 0 ? new Promise<void>((resolve) => setTimeout(resolve, wait).unref()) : Promise.resolve();
+          const starting = paused.then(() => startSession(host, port, forRoute));
           route.starting = starting;
           try {
             await starting;

@@ -91,6 +91,9 @@ export const CHALLENGE_REQUIRED_FAILURE = 'Encountered error while initiating ha
  * The agent's side of one session: it outlives any one WebSocket (a client may resume), keeps
  * the reliable channel, paces output as the real agent does, and runs the document's plugin.
  */
+/** shell.go `execute` waits this long before it ends a session whose shell it could not start. */
+const SHELL_START_FAILURE_DELAY_MS = 2000;
+
 export class AgentSession implements PluginHost {
   private readonly driver: ChannelDriver;
   private socket: WebSocket | undefined;
@@ -238,12 +241,15 @@ export class AgentSession implements PluginHost {
     const runAs = this.config.runAs && document.sessionType !== SessionType.Port && !this.containerMode
       ? runAsIdentity(this.config.runAs, process.geteuid?.() ?? -1, passwdEntry)
       : undefined;
-    if (runAs && 'error' in runAs) return this.failToStart(runAs.error, document.sessionType === SessionType.NonInteractiveCommands);
     if (document.sessionType === SessionType.Port) {
       this.plugin = new PortPlugin(this, this.portOptions());
     } else if (document.sessionType === SessionType.NonInteractiveCommands) {
       // Split with shlex and run with no shell, in container mode or not (shell_unix.go).
       this.plugin = new ExecPlugin(this, commands, properties.linux?.separateOutputStream === true, runAs);
+    } else if (runAs && 'error' in runAs) {
+      // A shell the agent cannot start gets nothing: 2 s, then the session ends Failed (shell.go execute).
+      this.startFailureTimer = setTimeout(() => this.done('', 'Failed'), SHELL_START_FAILURE_DELAY_MS);
+      return;
     } else if (this.containerMode && commands) {
       // In container mode (ECS Exec) even an interactive command is split, not given to a shell
       // (agent/session/shell/shell_unix.go, StartCommandExecutor: appConfig.Agent.ContainerMode).
@@ -255,21 +261,6 @@ export class AgentSession implements PluginHost {
       this.plugin = new ShellPlugin(this, commands ? ['sh', '-c', commands] : this.config.shell, runAs);
     }
     this.plugin.start();
-  }
-
-  /**
-   * A command that cannot start (shell.go `execute`, getCommandExecutor failing): the agent waits
-   * 2 s; for a non-interactive command it then sends "Unable to start command: …" as StdErr a
-   * second later (sendErrorToDataChannel); a shell gets nothing. The session is Failed.
-   */
-  private failToStart(error: string, nonInteractive: boolean): void {
-    this.startFailureTimer = setTimeout(() => {
-      if (!nonInteractive) return this.done('', 'Failed');
-      this.startFailureTimer = setTimeout(() => {
-        this.output(PayloadType.StdErr, Buffer.from(`Unable to start command: ${error}\n`));
-        this.done('', 'Failed');
-      }, 1000);
-    }, 2000);
   }
 
   private startFailureTimer: NodeJS.Timeout | undefined;

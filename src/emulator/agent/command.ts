@@ -8,13 +8,16 @@ import { shlexSplit } from '../../protocol/shlex.js';
  * `execute` wait 2 s and send "Unable to start command: Failed to parse commands input: …" (its
  * sendErrorToDataChannel waits 1 s more). A blank command runs `sh`.
  */
+/** shell.go `execute` waits 2 s after a command it cannot start, and sendErrorToDataChannel 1 s more. */
+export const UNABLE_TO_START_DELAY_MS = 3000;
+
 export function resolveCommand(command: string): { words: string[] } | { unableToStart: string; delayMs: number } {
   if (command.trim() === '') return { words: ['sh'] };
   const split = shlexSplit(command);
-  if ('error' in split) return { unableToStart: `Unable to start command: Failed to parse commands input: ${split.error}\n\n`, delayMs: 3000 };
+  if ('error' in split) return { unableToStart: `Unable to start command: Failed to parse commands input: ${split.error}\n\n`, delayMs: UNABLE_TO_START_DELAY_MS };
   // Only a comment: the agent indexes the first of no words and its session worker fails; the
   // emulator ends the session with a message instead.
-  if (split.words.length === 0) return { unableToStart: 'Unable to start command: the command has no words\n', delayMs: 3000 };
+  if (split.words.length === 0) return { unableToStart: 'Unable to start command: the command has no words\n', delayMs: UNABLE_TO_START_DELAY_MS };
   return { words: split.words };
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PayloadType } from '../../protocol/constants.js';
 import { AgentOutput } from './agent-output.js';
-import { commandEnv, resolveCommand, startFailure, type RunAsIdentity } from './command.js';
+import { commandEnv, resolveCommand, startFailure, UNABLE_TO_START_DELAY_MS, type RunAsIdentity } from './command.js';
 import type { AgentPlugin, PluginHost } from './plugin.js';
 
 /** The agent sleeps this long before it sends an error about a command it could not run (shell.go, sendErrorToDataChannel). */
@@ -27,18 +27,24 @@ export class ExecPlugin implements AgentPlugin {
     private readonly host: PluginHost,
     private readonly command: string,
     private readonly separateOutputStream: boolean,
-    /** The Run As user, when the account's preferences name one (shell_unix.go: its uid, gid and HOME). */
-    private readonly runAs?: RunAsIdentity,
+    /**
+     * The Run As user, when the account's preferences name one (shell_unix.go: its uid, gid and
+     * HOME), or why the agent cannot start the command as that user.
+     */
+    private readonly runAs?: RunAsIdentity | { error: string },
   ) {}
 
   start(): void {
+    // Both fail in shell.go `execute` (getCommandExecutor), which marks the session Failed.
+    if (this.runAs && 'error' in this.runAs) return this.fail(`Unable to start command: ${this.runAs.error}\n`, UNABLE_TO_START_DELAY_MS, 'Failed');
     const resolved = resolveCommand(this.command);
-    if ('unableToStart' in resolved) return this.fail(resolved.unableToStart, resolved.delayMs);
+    if ('unableToStart' in resolved) return this.fail(resolved.unableToStart, resolved.delayMs, 'Failed');
     const [file, ...args] = resolved.words;
-    const identity = this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
+    const runAs = this.runAs as RunAsIdentity | undefined;
+    const identity = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
     // Run As: the agent's own directory (/, where the emulator otherwise uses its HOME).
-    const cwd = this.runAs ? '/' : (process.env.HOME ?? '/');
-    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...commandEnv(), ...(this.runAs ? { HOME: this.runAs.home } : {}) }, ...identity });
+    const cwd = runAs ? '/' : (process.env.HOME ?? '/');
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...commandEnv(), ...(runAs ? { HOME: runAs.home } : {}) }, ...identity });
     this.child = child;
     const stdout = new AgentOutput();
     const stderr = new AgentOutput();
@@ -107,11 +113,11 @@ export class ExecPlugin implements AgentPlugin {
   }
 
   /** The error goes to the client as StdErr after the agent's pause, then the session ends. */
-  private fail(message: string, delayMs: number): void {
+  private fail(message: string, delayMs: number, result?: 'Failed'): void {
     this.timer = setTimeout(() => {
       if (this.stopped) return;
       this.host.output(PayloadType.StdErr, Buffer.from(message));
-      this.host.done();
+      this.host.done('', result);
     }, delayMs);
   }
 }
