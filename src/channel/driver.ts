@@ -8,7 +8,11 @@ import type { Timers, TimerHandle } from './timers.js';
 /** What the owner of a channel does with its events; `write` puts a frame on the link. */
 export interface DriverHooks {
   write(frame: Buffer): void;
-  deliver(message: AgentMessage): void;
+  /**
+   * A message for the consumer. False says the consumer is full (the agent's plugin write blocks):
+   * the events after it, and every frame received meanwhile, wait for `resumeDelivery`.
+   */
+  deliver(message: AgentMessage): boolean | void;
   writable?(): void;
   acknowledged?(): void;
   closed?(closed: ChannelClosed): void;
@@ -35,6 +39,9 @@ export class ChannelDriver {
   /** The events of the frame being received: one array for them all (see receive). */
   private readonly received: ChannelEvent[] = [];
   private receiving = false;
+  /** Held by a consumer that was full: the rest of its batch, then the frames that came after. */
+  private held: ChannelEvent[] | undefined;
+  private readonly heldFrames: Buffer[] = [];
 
   constructor(
     readonly channel: ReliableChannel,
@@ -45,6 +52,10 @@ export class ChannelDriver {
 
   receive(frame: Buffer): void {
     if (this.stopped) return;
+    if (this.held) {
+      this.heldFrames.push(frame);
+      return;
+    }
     this.debug?.(`← ${describeFrame(frame)}`);
     // One array for the events of every frame received, unless a frame comes while the last one's
     // events are still being carried out.
@@ -59,6 +70,15 @@ export class ChannelDriver {
         this.receiving = false;
       }
     }
+  }
+
+  /** The consumer that refused a delivery has room again: what waited behind it goes on, in order. */
+  resumeDelivery(): void {
+    const held = this.held;
+    if (!held || this.stopped) return;
+    this.held = undefined;
+    this.apply(held);
+    while (!this.held && !this.stopped && this.heldFrames.length > 0) this.receive(this.heldFrames.shift()!);
   }
 
   send(payloadType: number, payload: Buffer): void {
@@ -103,7 +123,10 @@ export class ChannelDriver {
           this.hooks.write(event.frame);
           break;
         case 'deliver':
-          this.hooks.deliver(event.message);
+          if (this.hooks.deliver(event.message) === false) {
+            this.held = events.slice(i + 1);
+            i = events.length;
+          }
           break;
         case 'writable':
           this.hooks.writable?.();
@@ -130,7 +153,7 @@ export class ChannelDriver {
 
   private arm(): void {
     if (this.timer !== undefined || this.stopped || !this.isOnline) return;
-    const deadline = this.channel.nextDeadline();
+    const deadline = this.channel.nextDeadline(this.timers.now());
     if (deadline === undefined) return;
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;

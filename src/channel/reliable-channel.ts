@@ -4,7 +4,7 @@ import { decodeAgentMessage, encodeAcknowledgement, encodeAgentMessage, type Age
 import { decodeAcknowledge, decodeChannelClosed, type ChannelClosed } from '../protocol/payloads.js';
 import { newMessageId, writeMessageId, writeNewMessageId } from '../protocol/uuid.js';
 import { ChannelError } from './errors.js';
-import { RtoEstimator } from './rto.js';
+import { LongestRoundTrip, RtoEstimator } from './rto.js';
 
 /** What the channel asks its owner to do; it never does I/O itself. */
 export type ChannelEvent =
@@ -56,6 +56,14 @@ export interface ReliableChannelOptions {
    * agent does not, and the emulator's agent side forgives what the agent forgives (it counts it).
    */
   frameRules?: FrameRules;
+  /**
+   * Acknowledge the expected message only after it has been delivered, as the agent does: it hands
+   * the message to its plugin, whose write may block, and then acknowledges it
+   * (agent/session/datachannel/datachannel.go, `handleStreamDataMessage`, read at 7a15400). With a
+   * driver whose `deliver` hook holds the events back, the ack then waits for the destination.
+   * The client acknowledges first (the plugin's `processStreamMessage` does).
+   */
+  acknowledgeAfterDelivery?: boolean;
   newId?: () => string;
 }
 
@@ -80,6 +88,8 @@ interface Unacknowledged {
  * instead of flooding a busy peer with copies of its whole window every RTO.
  */
 const MAX_BACKOFF = 8_000;
+/** The most the quiet backoff multiplies a timeout by (the wait is MAX_BACKOFF at most anyway). */
+const MAX_QUIET_BACKOFF = 256;
 /**
  * How long a message inferred delivered is still resent (at its backoff, and on every reconnect),
  * in case the copy the inference rested on had been lost after all.
@@ -105,12 +115,23 @@ export const ChannelDefaults = {
  */
 export class ReliableChannel {
   readonly rto = new RtoEstimator();
+  private readonly longestRoundTrip = new LongestRoundTrip();
   private readonly sendType: ReliableChannelOptions['sendType'];
   private readonly windowSize: number;
   private readonly reorderCapacity: number;
   private readonly giveUpAfter: number;
   private readonly synOnFirstMessage: boolean;
   private readonly acknowledgeDuplicates: boolean;
+  private readonly acknowledgeAfterDelivery: boolean;
+  /**
+   * Doubled by each timeout with no ack of a message sent once since the last: it multiplies every
+   * message's least wait, so a peer that has gone quiet gets one copy per doubling, of the oldest
+   * message, not one per RTO of each in turn.
+   */
+  private quietBackoff = 1;
+  /** Stream messages received, every copy, and how many of them were copies of one already taken. */
+  private streamMessagesTotal = 0;
+  private duplicatesTotal = 0;
   private readonly newId: () => string;
   /** Writes a new id into a header: an acknowledgement's, one per message received. */
   private readonly writeId: (target: Buffer, offset: number) => void;
@@ -148,6 +169,7 @@ export class ReliableChannel {
     this.giveUpAfter = options.giveUpAfter ?? ChannelDefaults.giveUpAfter;
     this.synOnFirstMessage = options.synOnFirstMessage ?? false;
     this.acknowledgeDuplicates = options.acknowledgeDuplicates ?? true;
+    this.acknowledgeAfterDelivery = options.acknowledgeAfterDelivery ?? false;
     this.peerAcknowledgesDuplicates = options.peerAcknowledgesDuplicates ?? true;
     this.newId = options.newId ?? newMessageId;
     const newId = options.newId;
@@ -164,6 +186,11 @@ export class ReliableChannel {
   /** Frames taken under the agent's rules that the client's would have dropped (a wrong digest or length). */
   get forgivenFrames(): number {
     return this.forgivenTotal;
+  }
+
+  /** Stream messages received (every copy) and the copies among them of one already delivered. */
+  get receivedCounts(): { messages: number; duplicates: number } {
+    return { messages: this.streamMessagesTotal, duplicates: this.duplicatesTotal };
   }
 
   /** True while the producer may hand over more data without it waiting in the channel. */
@@ -270,10 +297,11 @@ export class ReliableChannel {
   }
 
   /** When `tick` next has work to do, or undefined when nothing is outstanding. */
-  nextDeadline(): number | undefined {
+  nextDeadline(now: number): number | undefined {
     if (this.paused || this.failed || this.unacknowledged.size + this.inferred.size === 0) return undefined;
     let earliest = Infinity;
-    for (const entry of this.unacknowledged.values()) earliest = Math.min(earliest, entry.lastSent + entry.timeout);
+    const floor = this.waitFloor(now);
+    for (const entry of this.unacknowledged.values()) earliest = Math.min(earliest, entry.lastSent + this.waitFor(entry, floor));
     for (const entry of this.inferred.values()) earliest = Math.min(earliest, entry.lastSent + entry.timeout);
     return earliest;
   }
@@ -282,6 +310,8 @@ export class ReliableChannel {
   retransmitAll(now: number): ChannelEvent[] {
     const events: ChannelEvent[] = [];
     this.epoch++;
+    this.longestRoundTrip.reset();
+    this.quietBackoff = 1;
     if (!this.peerAcknowledgesDuplicates) for (const sequenceNumber of this.unacknowledged.keys()) this.suspects.add(sequenceNumber);
     for (const entry of this.unacknowledged.values()) this.resend(entry, now, events);
     for (const entry of this.inferred.values()) this.resend(entry, now, events);
@@ -332,7 +362,11 @@ export class ReliableChannel {
     this.unacknowledged.delete(ack.acknowledgedMessageSequenceNumber);
     this.suspects.delete(ack.acknowledgedMessageSequenceNumber);
     // Karn's rule: a retransmitted message's round trip is ambiguous, so it is not sampled.
-    if (!entry.resent) this.rto.sample(now - entry.firstSent);
+    if (!entry.resent) {
+      this.rto.sample(now - entry.firstSent);
+      this.longestRoundTrip.sample(now - entry.firstSent, now);
+      this.quietBackoff = 1;
+    }
     this.onOvertaken(entry, ack.acknowledgedMessageSequenceNumber, now, events);
     this.flush(now, events);
     this.notifyIfWritable(events);
@@ -377,6 +411,8 @@ export class ReliableChannel {
       this.fail(events, new ChannelError('MALFORMED_FRAME', `sequence number ${message.sequenceNumber} is out of range`));
       return;
     }
+    this.streamMessagesTotal++;
+    if (sequenceNumber < this.expectedSequenceNumber || this.reorder.has(sequenceNumber)) this.duplicatesTotal++;
     if (sequenceNumber < this.expectedSequenceNumber) {
       // A duplicate: the peer missed our acknowledgement, so acknowledge again (the plugin does
       // not, and a lost ack then makes the agent resend forever — docs/protocol.md §6).
@@ -389,8 +425,9 @@ export class ReliableChannel {
       events.push({ kind: 'write', frame: this.acknowledgement(frame, message, now) });
       return;
     }
-    events.push({ kind: 'write', frame: this.acknowledgement(frame, message, now) });
-    events.push({ kind: 'deliver', message });
+    const ack: ChannelEvent = { kind: 'write', frame: this.acknowledgement(frame, message, now) };
+    if (this.acknowledgeAfterDelivery) events.push({ kind: 'deliver', message }, ack);
+    else events.push(ack, { kind: 'deliver', message });
     this.expectedSequenceNumber++;
     for (let next = this.reorder.get(this.expectedSequenceNumber); next; next = this.reorder.get(this.expectedSequenceNumber)) {
       this.reorder.delete(this.expectedSequenceNumber);
@@ -411,20 +448,22 @@ export class ReliableChannel {
    */
   private retransmitDue(now: number, events: ChannelEvent[]): void {
     let resent = false;
+    const floor = this.waitFloor(now);
     for (const entry of this.unacknowledged.values()) {
       if (now - entry.firstSent >= this.giveUpAfter) {
         this.fail(events, new ChannelError('RESEND_TIMEOUT', `a message went unacknowledged for ${Math.round(this.giveUpAfter / 1000)} s`));
         return;
       }
-      if (now - entry.lastSent < entry.timeout) continue;
+      if (now - entry.lastSent < this.waitFor(entry, floor)) continue;
       if (resent) {
         entry.lastSent = now;
         continue;
       }
-      this.resend(entry, now, events);
+      this.resend(entry, now, events, this.waitFor(entry, floor));
       entry.timeout = Math.min(entry.timeout * 2, MAX_BACKOFF);
       resent = true;
     }
+    if (resent) this.quietBackoff = Math.min(this.quietBackoff * 2, MAX_QUIET_BACKOFF);
     for (const [sequenceNumber, entry] of this.inferred) {
       if (now >= entry.forgetAt) {
         this.inferred.delete(sequenceNumber);
@@ -435,13 +474,26 @@ export class ReliableChannel {
     }
   }
 
-  private resend(entry: Unacknowledged, now: number, events: ChannelEvent[]): void {
+  /** How long an unacknowledged message waits, from its last send, before it goes again. */
+  private waitFor(entry: Unacknowledged, floor: number): number {
+    return Math.min(Math.max(entry.timeout, floor * this.quietBackoff), MAX_BACKOFF);
+  }
+
+  /**
+   * The least any message waits: the RTO now, not only the one when it was sent (TCP keeps one
+   * timer, at the current RTO), and the longest recent round trip (see LongestRoundTrip).
+   */
+  private waitFloor(now: number): number {
+    return Math.max(this.rto.timeout, this.longestRoundTrip.value(now));
+  }
+
+  private resend(entry: Unacknowledged, now: number, events: ChannelEvent[], waited = entry.timeout): void {
     // The same bytes go again: same sequence number, id and date, as the plugin resends.
     entry.lastSent = now;
     entry.resent = true;
     entry.sendOrder = ++this.sendCounter;
     entry.epoch = this.epoch;
-    events.push({ kind: 'write', frame: entry.frame, resend: { timeout: entry.timeout } });
+    events.push({ kind: 'write', frame: entry.frame, resend: { timeout: waited } });
   }
 
   private fail(events: ChannelEvent[], error: ChannelError): void {

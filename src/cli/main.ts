@@ -563,8 +563,9 @@ Examples:
       `
 Once ready it prints one JSON line on stdout: endpoint, region, accessKeyId,
 secretAccessKey and instances; then it serves until SIGTERM or SIGINT. With
---events, each StartSession and data channel upgrade follows as a JSON line of
-its own ({"event":"start-session",…}, {"event":"data-channel-upgrade",…}).
+--events, each StartSession, data channel upgrade and closed data channel
+follows as a JSON line of its own ({"event":"start-session",…},
+{"event":"data-channel-upgrade",…}, {"event":"data-channel-closed",…}).
 
 Examples:
   $ ssmx emulator --port 0

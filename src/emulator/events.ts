@@ -20,6 +20,11 @@ export interface DataChannelUpgrade {
 
 export type EmulatorEvent =
   | ({ event: 'data-channel-upgrade' } & DataChannelUpgrade)
-  | { event: 'start-session'; sessionId: string; target: string };
+  | { event: 'start-session'; sessionId: string; target: string }
+  /**
+   * The agent side closed a session's data channel: the client's stream messages it received, every
+   * copy, and the copies of one it had already taken (the agent's "already processed" lines).
+   */
+  | { event: 'data-channel-closed'; sessionId: string; messagesReceived: number; duplicatesReceived: number };
 
 export type EmitEvent = (event: EmulatorEvent) => void;

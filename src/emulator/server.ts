@@ -288,9 +288,10 @@ export async function startEmulator(config: EmulatorConfig, hooks: EmulatorHooks
       }
       let agent = agents.get(sessionId);
       if (!agent) {
-        agent = new AgentSession(record, config, (failed) => {
+        agent = new AgentSession(record, config, (failed, received) => {
           agents.delete(sessionId);
           sessions.ended(sessionId, failed);
+          emit({ event: 'data-channel-closed', sessionId, messagesReceived: received.messages, duplicatesReceived: received.duplicates });
         });
         agents.set(sessionId, agent);
         sessions.onTerminate(sessionId, () => agent!.terminate());

@@ -109,19 +109,64 @@ describe('sending', () => {
     channel.receive(ackFor(frame!), 1140);
     expect(channel.inFlight).toBe(0);
     expect(channel.rto.timeout).toBe(145);
-    expect(channel.nextDeadline()).toBeUndefined();
+    expect(channel.nextDeadline(T)).toBeUndefined();
   });
 
   it('a timeout resends the oldest overdue message (identical bytes) and restarts the timers of the others', () => {
     const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
     const sent = [0, 1, 2].map((i) => writes(channel.send(1, Buffer.from(`m${i}`), 1000))[0]!);
-    expect(channel.nextDeadline()).toBe(1200);
+    expect(channel.nextDeadline(1000)).toBe(1200);
     expect(writes(channel.tick(1199))).toEqual([]);
     expect(writes(channel.tick(1200))).toEqual([sent[0]]);
-    // m0's own timeout doubles (exponential backoff, as TCP's); m1 and m2 wait another RTO.
-    expect(channel.nextDeadline()).toBe(1400);
-    expect(writes(channel.tick(1400))).toEqual([sent[1]]);
+    // m0's own timeout doubles (exponential backoff, as TCP's), and so, while no ack comes, does
+    // the wait of m1 and m2: a quiet peer gets one copy per doubling, of the oldest message.
+    expect(channel.nextDeadline(1200)).toBe(1600);
     expect(writes(channel.tick(1600))).toEqual([sent[0]]);
+    // m0's ack (of a copy: no sample) leaves m1 the oldest, due after the backoff reached.
+    channel.receive(ackFor(sent[0]!), 1700);
+    expect(channel.nextDeadline(1700)).toBe(2400);
+    expect(writes(channel.tick(2400))).toEqual([sent[1]]);
+  });
+
+  it('an ack of a message sent once ends the quiet backoff', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    const [m0] = writes(channel.send(1, Buffer.from('m0'), 1000));
+    expect(writes(channel.tick(1200))).toEqual([m0]);
+    // The ack of a copy says nothing of the round trip: the backoff holds for the next message.
+    channel.receive(ackFor(m0!), 1250);
+    const [m1] = writes(channel.send(1, Buffer.from('m1'), 1300));
+    expect(channel.nextDeadline(1300)).toBe(1300 + 400);
+    // m1 went once: its round trip is sampled (100 ms: a 110 ms RTO) and the backoff ends.
+    channel.receive(ackFor(m1!), 1400);
+    expect(channel.rto.timeout).toBe(110);
+    writes(channel.send(1, Buffer.from('m2'), 1400));
+    expect(channel.nextDeadline(1400)).toBe(1400 + 110);
+  });
+
+  it('after a late ack a message waits at least that long before it goes again (the agent acks in bursts)', () => {
+    const channel = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    // Quick acks first: the RTO falls to tens of milliseconds.
+    for (let i = 0; i < 50; i++) {
+      const [frame] = writes(channel.send(1, Buffer.from(`q${i}`), 1000 + i * 10));
+      channel.receive(ackFor(frame!), 1000 + i * 10 + 5);
+    }
+    expect(channel.rto.timeout).toBeLessThan(30);
+    // Then one the agent held for 1.5 s (its write blocked on a full socket buffer).
+    const [held] = writes(channel.send(1, Buffer.from('held'), 2000));
+    channel.receive(ackFor(held!), 3500);
+    // The next one waits 1.5 s, not the RTO, before its first resend…
+    const [next] = writes(channel.send(1, Buffer.from('next'), 4000));
+    expect(channel.nextDeadline(4000)).toBe(5500);
+    expect(writes(channel.tick(5499))).toEqual([]);
+    expect(writes(channel.tick(5500))).toEqual([next]);
+    // …for 15 to 30 s after that ack; then quick acks bring the wait down to the RTO again.
+    channel.receive(ackFor(next!), 5600);
+    for (let i = 0; i < 50; i++) {
+      const [frame] = writes(channel.send(1, Buffer.from(`r${i}`), 40_000 + i * 10));
+      channel.receive(ackFor(frame!), 40_000 + i * 10 + 5);
+    }
+    writes(channel.send(1, Buffer.from('last'), 41_000));
+    expect(channel.nextDeadline(41_000)! - 41_000).toBeLessThan(100);
   });
 
   it('fast retransmit: an ack that overtakes an unacknowledged message sends that one again at once, once', () => {
@@ -142,7 +187,7 @@ describe('sending', () => {
     let now = T;
     const gaps: number[] = [];
     for (let i = 0; i < 8; i++) {
-      const due = channel.nextDeadline()!;
+      const due = channel.nextDeadline(T)!;
       gaps.push(due - now);
       now = due;
       expect(writes(channel.tick(now))).toHaveLength(1);
@@ -232,7 +277,7 @@ describe('sending', () => {
     expect(events.some((e) => e.kind === 'acknowledged')).toBe(true);
     // In case the copy of a that went before b was itself lost, a still goes at its backoff, from the RTO up, for a minute.
     let resends = 0;
-    for (let deadline = channel.nextDeadline(); deadline !== undefined; deadline = channel.nextDeadline()) {
+    for (let deadline = channel.nextDeadline(T); deadline !== undefined; deadline = channel.nextDeadline(T)) {
       resends += writes(channel.tick(deadline)).length;
       expect(deadline).toBeLessThan(T + 70_000);
     }
@@ -248,7 +293,7 @@ describe('sending', () => {
     const [b] = writes(channel.send(1, Buffer.from('b'), T + 201));
     channel.receive(ackFor(b!), T + 210);
     channel.receive(ackFor(a!), T + 211); // an agent that does ack duplicates (docs/protocol.md §6)
-    expect(channel.nextDeadline()).toBeUndefined();
+    expect(channel.nextDeadline(T)).toBeUndefined();
   });
 
   it('pause_publication stops sending and resending; start_publication resumes both', () => {
@@ -262,7 +307,7 @@ describe('sending', () => {
     expect(channel.isPaused).toBe(true);
     expect(writes(channel.send(1, Buffer.from('b'), T))).toEqual([]);
     expect(writes(channel.tick(T + 5000))).toEqual([]);
-    expect(channel.nextDeadline()).toBeUndefined();
+    expect(channel.nextDeadline(T)).toBeUndefined();
     const resumed = channel.receive(publication('start_publication'), T + 5000);
     expect(writes(resumed).map((f) => decode(f).payload.toString())).toEqual(['b', 'a']);
     expect(writes(resumed)).toContainEqual(a);
@@ -436,5 +481,61 @@ describe('two channels over a hostile simulated network, fake clock', () => {
     const { got, retransmissions, total } = run(7, 0, 0, 0);
     expect(got.client.length).toBe(total);
     expect(retransmissions).toBe(0);
+  });
+});
+
+describe("the agent's side: acknowledged once delivered (datachannel.go, handleStreamDataMessage)", () => {
+  function clientFrame(sequenceNumber: number, text: string): Buffer {
+    return encodeAgentMessage({
+      messageType: MessageType.InputStreamData, schemaVersion: 1, createdDate: T, sequenceNumber: BigInt(sequenceNumber),
+      flags: 0n, messageId: newId(), payloadType: PayloadType.Output, payload: Buffer.from(text),
+    });
+  }
+  const kinds = (events: ChannelEvent[]) =>
+    events.map((e) => (e.kind === 'write' ? `ack ${(decodeAcknowledge(decode(e.frame).payload) as { acknowledgedMessageSequenceNumber: number }).acknowledgedMessageSequenceNumber}` : e.kind === 'deliver' ? `deliver ${e.message.payload}` : e.kind));
+  const agentChannel = () => new ReliableChannel({ sendType: MessageType.OutputStreamData, acknowledgeAfterDelivery: true, acknowledgeDuplicates: false, newId });
+
+  it('the expected message is delivered, then acknowledged; one ahead is acknowledged as it comes', () => {
+    const channel = agentChannel();
+    expect(kinds(channel.receive(clientFrame(0, 'a'), T))).toEqual(['deliver a', 'ack 0']);
+    expect(kinds(channel.receive(clientFrame(2, 'c'), T))).toEqual(['ack 2']);
+    // Then what waited behind it, delivered and not acknowledged again.
+    expect(kinds(channel.receive(clientFrame(1, 'b'), T))).toEqual(['deliver b', 'ack 1', 'deliver c']);
+    // The client's side keeps acknowledging first (the plugin's processStreamMessage).
+    const client = new ReliableChannel({ sendType: MessageType.InputStreamData, newId });
+    expect(kinds(client.receive(agentFrame(0, 'x'), T))).toEqual(['ack 0', 'deliver x']);
+  });
+
+  it('counts every copy received and the copies of one already taken', () => {
+    const channel = agentChannel();
+    const first = clientFrame(0, 'a');
+    channel.receive(first, T);
+    channel.receive(clientFrame(2, 'c'), T);
+    channel.receive(clientFrame(2, 'c'), T); // held ahead: a copy
+    channel.receive(first, T); // delivered: a copy, dropped unacknowledged
+    expect(channel.receivedCounts).toEqual({ messages: 4, duplicates: 2 });
+  });
+
+  it("a driver whose consumer is full holds the ack and every frame after it until it has room", async () => {
+    const { ChannelDriver } = await import('../../src/channel/driver.js');
+    const timers = { now: () => T, setTimeout: () => ({}) as never, clearTimeout: () => undefined };
+    const written: string[] = [];
+    const consumed: string[] = [];
+    let full = true;
+    const driver = new ChannelDriver(agentChannel(), timers, {
+      write: (frame) => written.push(kinds([{ kind: 'write', frame }])[0]!),
+      deliver: (message) => {
+        consumed.push(message.payload.toString());
+        return !full;
+      },
+      failed: () => undefined,
+    });
+    driver.receive(clientFrame(0, 'a'));
+    driver.receive(clientFrame(1, 'b'));
+    // 'a' went to a consumer that is now full: no ack for it, and 'b' not even read.
+    expect([consumed, written]).toEqual([['a'], []]);
+    full = false;
+    driver.resumeDelivery();
+    expect([consumed, written]).toEqual([['a', 'b'], ['ack 0', 'ack 1']]);
   });
 });

@@ -124,7 +124,7 @@ export class AgentSession implements PluginHost {
   constructor(
     private readonly record: SessionRecord,
     private readonly config: EmulatorConfig,
-    private readonly onClosed: (failed: boolean) => void,
+    private readonly onClosed: (failed: boolean, received: { messages: number; duplicates: number }) => void,
   ) {
     const channel = new ReliableChannel({
       sendType: MessageType.OutputStreamData,
@@ -136,6 +136,7 @@ export class AgentSession implements PluginHost {
       invalidFrames: 'drop',
       // …but it checks far less than the client does: no digest, no payload length (agentmessage.go).
       frameRules: 'agent',
+      acknowledgeAfterDelivery: true,
     });
     this.driver = new ChannelDriver(channel, systemTimers, {
       write: (frame) => this.write(frame),
@@ -218,6 +219,7 @@ export class AgentSession implements PluginHost {
     if (!this.inputPaused) return;
     this.inputPaused = false;
     this.socket?.resume();
+    this.driver.resumeDelivery();
   }
 
   /**
@@ -366,24 +368,28 @@ export class AgentSession implements PluginHost {
     this.completeHandshake('This session is encrypted using AWS KMS.');
   }
 
-  private onClientData(payloadType: number, payload: Buffer): void {
+  /** False while the plugin's destination is full: the driver holds what follows (`inputDrained`). */
+  private onClientData(payloadType: number, payload: Buffer): boolean {
     if (this.handshake === 'awaiting-response' || this.handshake === 'awaiting-challenge') {
       // Until the handshake completes the agent acknowledges, then discards, other data.
       if (payloadType === PayloadType.HandshakeResponse && this.handshake === 'awaiting-response') this.onHandshakeResponse(payload);
       if (payloadType === PayloadType.EncChallengeResponse && this.handshake === 'awaiting-challenge') this.onChallengeResponse(payload);
-      return;
+      return true;
     }
     switch (payloadType) {
       case PayloadType.Output: {
         const input = this.cipher ? this.cipher.incoming(payloadType, payload) : payload;
         if (input instanceof ProtocolError) {
           this.sendChannelClosed(`Failed to decrypt the client's data: ${input.message}`);
-          return;
+          return true;
         }
-        if (this.plugin?.input(input) === false && !this.inputPaused) {
-          // The destination is full: stop reading the client, as the agent's blocked write does.
+        if (this.plugin?.input(input) === false) {
+          // The destination is full. The agent's write blocks, and with it the reading of the
+          // WebSocket, this message's ack (sent once the write returns) and every frame behind it
+          // (datachannel.go, `handleStreamDataMessage`; one reader: websocketchannel.go).
           this.inputPaused = true;
           this.socket?.pause();
+          return false;
         }
         break;
       }
@@ -400,6 +406,7 @@ export class AgentSession implements PluginHost {
       default:
         break;
     }
+    return true;
   }
 
   /** Sends queued output one message at a time, with the agent's 1 ms pause between messages. */
@@ -465,7 +472,7 @@ export class AgentSession implements PluginHost {
     if (socket?.readyState === 1) {
       socket.send(frame, { binary: true }, () => socket.close(1000));
     }
-    this.onClosed(this.failed);
+    this.onClosed(this.failed, this.driver.channel.receivedCounts);
   }
 }
 
