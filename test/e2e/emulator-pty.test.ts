@@ -1,6 +1,6 @@
 // @module-tag needs-node-pty
 import { execFileSync } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { PayloadType } from '../../src/protocol/constants.js';
 import { loadPty } from '../../src/emulator/agent/pty.js';
 import { ShellPlugin } from '../../src/emulator/agent/shell-plugin.js';
@@ -90,5 +90,31 @@ describe("the emulator's shell plugin takes input as the agent does: a blocking 
     expect(refusedAt!).toBeLessThan(256 * 1024);
     expect(drained).toBeGreaterThan(0);
     expect(output.trim()).toBe(String(input.length));
+  }, 20_000);
+
+  it('a session stopped with input still queued for the PTY ends quietly: no write to the closed terminal', async () => {
+    // node-pty writes its queue on after the master is closed and prints "Unhandled pty write error"
+    // (EBADF) for each try; the agent, stopping a session, kills the shell and its input with it.
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await new Promise<void>((resolve) => {
+        const plugin: ShellPlugin = new ShellPlugin(
+          { output: () => undefined, done: () => undefined, terminate: () => undefined, inputDrained: () => undefined },
+          ['sh', '-c', 'stty raw -echo; sleep 30'],
+        );
+        plugin.start();
+        setTimeout(() => {
+          // The program does not read: the PTY's buffer fills and node-pty queues the rest.
+          while (plugin.input(Buffer.alloc(1024, 0x61))) {}
+          for (let i = 0; i < 64; i++) plugin.input(Buffer.alloc(1024, 0x62));
+          plugin.stop();
+          resolve();
+        }, 300);
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([]);
+    } finally {
+      errors.mockRestore();
+    }
   }, 20_000);
 });

@@ -96,6 +96,9 @@ export function ptyInput(terminal: NodePty.IPty, drained: () => void): (data: Bu
     };
   }
   let holding = false;
+  // Once the program has exited nothing takes input any more (the agent's write fails then too);
+  // writing on would only reach a closed descriptor, which node-pty reports on stderr.
+  terminal.onExit(() => discardInput(terminal));
   stream._processWriteQueue = function (this: typeof stream) {
     next.call(this);
     if (holding && queue.length === 0) {
@@ -109,4 +112,18 @@ export function ptyInput(terminal: NodePty.IPty, drained: () => void): (data: Bu
     holding = true;
     return false;
   };
+}
+
+/**
+ * Drops the input node-pty still queues for the PTY, before the PTY is closed: otherwise its next
+ * write goes to a closed descriptor and node-pty prints "Unhandled pty write error … EBADF" on the
+ * emulator's stderr. The agent, stopping a session, kills the shell; what it had not written is
+ * lost with it.
+ */
+export function discardInput(terminal: NodePty.IPty): void {
+  const stream = (terminal as unknown as { _writeStream?: { _writeQueue?: unknown[]; _writeImmediate?: NodeJS.Immediate } })._writeStream;
+  if (!stream || !Array.isArray(stream._writeQueue)) return;
+  stream._writeQueue.length = 0;
+  if (stream._writeImmediate) clearImmediate(stream._writeImmediate);
+  stream._writeImmediate = undefined;
 }

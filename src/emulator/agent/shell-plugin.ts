@@ -1,5 +1,5 @@
 import type { IPty } from 'node-pty';
-import { PTY_MISSING, ptyInput, ptySpawn, readToEnd } from './pty.js';
+import { PTY_MISSING, discardInput, ptyInput, ptySpawn, readToEnd } from './pty.js';
 import { PayloadType } from '../../protocol/constants.js';
 import type { TerminalSize } from '../../protocol/payloads.js';
 import { AgentOutput } from './agent-output.js';
@@ -107,6 +107,7 @@ export class ShellPlugin implements AgentPlugin {
     clearTimeout(this.waitTimer);
     const pty = this.pty;
     if (!pty) return;
+    discardInput(pty);
     pty.kill('SIGKILL');
     // node-pty's UnixTerminal closes its master in destroy(), which IPty does not declare.
     (pty as unknown as { destroy?: () => void }).destroy?.();
