@@ -1,3 +1,5 @@
+import { SsmxError } from '../errors.js';
+
 export type SessionErrorCode =
   /** The stream URL could not be reached or refused the WebSocket. */
   | 'STREAM_UNREACHABLE'
@@ -18,12 +20,12 @@ export type SessionErrorCode =
   /** The service has ended the session: ResumeSession gave no token, or the target is gone. */
   | 'ENDED_BY_SERVICE';
 
-export class SessionError extends Error {
+export class SessionError extends SsmxError {
   override readonly name = 'SessionError';
   constructor(
     readonly code: SessionErrorCode,
     message: string,
-    readonly hint?: string,
+    override readonly hint?: string,
   ) {
     super(message);
   }

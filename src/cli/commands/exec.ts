@@ -1,5 +1,5 @@
 import { awsFor } from '../aws-context.js';
-import { openDataChannel } from '../connect.js';
+import { openDataChannel } from '../../lib/open.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { startProgress } from '../progress.js';
 import { runShellSession } from '../shell-session.js';

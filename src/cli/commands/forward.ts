@@ -3,7 +3,7 @@ import { awsFor } from '../aws-context.js';
 import { SessionError } from '../../session/errors.js';
 import { exposureWarning, listenLocal, type Listening } from '../../session/listener.js';
 import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
-import { openSession } from '../connect.js';
+import { startDataChannel } from '../../lib/open.js';
 import { waitReady } from '../../session/data-channel-session.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -125,7 +125,7 @@ export async function forwardCommand(target: string, specTexts: string[], option
         const { documentName, parameters } = documentFor(spec, listening.port);
         /** One session of the pool, from StartSession to a ready tunnel; `onEnd` hears of its end. */
         const openMember = async (onEnd: (member: PoolMember, why: SessionError) => void, replacement = false): Promise<PoolMember> => {
-          const { started, session } = await openSession({ target: instanceId, documentName, parameters, reason: options.reason }, aws.connect);
+          const { started, session } = await startDataChannel({ target: instanceId, documentName, parameters, reason: options.reason }, aws.connect);
           lifecycle.track(session);
           const member: PoolMember = { sessionId: started.sessionId, replacement };
           pool.push(member);

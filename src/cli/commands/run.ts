@@ -3,7 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsError, toAwsError } from '../../aws/errors.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
-import { openSession } from '../connect.js';
+import { startDataChannel } from '../../lib/open.js';
 import { Lifecycle } from '../lifecycle.js';
 import { shellIo, type CliContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -55,7 +55,7 @@ export async function runCommand(target: string, words: string[], options: RunOp
         throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
       }
       const start = async (documentName: string) => {
-        const opened = await openSession({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
+        const opened = await startDataChannel({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
         lifecycle.track(opened.session);
         return { ...opened, promisesStatus: documentName === RUN_DOCUMENT };
       };
