@@ -1,5 +1,5 @@
 /**
- * What a program may hand ssmx for its AWS calls, shaped as the AWS SDK for JavaScript shapes it
+ * What passes between a program and ssmx's AWS side. What a program may hand ssmx for its AWS calls, shaped as the AWS SDK for JavaScript shapes it
  * (@smithy/types' AwsCredentialIdentity and AwsCredentialIdentityProvider, @smithy/protocol-http's
  * HttpRequest, HttpResponse and HttpHandler), so that the SDK's own providers and handlers fit,
  * but declared here: the SDK is bundled into ssmx, and a program using it need not install it.
@@ -44,4 +44,20 @@ export interface AwsHttpResponse {
  */
 export interface AwsRequestHandler {
   handle(request: AwsHttpRequest, options?: { abortSignal?: unknown; requestTimeout?: number }): Promise<{ response: AwsHttpResponse }>;
+}
+
+/** A managed instance, as `ssmx list` shows it and a person picks it. */
+export interface ManagedInstance {
+  id: string;
+  name: string;
+  ipAddress: string;
+  platform: string;
+  /** Linux, Windows or MacOS, as SSM reports it. */
+  platformType: string;
+  agentVersion: string;
+  /** From EC2 (empty for an on-premises managed instance): its type, state and tags. */
+  instanceType: string;
+  state: string;
+  tags: Record<string, string>;
+  pingStatus: string;
 }

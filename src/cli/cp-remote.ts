@@ -12,7 +12,7 @@ import { CopyError, parseFailure, REMOTE_ERRORS } from './cp.js';
 import { UsageError } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import { RUN_DOCUMENT } from './names.js';
-import { agentCommandLine } from './commands/exec.js';
+import { agentCommandLine } from '../lib/run.js';
 
 /** How long the removal of an interrupted copy's files on the instance may take, on the way out. */
 const CLEANUP_WAIT_MS = 15_000;

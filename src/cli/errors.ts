@@ -33,6 +33,7 @@ const sessionExitCodes: Record<SessionErrorCode, number> = {
   HANDSHAKE: ExitCode.Protocol,
   LOCAL_ADDRESS: ExitCode.Usage,
   ENDED_BY_SERVICE: ExitCode.Connection,
+  DESTINATION_UNREACHABLE: ExitCode.Connection,
 };
 
 /** One place that turns any failure into a line for a person and a status for a script. */

@@ -139,7 +139,13 @@ export class ListenerForward extends EventEmitter<ListenerForwardEvents> {
     this.waits.clear();
     for (const socket of this.early) socket.destroy();
     this.early.clear();
-    await Promise.all([...this.pool.map((member) => member.session.terminate()), this.listening.close()]);
+    const reason = new SessionError('INTERRUPTED', 'the forward was closed');
+    const ending = this.pool.map(async (member) => {
+      await member.session.terminate(reason);
+      // Its connections go with it: the listener's close waits for every one.
+      member.tunnel?.end();
+    });
+    await Promise.all([...ending, this.listening.close()]);
   }
 
   /** Each new connection goes to the session serving the fewest. */

@@ -18,7 +18,9 @@ export type SessionErrorCode =
   /** A local address could not be used: port in use, no permission, bad socket path. */
   | 'LOCAL_ADDRESS'
   /** The service has ended the session: ResumeSession gave no token, or the target is gone. */
-  | 'ENDED_BY_SERVICE';
+  | 'ENDED_BY_SERVICE'
+  /** The instance could not connect to the port forwarding's destination (the agent's ConnectToPortError). */
+  | 'DESTINATION_UNREACHABLE';
 
 export class SessionError extends SsmxError {
   override readonly name = 'SessionError';

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { AwsError, toAwsError } from '../../aws/errors.js';
+import { toAwsError } from '../../aws/errors.js';
+import { KILLED_BY_SIGNAL } from '../../protocol/payloads.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
 import { startDataChannel } from '../../lib/open.js';
@@ -8,8 +9,7 @@ import { Lifecycle } from '../lifecycle.js';
 import { shellIo, type CliContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { agentCommandLine } from './exec.js';
-import { describeManagedInstance } from '../../aws/targets.js';
+import { agentCommandLine, refuseWindows, startRunSession } from '../../lib/run.js';
 import type { SsmClients } from '../../aws/ssm.js';
 import { endedStatus } from '../session-ending.js';
 
@@ -30,12 +30,6 @@ export const RUN_DOCUMENT_CONTENT = {
   properties: { linux: shellConfig, macos: shellConfig },
 };
 
-/** What the agent reports for a command a signal ended: Go's ExitCode() of such a process (agent shell.go). */
-const KILLED_BY_SIGNAL = -1;
-
-/** The fallback without RUN_DOCUMENT: output combined, no exit status from the agent. */
-const FALLBACK_DOCUMENT = 'AWS-StartNonInteractiveCommand';
-
 export interface RunOptions extends GlobalOptions {
   reason?: string;
 }
@@ -49,25 +43,17 @@ export async function runCommand(target: string, words: string[], options: RunOp
   try {
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(target);
-      // The command goes to a POSIX shell (sh -c); a Windows instance has PowerShell instead.
-      const platformType = (await describeManagedInstance(aws.ssm.session, instanceId))?.PlatformType;
-      if (platformType === 'Windows') {
-        throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
-      }
-      const start = async (documentName: string) => {
-        const opened = await startDataChannel({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
-        lifecycle.track(opened.session);
-        return { ...opened, promisesStatus: documentName === RUN_DOCUMENT };
-      };
-      let opened;
-      try {
-        opened = await start(RUN_DOCUMENT);
-      } catch (error) {
-        if (!(error instanceof AwsError && error.code === 'InvalidDocument')) throw error;
-        aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`);
-        opened = await start(FALLBACK_DOCUMENT);
-      }
-      const { session, started, promisesStatus } = opened;
+      await refuseWindows(aws.ssm, instanceId, target);
+      const { opened, combined } = await startRunSession(
+        async (documentName) => {
+          const opened = await startDataChannel({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
+          lifecycle.track(opened.session);
+          return opened;
+        },
+        () => aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`),
+      );
+      const { session, started } = opened;
+      const promisesStatus = !combined;
       // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
       // nothing is read from ours.
       const outcome = await runShell(session, { ...shellIo(context), stdin: new PassThrough().end(), terminal: false });

@@ -1,0 +1,128 @@
+// @module-tag needs-node-pty
+// @module-tag needs-redis-server
+import { connect as connectTcp } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsError, connect, forward, listInstances, openSession, resolveTarget, run, SessionError, SsmxError, startEmulator, type Emulator } from '../../src/lib/index.js';
+import { startRedis } from '../support/redis.js';
+
+/**
+ * The library (src/lib/index.ts) in this process against emulators it starts itself: no process
+ * is spawned but redis-server and the emulated instance's shells and commands.
+ */
+
+let redis: Awaited<ReturnType<typeof startRedis>>;
+let first: Emulator;
+let second: Emulator;
+
+beforeAll(async () => {
+  [redis, first, second] = await Promise.all([
+    startRedis(),
+    startEmulator(),
+    startEmulator({ region: 'eu-west-1', instances: [{ id: 'i-0fedcba9876543210', name: 'web-2', tags: { Env: 'test' } }] }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([first?.close(), second?.close(), redis?.stop()]);
+});
+
+/** One RESP command to Redis through a Duplex, its whole reply. */
+function redisCommand(stream: NodeJS.ReadWriteStream, words: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let reply = '';
+    const onData = (chunk: Buffer) => {
+      reply += chunk.toString();
+      if (reply.endsWith('\r\n') && (!reply.startsWith('$') || reply.split('\r\n').length >= 3)) {
+        stream.off('data', onData);
+        resolve(reply);
+      }
+    };
+    stream.on('data', onData);
+    stream.once('error', reject);
+    stream.write(`*${words.length}\r\n${words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}\r\n`).join('')}`);
+  });
+}
+
+describe('ssmx as a library', () => {
+  it('connect(): a Duplex to a real Redis through a port session, with no listener; ends on the service with the stream', async () => {
+    const db = connect({ target: first.instances[0]!.id, port: redis.port, aws: first.aws });
+    const started = new Promise<string>((resolve) => db.once('started', resolve));
+    expect(await redisCommand(db, ['SET', 'library-key', 'a value through ssmx'])).toBe('+OK\r\n');
+    expect(await redisCommand(db, ['GET', 'library-key'])).toBe('$20\r\na value through ssmx\r\n');
+    expect(await started).toMatch(/^ssmx-/);
+    const closed = new Promise<void>((resolve) => db.once('close', resolve));
+    db.end();
+    await closed;
+  });
+
+  it('run(): stdout, stderr and the exit status apart, under SSMX-RunCommand once it exists', async () => {
+    const target = first.instances[0]!.id;
+    // Without the document: the combined fallback, no status.
+    const fallback = await run({ target, command: 'echo out; echo err >&2', aws: first.aws });
+    expect(fallback).toMatchObject({ combined: true, exitCode: null });
+    expect(fallback.stdout.toString()).toContain('out');
+    const { SSMClient, CreateDocumentCommand } = await import('@aws-sdk/client-ssm');
+    const { RUN_DOCUMENT_CONTENT } = await import('../../src/cli/commands/run.js');
+    const ssm = new SSMClient({ region: first.region, endpoint: first.endpoint, credentials: first.credentials });
+    await ssm.send(new CreateDocumentCommand({ Name: 'SSMX-RunCommand', Content: JSON.stringify(RUN_DOCUMENT_CONTENT), DocumentType: 'Session', DocumentFormat: 'JSON' }));
+    ssm.destroy();
+    const result = await run({ target, command: 'echo out; echo err >&2; exit 3', aws: first.aws });
+    expect(result).toMatchObject({ combined: false, exitCode: 3, signaled: false });
+    expect(result.stdout.toString()).toBe('out\n');
+    expect(result.stderr.toString()).toBe('err\n');
+    expect(result.sessionId).toMatch(/^ssmx-/);
+  });
+
+  it('openSession(): a shell as a Duplex; `ended` once it exits', async () => {
+    const shell = openSession({ target: first.instances[0]!.id, aws: first.aws });
+    let seen = '';
+    shell.on('data', (chunk) => (seen += chunk.toString()));
+    // `ended` may come before the last output is read: the readable side's `end` says all was.
+    const read = new Promise((resolve) => shell.once('end', resolve));
+    const ended = new Promise((resolve) => shell.once('ended', resolve));
+    shell.resize(100, 30);
+    shell.write('stty size; echo "mark""er-$((6*7))"; exit\n');
+    expect(await ended).toMatchObject({ terminated: false, exitCode: null });
+    await read;
+    expect(seen).toContain('marker-42');
+    expect(seen).toContain('30 100');
+  });
+
+  it('two sessions to two emulators with different credentials, in one process, at once', async () => {
+    expect(first.credentials.accessKeyId).not.toBe(second.credentials.accessKeyId);
+    const [a, b] = await Promise.all([
+      run({ target: first.instances[0]!.id, command: ['echo', 'first'], aws: first.aws }),
+      run({ target: 'web-2', command: ['echo', 'second'], aws: second.aws }),
+    ]);
+    expect(a.stdout.toString()).toContain('first');
+    expect(b.stdout.toString()).toContain('second');
+    // Each emulator knows only its own keys: the first's are refused by the second.
+    const crossed = await listInstances({ aws: { ...second.aws, credentials: first.credentials } }).catch((error: unknown) => error);
+    expect(crossed).toBeInstanceOf(AwsError);
+    expect(crossed).toBeInstanceOf(SsmxError);
+    expect((crossed as AwsError).kind).toBe('credentials');
+    expect(await resolveTarget('tag:Env=test', { aws: second.aws })).toBe('i-0fedcba9876543210');
+    expect((await listInstances({ aws: second.aws })).map((instance) => instance.name)).toEqual(['web-2']);
+  });
+
+  it('forward(): a listener on a free port with its sessions; close() ends them', async () => {
+    const tunnel = await forward({ target: first.instances[0]!.id, specs: [`0:${redis.port}`], sessions: 2, aws: first.aws });
+    const [listener] = tunnel.listening;
+    expect(listener).toMatchObject({ address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), remotePort: redis.port, mode: 'multiplexed' });
+    expect(listener!.sessionIds).toHaveLength(2);
+    const socket = connectTcp(listener!.port!, '127.0.0.1');
+    expect(await redisCommand(socket, ['PING'])).toBe('+PONG\r\n');
+    socket.destroy();
+    await tunnel.close();
+  });
+
+  it('an AbortSignal ends a session on the service and fails the stream with INTERRUPTED', async () => {
+    const controller = new AbortController();
+    const shell = openSession({ target: first.instances[0]!.id, aws: first.aws, signal: controller.signal });
+    await new Promise((resolve) => shell.once('started', resolve));
+    controller.abort();
+    const error = await new Promise((resolve) => shell.once('error', resolve));
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error).toMatchObject({ code: 'INTERRUPTED' });
+  });
+});
