@@ -229,6 +229,22 @@ export async function listInstances(options: CommonOptions = {}): Promise<Manage
 }
 
 /**
+ * Makes the account's SSMX-RunCommand session document, under which run() gets stdout and stderr
+ * apart and the exit status, as `ssmx setup` does: created when missing, brought up to date when
+ * it says something else (a new default version), else left alone. Once per account and region.
+ */
+export async function setup(options: CommonOptions = {}): Promise<'created' | 'updated' | 'unchanged'> {
+  const lazy = lazyClient(options);
+  try {
+    const { client } = await lazy.load();
+    const { ensureRunDocument } = await import('./setup.js');
+    return (await ensureRunDocument(client.ssm)).kind;
+  } finally {
+    lazy.release();
+  }
+}
+
+/**
  * Starts the emulator of Session Manager and its agent in this process, on loopback, as `ssmx
  * emulator` does: the SigV4-checked SSM API and the data-channel gateway, with real shells in a
  * PTY (node-pty, an optional dependency), port forwarding and commands. Pass its `aws` to any

@@ -79,7 +79,9 @@ export class RemoteSession extends ChannelDuplex {
     this.stderr = new Readable({ read: () => ends.budget.relieve() });
     ends.budget.hold(() => this.stderr.readableLength);
     // Once the remote has ended and everything was read, nothing more can be written either.
-    this.once('end', () => this.end());
+    this.once('end', () => {
+      if (!this.writableEnded) this.end();
+    });
     const { signal } = options;
     if (signal?.aborted) {
       this.opening = Promise.resolve(undefined);

@@ -2,7 +2,7 @@
 // @module-tag needs-redis-server
 import { connect as connectTcp } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsError, connect, forward, listInstances, openSession, resolveTarget, run, SessionError, SsmxError, startEmulator, type Emulator } from '../../src/lib/index.js';
+import { AwsError, connect, forward, listInstances, openSession, resolveTarget, run, SessionError, setup, SsmxError, startEmulator, type Emulator } from '../../src/lib/index.js';
 import { startRedis } from '../support/redis.js';
 
 /**
@@ -61,11 +61,8 @@ describe('ssmx as a library', () => {
     const fallback = await run({ target, command: 'echo out; echo err >&2', aws: first.aws });
     expect(fallback).toMatchObject({ combined: true, exitCode: null });
     expect(fallback.stdout.toString()).toContain('out');
-    const { SSMClient, CreateDocumentCommand } = await import('@aws-sdk/client-ssm');
-    const { RUN_DOCUMENT_CONTENT } = await import('../../src/cli/commands/run.js');
-    const ssm = new SSMClient({ region: first.region, endpoint: first.endpoint, credentials: first.credentials });
-    await ssm.send(new CreateDocumentCommand({ Name: 'SSMX-RunCommand', Content: JSON.stringify(RUN_DOCUMENT_CONTENT), DocumentType: 'Session', DocumentFormat: 'JSON' }));
-    ssm.destroy();
+    expect(await setup({ aws: first.aws })).toBe('created');
+    expect(await setup({ aws: first.aws })).toBe('unchanged');
     const result = await run({ target, command: 'echo out; echo err >&2; exit 3', aws: first.aws });
     expect(result).toMatchObject({ combined: false, exitCode: 3, signaled: false });
     expect(result.stdout.toString()).toBe('out\n');
