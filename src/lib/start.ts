@@ -5,10 +5,10 @@ import { LibraryClient } from './client.js';
 import { checkDistinctLocals, ListenerForward, portDocument } from './forward.js';
 import { DEFAULT_SESSIONS } from './names.js';
 import { startDataChannel } from './open.js';
-import { parsePortSpec, type PortSpec } from './port-spec.js';
+import { portSpecOf, type PortSpec } from './port-spec.js';
 import { agentCommandLine, refuseWindows, startRunSession } from './run.js';
 import type { OpenedChannel } from './session.js';
-import type { ConnectOptions, Forward, ForwardedListener, ForwardEvents, ForwardOptions, PortForwardSpec, RunOptions, SessionOptions } from './types.js';
+import type { ConnectOptions, Forward, ForwardedListener, ForwardEvents, ForwardOptions, RunOptions, SessionOptions } from './types.js';
 
 /**
  * How the library's calls reach their sessions, loaded when the first of them opens one (so that
@@ -43,16 +43,6 @@ export async function openPortChannel(client: LibraryClient, options: ConnectOpt
   const { documentName, parameters } = portDocument({ host: options.host, port: options.port }, 0);
   const { session } = await startDataChannel({ target: instanceId, documentName, parameters, reason: options.reason }, client.connect, (opened) => started(opened.sessionId));
   return session;
-}
-
-/** An object spec as `ssmx forward` would write it, and parsed as it parses one. */
-function specOf(given: string | PortForwardSpec): PortSpec {
-  if (typeof given === 'string') return parsePortSpec(given);
-  const local = given.local ?? 0;
-  const host = given.host?.includes(':') ? `[${given.host}]` : given.host;
-  const bind = given.bind?.includes(':') ? `[${given.bind}]` : given.bind;
-  const text = [bind, String(local), host, String(given.port)].filter((field) => field !== undefined).join(':');
-  return parsePortSpec(text);
 }
 
 /** The listeners of one forward() and their pools: what src/lib/types.ts calls a Forward. */
@@ -95,7 +85,7 @@ class ForwardGroup extends EventEmitter<ForwardEvents> implements Forward {
 
 /** Listeners for every spec, each with its pool of sessions, as `ssmx forward` starts them. */
 export async function startForward(client: LibraryClient, options: ForwardOptions): Promise<Forward> {
-  const specs = options.specs.map(specOf);
+  const specs = options.specs.map(portSpecOf);
   if (specs.length === 0) throw new UsageError('no port spec given', "forward({ target, specs: ['0:5432'] })");
   checkDistinctLocals(specs);
   const bind = options.bind ?? '127.0.0.1';
