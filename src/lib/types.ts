@@ -158,8 +158,9 @@ export interface ConnectionEvents {
 
 /**
  * One connection to a port the instance reaches, as a Duplex (a socket without the socket): what
- * is written reaches the destination, what it sends is read. Ending the writable side closes the
- * connection's sending half towards the destination (an smux FIN); destroying it ends the session.
+ * is written reaches the destination, what it sends is read. smux v1 has no half-close: ending the
+ * writable side closes the connection at the agent's end too (replies already on their way still
+ * arrive). When the destination closes, the readable side ends; destroying it ends the session.
  */
 export interface Connection extends EventedDuplex<ConnectionEvents> {
   readonly sessionId: string | undefined;

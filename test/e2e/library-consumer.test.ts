@@ -18,6 +18,7 @@ import { runProgram } from '../support/run.js';
  */
 
 let project: string;
+let docs: string[] = [];
 let redis: Awaited<ReturnType<typeof startRedis>>;
 
 /** The README's example, as a newcomer copies it. */
@@ -27,6 +28,12 @@ function readmeExample(): string {
   const block = /```ts\n([\s\S]*?)```/.exec(section);
   if (!block) throw new Error('README.md has no ```ts block under "Use from Node"');
   return block[1]!;
+}
+
+/** docs/library.md's examples that run as they are: those that start the emulator. */
+function docsExamples(): string[] {
+  const docs = readFileSync(join(repoRoot, 'docs/library.md'), 'utf8');
+  return [...docs.matchAll(/```ts\n([\s\S]*?)```/g)].map((block) => block[1]!).filter((code) => code.includes('startEmulator('));
 }
 
 /** The declarations' text without their comments: what a compiler reads as types. */
@@ -47,6 +54,8 @@ beforeAll(async () => {
   execFileSync('npm', ['install', tarball, '--offline', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
   symlinkSync(join(repoRoot, 'node_modules/node-pty'), join(project, 'node_modules/node-pty'), 'dir');
   writeFileSync(join(project, 'example.ts'), readmeExample());
+  docs = docsExamples();
+  docs.forEach((code, index) => writeFileSync(join(project, `docs-${index + 1}.ts`), code));
   writeFileSync(
     join(project, 'tsconfig.json'),
     JSON.stringify({
@@ -62,7 +71,7 @@ beforeAll(async () => {
         typeRoots: [join(repoRoot, 'node_modules/@types')],
         outDir: 'out',
       },
-      files: ['example.ts'],
+      files: ['example.ts', ...docs.map((_, index) => `docs-${index + 1}.ts`)],
     }),
   );
   // When the process has nothing left to wait for, what is still open though it does not hold
@@ -108,5 +117,25 @@ describe('a program that depends on ssmx', () => {
     expect(ran.code).toBe(0);
     // Measured: compiling and running, apart.
     console.log(`tsc ${compiled - started} ms, example ${Date.now() - compiled} ms`);
+  });
+
+  it("runs docs/library.md's examples as they are (compiled with the README's above), each exiting by itself", async () => {
+    // What each example, told by what it calls, must show of its work.
+    const shows: Array<[string, RegExp]> = [
+      ['openSession(', /Linux/],
+      ['await run(', /oops\n 3\n/],
+      ['runStream(', /exit status 4/],
+      ['connect({', /hello through Session Manager/],
+      ['forward({', /ping/],
+      ['resolveTarget(', /i-0123456789abcdef0\ni-0123456789abcdef0\n/],
+    ];
+    expect(docs.length).toBe(shows.length);
+    for (const [index, code] of docs.entries()) {
+      const ran = await runProgram(process.execPath, ['--import', join(project, 'handles.mjs'), join(project, `out/docs-${index + 1}.js`)], { env: isolatedEnv(), timeoutMs: 30_000 });
+      expect(ran.stderr, `docs example ${index + 1}`).toMatch(/open at exit: \[\]\n$/);
+      expect(ran.code, `docs example ${index + 1}: ${ran.stderr}`).toBe(0);
+      const [, shown] = shows.find(([call]) => code.includes(call))!;
+      expect(ran.stdout + ran.stderr, `docs example ${index + 1}`).toMatch(shown);
+    }
   });
 });
