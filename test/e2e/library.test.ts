@@ -3,6 +3,7 @@
 import { connect as connectTcp } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsError, connect, forward, listInstances, openSession, resolveTarget, run, SessionError, setup, SsmxError, startEmulator, type Emulator } from '../../src/lib/index.js';
+import { inProcessEmulator } from '../support/in-process.js';
 import { startRedis } from '../support/redis.js';
 
 /**
@@ -121,5 +122,50 @@ describe('ssmx as a library', () => {
     const error = await new Promise((resolve) => shell.once('error', resolve));
     expect(error).toBeInstanceOf(SessionError);
     expect(error).toMatchObject({ code: 'INTERRUPTED' });
+  });
+
+  it('a dropped data channel is resumed: reconnecting, reconnected, and the shell goes on; the AWS side from `env` alone, the wire under `debug`', async () => {
+    // The gateway closes every data-channel WebSocket 2 s after it opened, as the service does on
+    // its own schedule: after the shell is up (the agent reads its PTY first after 1 s).
+    const { emulator, env } = await inProcessEmulator((config) => (config.gatewayCloseAfterMs = 2000));
+    try {
+      const lines: string[] = [];
+      const shell = openSession({ target: 'i-0123456789abcdef0', aws: { env }, debug: (line) => lines.push(line) });
+      let seen = '';
+      shell.on('data', (chunk) => (seen += chunk.toString()));
+      const failed = new Promise((_, reject) => shell.once('error', reject));
+      const reconnecting = Promise.race([failed, new Promise((resolve) => shell.once('reconnecting', resolve))]);
+      const reconnected = new Promise<number>((resolve) => shell.once('reconnected', resolve));
+      expect(await reconnecting).toBeInstanceOf(SsmxError);
+      expect(await reconnected).toBeGreaterThanOrEqual(0);
+      const read = new Promise((resolve) => shell.once('end', resolve));
+      shell.write('echo "after the drop: $((6*7))"; exit\n');
+      await read;
+      expect(seen).toContain('after the drop: 42');
+      expect(lines.some((line) => line.startsWith('ssm StartSessionCommand'))).toBe(true);
+      expect(lines.some((line) => line.startsWith('ssm ResumeSessionCommand'))).toBe(true);
+      expect(lines.some((line) => /^wire ssmx-emulator-\w+: /.test(line))).toBe(true);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("a program's own request handler (the SDK's NodeHttpHandler) carries every AWS call: SSM's and EC2's", async () => {
+    const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+    const sdkHandler = new NodeHttpHandler();
+    const services: string[] = [];
+    const requestHandler = {
+      handle: (request: Parameters<NodeHttpHandler['handle']>[0]) => {
+        services.push(/Credential=[^/]+\/\d+\/[^/]+\/(\w+)\//.exec(request.headers.authorization ?? '')?.[1] ?? '?');
+        return sdkHandler.handle(request);
+      },
+    };
+    try {
+      // A Name tag is looked up through EC2 (the SDK's client) and SSM (ssmx's own JSON client).
+      expect(await resolveTarget('web-2', { aws: { ...second.aws, requestHandler } })).toBe('i-0fedcba9876543210');
+      expect(new Set(services)).toEqual(new Set(['ssm', 'ec2']));
+    } finally {
+      sdkHandler.destroy();
+    }
   });
 });
