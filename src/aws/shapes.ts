@@ -1,8 +1,10 @@
 /**
- * What passes between a program and ssmx's AWS side. What a program may hand ssmx for its AWS calls, shaped as the AWS SDK for JavaScript shapes it
- * (@smithy/types' AwsCredentialIdentity and AwsCredentialIdentityProvider, @smithy/protocol-http's
- * HttpRequest, HttpResponse and HttpHandler), so that the SDK's own providers and handlers fit,
- * but declared here: the SDK is bundled into ssmx, and a program using it need not install it.
+ * The shapes of what passes between a program and ssmx's AWS side: what it may hand in for the AWS
+ * calls, shaped as the AWS SDK for JavaScript shapes it (@smithy/types' AwsCredentialIdentity and
+ * AwsCredentialIdentityProvider, @smithy/protocol-http's HttpRequest, HttpResponse and
+ * HttpHandler), so that the SDK's own providers and handlers fit, and the instances it gets back.
+ * They are declared here, naming no package: the SDK is bundled into ssmx, and a program using
+ * ssmx as a library need not install it.
  */
 
 /** Credentials for SigV4: the SDK's AwsCredentialIdentity. */
