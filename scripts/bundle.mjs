@@ -1,5 +1,6 @@
 // Bundles bin + src (the AWS SDK included) with esbuild: what the npm package ships and the
-// end-to-end tests run. node-pty stays outside (a native module, optional, used by the emulator
+// end-to-end tests run. Two entries share their chunks: the command line's (entry.js, for bin/ssmx)
+// and the library's (lib.js, the package's `import … from 'ssmx'`); each loads only what it uses. node-pty stays outside (a native module, optional, used by the emulator
 // alone), and so do the optional native helpers of ws (the emulator's WebSocket server).
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
@@ -28,7 +29,7 @@ const requiredBuiltins = {
 
 rmSync(new URL('dist/bundle', root), { recursive: true, force: true });
 await build({
-  entryPoints: { entry: 'src/cli/entry.ts' },
+  entryPoints: { entry: 'src/cli/entry.ts', lib: 'src/lib/index.ts' },
   absWorkingDir: new URL('.', root).pathname,
   outdir: 'dist/bundle',
   bundle: true,

@@ -6,6 +6,7 @@ import { createSecureContext, rootCertificates, type SecureContext } from 'node:
 import { AwsError, ENDPOINT_OF_ERROR } from './errors.js';
 import { checkProfile, profileSettings } from './profiles.js';
 import { redact } from './redact.js';
+import type { AwsCredentialProvider, AwsRequestHandler } from './shapes.js';
 
 export interface AwsOptions {
   region?: string | undefined;
@@ -26,6 +27,10 @@ export interface AwsOptions {
   readTimeoutMs?: number | undefined;
   /** --proxy / --no-proxy; the environment's proxy variables apply under them. */
   proxy?: ProxyChoice | undefined;
+  /** Credentials a program hands in, in place of the standard chain (the library's `credentials`). */
+  credentials?: AwsCredentialProvider | undefined;
+  /** Sends every AWS API request in place of ssmx's own agents (the data channel's WebSocket excepted). */
+  requestHandler?: AwsRequestHandler | undefined;
 }
 
 /** The SDK's standard retry mode: three attempts in all, for every client (the SDK's and src/aws/json-api.ts). */
@@ -109,8 +114,14 @@ export function proxyAgents(options: AwsOptions, purpose: 'api' | 'stream' = 'ap
   return found;
 }
 
-/** Every request has a bound: no API call can keep ssmx waiting for ever. */
+/**
+ * Every request has a bound: no API call can keep ssmx waiting for ever. A handler the program
+ * gave is used as it is, behind a face without `destroy`: an SDK client destroys its handler with
+ * itself, and that one is not the client's to destroy.
+ */
 export function requestHandler(options: AwsOptions) {
+  const given = options.requestHandler;
+  if (given) return { handle: given.handle.bind(given), updateHttpClientConfig: () => undefined, httpHandlerConfigs: () => ({}) };
   return {
     connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     // Inactivity, as the AWS CLI's read timeout: a slow answer that keeps coming is not cut.
@@ -135,6 +146,10 @@ const providers = new WeakMap<AwsOptions, AwsCredentialIdentityProvider>();
  */
 export function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvider {
   let provider = providers.get(options);
+  if (!provider && options.credentials) {
+    provider = memoizeCredentials(options.credentials);
+    providers.set(options, provider);
+  }
   if (!provider) {
     const env = options.env ?? process.env;
     const stsEndpoint = resolveEndpoint(options, 'sts', env);
@@ -168,6 +183,34 @@ export function credentialsFor(options: AwsOptions): AwsCredentialIdentityProvid
     providers.set(options, provider);
   }
   return provider;
+}
+
+/** Temporary credentials are asked for again this long before they expire (as the SDK refreshes them). */
+export const CREDENTIALS_REFRESH_MS = 5 * 60_000;
+
+/**
+ * A provider asked once and then again only when what it gave is about to expire, or when it
+ * failed: every API call and every data channel signature asks for credentials, and a program's
+ * provider may read files or call STS each time it is asked.
+ */
+export function memoizeCredentials(provider: AwsCredentialProvider, now: () => number = Date.now): AwsCredentialIdentityProvider {
+  let current: ReturnType<AwsCredentialProvider> | undefined;
+  let expiresAt: number | undefined;
+  return (properties) => {
+    if (current && (expiresAt === undefined || expiresAt - now() > CREDENTIALS_REFRESH_MS)) return current;
+    const asked = provider(properties);
+    current = asked;
+    expiresAt = undefined;
+    asked.then(
+      (credentials) => {
+        if (current === asked) expiresAt = credentials.expiration?.getTime();
+      },
+      () => {
+        if (current === asked) current = undefined;
+      },
+    );
+    return asked;
+  };
 }
 
 /** The region the flag or the environment names (AWS_REGION, then AWS_DEFAULT_REGION). */

@@ -1,3 +1,5 @@
+import { SsmxError } from '../errors.js';
+
 /** The endpoint a failed request went to, kept on its error so the message can name it. */
 export const ENDPOINT_OF_ERROR = Symbol('ssmx endpoint');
 
@@ -12,13 +14,13 @@ export type AwsErrorKind =
   | 'connection';
 
 /** An AWS failure, said so a person understands it, with what to do next. */
-export class AwsError extends Error {
+export class AwsError extends SsmxError {
   override readonly name = 'AwsError';
   constructor(
     readonly kind: AwsErrorKind,
     readonly code: string,
     message: string,
-    readonly hint?: string,
+    override readonly hint?: string,
   ) {
     super(message);
   }

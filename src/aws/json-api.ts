@@ -7,6 +7,7 @@ import { ENDPOINT_OF_ERROR } from './errors.js';
 import { partitionOf } from './partitions.js';
 import { configuredEndpoint } from './profiles.js';
 import { redact } from './redact.js';
+import type { AwsRequestHandler } from './shapes.js';
 import { signHeaders } from './sigv4.js';
 
 /**
@@ -41,8 +42,9 @@ export interface HttpRequestLike {
   protocol: string;
   hostname: string;
   port?: number | undefined;
-  /** Path and query, as they travel. */
+  /** The path alone, as the SDK's HttpRequest has it; the query, if any, is in `query`. */
   path: string;
+  query?: Record<string, string> | undefined;
   headers: Record<string, string>;
   body: string;
 }
@@ -136,7 +138,8 @@ export function nodeHandler(options: AwsOptions): HttpHandler {
       new Promise((resolve, reject) => {
         const secure = request.protocol === 'https:';
         const agent: Agent = secure ? agents.httpsAgent : agents.httpAgent;
-        const req = (secure ? httpsRequest : httpRequest)({ host: request.hostname.replace(/^\[(.*)\]$/, '$1'), port: request.port, method: request.method, path: request.path, headers: request.headers, agent });
+        const query = request.query && Object.keys(request.query).length ? `?${new URLSearchParams(request.query)}` : '';
+        const req = (secure ? httpsRequest : httpRequest)({ host: request.hostname.replace(/^\[(.*)\]$/, '$1'), port: request.port, method: request.method, path: `${request.path}${query}`, headers: request.headers, agent });
         let settled = false;
         const fail = (error: Error) => {
           if (settled) return;
@@ -173,6 +176,32 @@ export function nodeHandler(options: AwsOptions): HttpHandler {
       agents.httpAgent.destroy();
     },
   };
+}
+
+/**
+ * A handler the program gave (src/aws/shapes.ts), as this client uses one: its answer's body read
+ * whole, whether it came as text, bytes or a stream (the SDK's NodeHttpHandler gives the response
+ * itself). It is not destroyed with the client: it is its owner's.
+ */
+export function givenHandler(given: AwsRequestHandler): HttpHandler {
+  return {
+    async handle(request) {
+      const { response } = await given.handle(request);
+      return { response: { statusCode: response.statusCode, headers: response.headers, body: await wholeBody(response.body) } };
+    },
+  };
+}
+
+async function wholeBody(body: unknown): Promise<string | Uint8Array> {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+  if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return Buffer.concat(chunks);
+  }
+  if (typeof (body as Blob).arrayBuffer === 'function') return new Uint8Array(await (body as Blob).arrayBuffer());
+  throw new TypeError('the request handler answered with a body that is neither text, bytes nor a stream');
 }
 
 const header = (headers: Record<string, string | undefined>, name: string) => {
@@ -233,13 +262,14 @@ export function createJsonApi(options: AwsOptions, service: JsonService, depende
   const debug = options.debug;
 
   async function attempt(operation: string, body: string, url: URL, region: string, credentials: AwsCredentialIdentityProvider): Promise<{ status: number; headers: Record<string, string | undefined>; text: string }> {
-    handler ??= nodeHandler(options);
+    handler ??= options.requestHandler ? givenHandler(options.requestHandler) : nodeHandler(options);
     const request: HttpRequestLike = {
       method: 'POST',
       protocol: url.protocol,
       hostname: url.hostname,
       ...(url.port ? { port: Number(url.port) } : {}),
-      path: `${url.pathname || '/'}${url.search}`,
+      path: url.pathname || '/',
+      ...(url.search ? { query: Object.fromEntries(url.searchParams) } : {}),
       headers: {
         host: url.host,
         'content-type': 'application/x-amz-json-1.1',

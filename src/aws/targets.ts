@@ -3,6 +3,9 @@ import type { InstanceInformation, InstanceInformationStringFilter } from '@aws-
 import { clientConfig, instrumentClient, type AwsOptions } from './client-config.js';
 import { AwsError, toAwsError } from './errors.js';
 import type { JsonApi } from './json-api.js';
+import type { ManagedInstance } from './shapes.js';
+
+export type { ManagedInstance } from './shapes.js';
 
 /** Targets StartSession takes as they are: EC2 and managed instance ids, ECS container targets. */
 const directTarget = /^(?:i-[0-9a-f]{8,17}|mi-[0-9a-f]{17}|ecs:\S+)$/;
@@ -22,22 +25,6 @@ export function parseTargetSpec(text: string): TargetSpec {
   // No Name tag begins so: a tag filter with its key or its value missing is a mistake.
   if (text.startsWith('tag:')) throw new AwsError('usage', 'BadTarget', `${shownTarget(text)} is not a tag filter: it needs a key and a value`, 'for example tag:Env=prod');
   return { kind: 'name', name: text };
-}
-
-/** A managed instance as a person picks it. */
-export interface ManagedInstance {
-  id: string;
-  name: string;
-  ipAddress: string;
-  platform: string;
-  /** Linux, Windows or MacOS, as SSM reports it. */
-  platformType: string;
-  agentVersion: string;
-  /** From EC2 (empty for an on-premises managed instance): its type, state and tags. */
-  instanceType: string;
-  state: string;
-  tags: Record<string, string>;
-  pingStatus: string;
 }
 
 /**

@@ -1,10 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { credentialsFor, proxyAgents, type AwsOptions } from '../aws/client-config.js';
-import { endpointFor, regionFor } from '../aws/json-api.js';
+import { proxyAgents, type AwsOptions } from '../aws/client-config.js';
 import { createSsmClients, type SsmClients } from '../aws/ssm.js';
 import { createEc2Client, isDirectTarget, listManagedInstances, resolveTarget, type ManagedInstance, type TargetClients } from '../aws/targets.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS } from '../session/data-channel-session.js';
-import type { ConnectOptions, DataChannelAuth } from './connect.js';
+import { dataChannelAuth, type ConnectOptions, type DataChannelAuth } from '../lib/open.js';
 import { loadSsmxConfig, type Alias } from './config-file.js';
 import { proxyChoice, useColor, type CliContext, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
@@ -32,6 +32,9 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
   return options.reconnectTimeout === undefined ? DEFAULT_RECONNECT_TIMEOUT_MS : options.reconnectTimeout * 1000;
 }
 
+/** One client id for every session of this process, as the plugin keeps one (docs/protocol.md §1). */
+const processClientId = randomUUID();
+
 /**
  * How sessions are opened for a command: reconnects bounded by --reconnect-timeout, their notices
  * on a line of their own (also in a raw terminal, which does no output processing), and the wire
@@ -40,36 +43,27 @@ export function reconnectTimeoutMs(options: GlobalOptions): number {
 export function connectOptions(ssm: SsmClients, auth: DataChannelAuth, options: GlobalOptions, context: CliContext, kms?: AwsOptions, network?: AwsOptions): ConnectOptions {
   const tty = context.stderrIsTTY;
   const debug = debugWriter(options, context);
+  const notice = (line: string) => {
+    if (!options.quiet) context.stderr.write(tty ? `\r\n${line}\r\n` : `${line}\n`);
+  };
   return {
     ssm,
     auth,
+    clientId: processClientId,
     // The data channel goes the way the API calls go: the same proxy choice, per address.
     ...(network ? { agents: proxyAgents(network, 'stream') } : {}),
     streamEndpoint: options.ssmmessagesEndpoint || context.env.AWS_ENDPOINT_URL_SSMMESSAGES || undefined,
     reconnectTimeoutMs: reconnectTimeoutMs(options),
     kms,
-    notice: (line) => {
-      if (!options.quiet) context.stderr.write(tty ? `\r\n${line}\r\n` : `${line}\n`);
+    reconnects: {
+      reconnecting: (reason) => notice(`ssmx: the connection dropped (${reason.message}); reconnecting…`),
+      resumed: (ms) => notice(`ssmx: reconnected after ${(ms / 1000).toFixed(1)} s`),
     },
     debug: debug && ((line) => debug(tty ? `${line}\r` : line)),
     timers: context.timers,
   };
 }
 
-
-/**
- * The data channel signed with the credentials, in the region and towards the endpoint of the
- * command's API calls (docs/protocol.md §1): each read when a connection is made.
- */
-export function dataChannelAuth(aws: AwsOptions): DataChannelAuth {
-  const env = aws.env ?? process.env;
-  return {
-    region: () => regionFor(aws, env),
-    // The chain is the API calls' own (one per options object), looked up when first needed.
-    credentials: () => credentialsFor(aws)(),
-    namedEndpoints: () => [endpointFor(aws, 'ssm', regionFor(aws, env), env)],
-  };
-}
 
 /** What ssmx does (aliases, target lookups), for -v and --debug. */
 export function verboseWriter(options: GlobalOptions, context: CliContext): ((line: string) => void) | undefined {
@@ -156,9 +150,14 @@ export function awsFor(options: GlobalOptions, context: CliContext, target?: str
  * stdin is not the terminal (ssh's ProxyCommand, piped input), it is asked on the controlling
  * terminal, as ssh asks for a password.
  */
-/** One question at a time per device: two clients resolving credentials at once share the answer. */
-const askingFor = new Map<string, Promise<string>>();
+/**
+ * One question at a time per device and run: two clients resolving credentials at once share the
+ * answer. Kept per context (a run of a command), not for the whole process.
+ */
+const questions = new WeakMap<CliContext, Map<string, Promise<string>>>();
 function askMfaCodeOnce(serial: string, context: CliContext): Promise<string> {
+  let askingFor = questions.get(context);
+  if (!askingFor) questions.set(context, (askingFor = new Map()));
   let asking = askingFor.get(serial);
   if (!asking) {
     asking = askMfaCode(serial, context).finally(() => askingFor.delete(serial));

@@ -7,12 +7,12 @@ import { TERMINATE_WAIT_MS, withTimeout, type DataChannelSession } from '../sess
 import { SessionError } from '../session/errors.js';
 import { runShell, type ShellOutcome } from '../session/shell.js';
 import type { CommandAws } from './aws-context.js';
-import { openSession } from './connect.js';
+import { startDataChannel } from '../lib/open.js';
 import { CopyError, parseFailure, REMOTE_ERRORS } from './cp.js';
 import { UsageError } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import { RUN_DOCUMENT } from './names.js';
-import { agentCommandLine } from './commands/exec.js';
+import { agentCommandLine } from '../lib/run.js';
 
 /** How long the removal of an interrupted copy's files on the instance may take, on the way out. */
 const CLEANUP_WAIT_MS = 15_000;
@@ -107,7 +107,7 @@ export class Remote {
     if (!script) return undefined;
     this.leftovers = undefined;
     const removing = (async () => {
-      const { session, started } = await openSession({ target: this.instanceId, documentName: RUN_DOCUMENT, parameters: { command: [agentCommandLine([script])] }, reason: this.reason }, this.aws.connect);
+      const { session, started } = await startDataChannel({ target: this.instanceId, documentName: RUN_DOCUMENT, parameters: { command: [agentCommandLine([script])] }, reason: this.reason }, this.aws.connect);
       const outcome = await runShell(session, { stdin: new PassThrough().end(), stdout: collect(() => {}), stderr: collect(() => {}), stdinIsTTY: false, stdoutIsTTY: false, signals: { on: () => () => {} }, terminal: false }).finally(() => {
         this.ending.push(session.terminate(), terminateSession(this.aws.ssm, started.sessionId));
       });
@@ -125,7 +125,7 @@ export class Remote {
     if (this.cause) throw this.cause;
     let sessionId: string | undefined;
     try {
-      const { session } = await openSession({ target: this.instanceId, documentName, parameters: { command: [command] }, reason: this.reason }, this.aws.connect, (started) => (sessionId = started.sessionId));
+      const { session } = await startDataChannel({ target: this.instanceId, documentName, parameters: { command: [command] }, reason: this.reason }, this.aws.connect, (started) => (sessionId = started.sessionId));
       this.lifecycle.track(session);
       this.open.set(session, sessionId!);
       session.once('closed', () => this.open.delete(session));

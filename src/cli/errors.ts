@@ -3,13 +3,9 @@ import type { Writable } from 'node:stream';
 import { AwsError, type AwsErrorKind } from '../aws/errors.js';
 import { SessionError, type SessionErrorCode } from '../session/errors.js';
 import { ExitCode } from './exit-codes.js';
+import { UsageError } from '../errors.js';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export { UsageError } from '../errors.js';
 
 export interface Rendered {
   message: string;
@@ -37,6 +33,7 @@ const sessionExitCodes: Record<SessionErrorCode, number> = {
   HANDSHAKE: ExitCode.Protocol,
   LOCAL_ADDRESS: ExitCode.Usage,
   ENDED_BY_SERVICE: ExitCode.Connection,
+  DESTINATION_UNREACHABLE: ExitCode.Connection,
 };
 
 /** One place that turns any failure into a line for a person and a status for a script. */

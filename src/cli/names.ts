@@ -14,16 +14,7 @@ export function invokedAsPlugin(argv: string[]): boolean {
   return basename(argv[1] ?? '').replace(/\.(c?js|mjs|cmd|exe)$/i, '') === PLUGIN_NAME;
 }
 
-/** The session document `ssmx run` uses, created by `ssmx setup`. */
-export const RUN_DOCUMENT = 'SSMX-RunCommand';
-
-/**
- * Sessions per spec when --sessions is not given. Each paced session carries about 1 MB/s towards
- * the user, and throughput grew with the pool in every measurement (BENCHMARKS.md: 8 connections,
- * 1/2/4/8 sessions). The pool opens eagerly, and every session is an audited AWS session with an
- * agent worker on the instance even when one connection uses it, so the default stops at 4.
- */
-export const DEFAULT_SESSIONS = 4;
+export { DEFAULT_SESSIONS, RUN_DOCUMENT } from '../lib/names.js';
 
 export function parseRemotePort(text: string): number {
   const port = Number(text);

@@ -1,16 +1,18 @@
-import { Duplex } from 'node:stream';
+import { Duplex, type DuplexOptions } from 'node:stream';
 
 /**
  * Two connected streams, as a socket pair: what one is written, the other reads, with
  * backpressure (a write waits until the other side has taken it). Ending one ends the other's
  * reading side; destroying one destroys both. (Node 22 has stream.duplexPair; Node 20 does not.)
+ * The first may be of a subclass of Duplex that adds properties (it must not override the
+ * stream's own methods: the pair gives them as options).
  */
-export function duplexPair(): [Duplex, Duplex] {
-  let a: Duplex;
+export function duplexPair<First extends Duplex = Duplex>(FirstClass: new (options: DuplexOptions) => First = Duplex as unknown as new (options: DuplexOptions) => First): [First, Duplex] {
+  let a: First;
   let b: Duplex;
   const pending = new Map<Duplex, () => void>();
-  const make = (other: () => Duplex) =>
-    new Duplex({
+  const make = <D extends Duplex>(other: () => Duplex, Class: new (options: DuplexOptions) => D): D =>
+    new Class({
       read() {
         const self = this as Duplex;
         const release = pending.get(self);
@@ -38,7 +40,7 @@ export function duplexPair(): [Duplex, Duplex] {
         callback(error);
       },
     });
-  a = make(() => b);
-  b = make(() => a);
+  a = make(() => b, FirstClass);
+  b = make(() => a, Duplex);
   return [a, b];
 }

@@ -1,3 +1,5 @@
+import { SsmxError } from '../errors.js';
+
 /** Codes a script can match; every wire-level failure carries one. */
 export type ProtocolErrorCode =
   | 'FRAME_TOO_SHORT'
@@ -12,7 +14,7 @@ export type ProtocolErrorCode =
   | 'BAD_PAYLOAD'
   | 'BAD_WEBSOCKET_FRAME';
 
-export class ProtocolError extends Error {
+export class ProtocolError extends SsmxError {
   override readonly name = 'ProtocolError';
   constructor(
     readonly code: ProtocolErrorCode,

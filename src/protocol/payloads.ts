@@ -117,6 +117,20 @@ export function decodeSize(payload: Uint8Array): TerminalSize | ProtocolError {
   return { cols, rows };
 }
 
+// --- exit code (docs/protocol.md §7) ------------------------------------------------------------------------
+
+/**
+ * What a NonInteractiveCommands agent with separateOutputStream sends last: `EXIT_CODE: n`, Go's
+ * ExitCode() of the command (-1 for one a signal killed). Undefined for anything else.
+ */
+export function decodeExitCode(payload: Uint8Array): number | undefined {
+  const match = /EXIT_CODE:\s*(-?\d+)/.exec(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The exit code the agent reports for a command a signal ended (agent shell.go). */
+export const KILLED_BY_SIGNAL = -1;
+
 // --- flag (docs/protocol.md §3) -----------------------------------------------------------------------------
 
 export function encodeFlag(value: number): Buffer {

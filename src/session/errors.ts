@@ -1,3 +1,5 @@
+import { SsmxError } from '../errors.js';
+
 export type SessionErrorCode =
   /** The stream URL could not be reached or refused the WebSocket. */
   | 'STREAM_UNREACHABLE'
@@ -16,14 +18,16 @@ export type SessionErrorCode =
   /** A local address could not be used: port in use, no permission, bad socket path. */
   | 'LOCAL_ADDRESS'
   /** The service has ended the session: ResumeSession gave no token, or the target is gone. */
-  | 'ENDED_BY_SERVICE';
+  | 'ENDED_BY_SERVICE'
+  /** The instance could not connect to the port forwarding's destination (the agent's ConnectToPortError). */
+  | 'DESTINATION_UNREACHABLE';
 
-export class SessionError extends Error {
+export class SessionError extends SsmxError {
   override readonly name = 'SessionError';
   constructor(
     readonly code: SessionErrorCode,
     message: string,
-    readonly hint?: string,
+    override readonly hint?: string,
   ) {
     super(message);
   }

@@ -1,7 +1,7 @@
 import { Writable, type Readable } from 'node:stream';
 import type { ReadStream, WriteStream } from 'node:tty';
 import { PayloadType } from '../protocol/constants.js';
-import { encodeSize, type ChannelClosed } from '../protocol/payloads.js';
+import { decodeExitCode, encodeSize, type ChannelClosed } from '../protocol/payloads.js';
 import type { DataChannelSession } from './data-channel-session.js';
 import { SessionError } from './errors.js';
 import { SessionWriter } from './session-io.js';
@@ -151,8 +151,7 @@ export function runShell(session: DataChannelSession, io: ShellIo): Promise<Shel
           stderr.write(payload);
           break;
         case PayloadType.ExitCode: {
-          const match = /EXIT_CODE:\s*(-?\d+)/.exec(payload.toString('utf8'));
-          if (match) exitCode = Number(match[1]);
+          exitCode = decodeExitCode(payload) ?? exitCode;
           break;
         }
         default:

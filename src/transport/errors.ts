@@ -1,3 +1,5 @@
+import { SsmxError } from '../errors.js';
+
 export type TransportErrorCode =
   /** The stream URL could not be reached, or refused the WebSocket. */
   | 'STREAM_UNREACHABLE'
@@ -5,12 +7,12 @@ export type TransportErrorCode =
   | 'CONNECTION_LOST';
 
 /** A failure of the data channel's link, with a code the layers above map to their own. */
-export class TransportError extends Error {
+export class TransportError extends SsmxError {
   override readonly name = 'TransportError';
   constructor(
     readonly code: TransportErrorCode,
     message: string,
-    readonly hint?: string,
+    override readonly hint?: string,
   ) {
     super(message);
   }

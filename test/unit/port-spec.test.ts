@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePortSpec } from '../../src/cli/port-spec.js';
+import { parsePortSpec } from '../../src/lib/port-spec.js';
 import { UsageError } from '../../src/cli/errors.js';
 
 describe('port specs', () => {

@@ -1,6 +1,6 @@
 import type { SsmClients } from '../../src/aws/ssm.js';
 import { describe, expect, it } from 'vitest';
-import { resumer } from '../../src/cli/connect.js';
+import { resumer } from '../../src/lib/open.js';
 import { PayloadType } from '../../src/protocol/constants.js';
 import { DataChannelSession } from '../../src/session/data-channel-session.js';
 import { SessionError } from '../../src/session/errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shlexQuote, shlexSplit } from '../../src/protocol/shlex.js';
-import { agentCommandLine } from '../../src/cli/commands/exec.js';
+import { agentCommandLine } from '../../src/lib/run.js';
 
 // The agent splits non-interactive commands with github.com/google/shlex Split
 // (agent/session/shell/shell_unix.go, StartCommandExecutor); these cases are its rules.

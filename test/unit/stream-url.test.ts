@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rewriteStreamUrl } from '../../src/cli/connect.js';
+import { rewriteStreamUrl } from '../../src/lib/open.js';
 
 describe('the StreamUrl sent to AWS_ENDPOINT_URL_SSMMESSAGES', () => {
   const streamUrl = 'wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/ann-0123456789abcdef0?role=publish_subscribe&cell-number=AAEAAQ';

@@ -1,22 +1,16 @@
 import { awsFor } from '../aws-context.js';
-import { openDataChannel } from '../connect.js';
+import { openDataChannel } from '../../lib/open.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { startProgress } from '../progress.js';
 import { runShellSession } from '../shell-session.js';
 import { endedStatus } from '../session-ending.js';
-import { shlexQuote } from '../../protocol/shlex.js';
+import { agentCommandLine } from '../../lib/run.js';
 
 export interface ExecOptions extends GlobalOptions {
   container?: string;
 }
 
-/**
- * The command line to give the agent, which splits it with shlex and runs the words with no shell
- * (docs/protocol.md §7): one string is shell syntax, so it goes to `sh -c` whole; several words are
- * a command and its arguments, each quoted so that it arrives intact.
- */
-export const agentCommandLine = (words: string[]): string =>
-  words.length === 1 ? `sh -c ${shlexQuote(words[0]!)}` : words.map(shlexQuote).join(' ');
+export { agentCommandLine } from '../../lib/run.js';
 
 /** `ssmx exec <cluster> <task> [-- command]`: ECS Exec with the shell engine (default /bin/sh). */
 export async function execCommand(cluster: string, task: string, command: string[], options: ExecOptions, context: CliContext): Promise<number> {

@@ -12,7 +12,7 @@ import { createTunnel, portMode, type Tunnel } from '../../session/tunnel.js';
 import { credentialsFor, type AwsOptions } from '../../aws/client-config.js';
 import { endpointFor } from '../../aws/json-api.js';
 import { connectOptions, verboseWriter } from '../aws-context.js';
-import { openDataChannel, type DataChannelAuth } from '../connect.js';
+import { openDataChannel, type DataChannelAuth } from '../../lib/open.js';
 import { waitReady, type SessionReady } from '../../session/data-channel-session.js';
 import { Lifecycle } from '../lifecycle.js';
 import { shellIo, useColor, type CliContext, type GlobalOptions } from '../context.js';

@@ -2,7 +2,7 @@ import { awsFor } from '../aws-context.js';
 import { SessionError } from '../../session/errors.js';
 import { runStream } from '../../session/stream.js';
 import { portMode } from '../../session/tunnel.js';
-import { openSession } from '../connect.js';
+import { startDataChannel } from '../../lib/open.js';
 import { waitReady } from '../../session/data-channel-session.js';
 import { Lifecycle } from '../lifecycle.js';
 import type { CliContext, GlobalOptions } from '../context.js';
@@ -37,7 +37,7 @@ export async function proxyCommand(target: string, portText: string | undefined,
   try {
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(name);
-      const { session } = await openSession({ target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason }, aws.connect);
+      const { session } = await startDataChannel({ target: instanceId, documentName: SSH_DOCUMENT, parameters: { portNumber: [String(port)] }, reason: options.reason }, aws.connect);
       lifecycle.track(session);
       const outcome = await waitReady(session, (ready) => {
         if (portMode(ready) !== 'stream') {

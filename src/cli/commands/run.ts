@@ -1,40 +1,21 @@
 import { PassThrough } from 'node:stream';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { AwsError, toAwsError } from '../../aws/errors.js';
+import { KILLED_BY_SIGNAL } from '../../protocol/payloads.js';
 import { runShell } from '../../session/shell.js';
 import { awsFor } from '../aws-context.js';
-import { openSession } from '../connect.js';
+import { startDataChannel } from '../../lib/open.js';
 import { Lifecycle } from '../lifecycle.js';
 import { shellIo, type CliContext, type GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { agentCommandLine } from './exec.js';
-import { describeManagedInstance } from '../../aws/targets.js';
+import { agentCommandLine, refuseWindows, startRunSession } from '../../lib/run.js';
 import type { SsmClients } from '../../aws/ssm.js';
 import { endedStatus } from '../session-ending.js';
 
 export { RUN_DOCUMENT } from '../names.js';
 import { RUN_DOCUMENT } from '../names.js';
 
-const shellConfig = { commands: '{{ command }}', runAsElevated: false, separateOutputStream: true, stdOutSeparatorPrefix: '', stdErrSeparatorPrefix: '' };
-
-/**
- * A NonInteractiveCommands session document whose agent keeps stdout and stderr apart and reports
- * the exit status (StdErr and ExitCode messages, docs/protocol.md §7).
- */
-export const RUN_DOCUMENT_CONTENT = {
-  schemaVersion: '1.0',
-  description: 'ssmx run: one command, its stdout, stderr and exit status kept apart',
-  sessionType: 'NonInteractiveCommands',
-  parameters: { command: { type: 'String', description: 'The command line to run' } },
-  properties: { linux: shellConfig, macos: shellConfig },
-};
-
-/** What the agent reports for a command a signal ended: Go's ExitCode() of such a process (agent shell.go). */
-const KILLED_BY_SIGNAL = -1;
-
-/** The fallback without RUN_DOCUMENT: output combined, no exit status from the agent. */
-const FALLBACK_DOCUMENT = 'AWS-StartNonInteractiveCommand';
+export { RUN_DOCUMENT_CONTENT } from '../../lib/setup.js';
+import { ensureRunDocument, RUN_DOCUMENT_CONTENT } from '../../lib/setup.js';
 
 export interface RunOptions extends GlobalOptions {
   reason?: string;
@@ -49,25 +30,17 @@ export async function runCommand(target: string, words: string[], options: RunOp
   try {
     return await lifecycle.run(async () => {
       const instanceId = await aws.resolve(target);
-      // The command goes to a POSIX shell (sh -c); a Windows instance has PowerShell instead.
-      const platformType = (await describeManagedInstance(aws.ssm.session, instanceId))?.PlatformType;
-      if (platformType === 'Windows') {
-        throw new UsageError(`${target} is a Windows instance: ssmx run speaks to a POSIX shell, not to PowerShell`, 'use ssmx shell, or aws ssm send-command with AWS-RunPowerShellScript');
-      }
-      const start = async (documentName: string) => {
-        const opened = await openSession({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
-        lifecycle.track(opened.session);
-        return { ...opened, promisesStatus: documentName === RUN_DOCUMENT };
-      };
-      let opened;
-      try {
-        opened = await start(RUN_DOCUMENT);
-      } catch (error) {
-        if (!(error instanceof AwsError && error.code === 'InvalidDocument')) throw error;
-        aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`);
-        opened = await start(FALLBACK_DOCUMENT);
-      }
-      const { session, started, promisesStatus } = opened;
+      await refuseWindows(aws.ssm, instanceId, target);
+      const { opened, combined } = await startRunSession(
+        async (documentName) => {
+          const opened = await startDataChannel({ target: instanceId, documentName, parameters: { command: [command] }, reason: options.reason }, aws.connect);
+          lifecycle.track(opened.session);
+          return opened;
+        },
+        () => aws.say(`ssmx: the account has no ${RUN_DOCUMENT} document (ssmx setup creates it): stdout and stderr come combined, and the exit status is 0 unless the session fails`),
+      );
+      const { session, started } = opened;
+      const promisesStatus = !combined;
       // The agent gives a non-interactive command no stdin (it only turns Ctrl-C into a signal), so
       // nothing is read from ours.
       const outcome = await runShell(session, { ...shellIo(context), stdin: new PassThrough().end(), terminal: false });
@@ -110,60 +83,21 @@ export interface SetupOptions extends GlobalOptions {
 
 /** `ssmx setup`: creates the session document `ssmx run` needs (or prints it with --print). */
 export async function setupCommand(options: SetupOptions, context: CliContext): Promise<number> {
-  const content = JSON.stringify(RUN_DOCUMENT_CONTENT, null, 2);
   if (options.print) {
-    context.stdout.write(`${content}\n`);
+    context.stdout.write(`${JSON.stringify(RUN_DOCUMENT_CONTENT, null, 2)}\n`);
     return 0;
   }
   const aws = awsFor(options, context);
-  // The SDK's SSM client and its document commands load here only: `ssmx run` needs none of them.
-  const { CreateDocumentCommand } = await import('../../aws/sdk/ssm.js');
   try {
-    await (await aws.ssm.sdk()).send(new CreateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentType: 'Session', DocumentFormat: 'JSON' }));
-    context.stdout.write(`created the session document ${RUN_DOCUMENT}: ssmx run now keeps stdout, stderr and the exit status apart\n`);
+    const outcome = await ensureRunDocument(aws.ssm);
+    const said = {
+      created: () => `created the session document ${RUN_DOCUMENT}: ssmx run now keeps stdout, stderr and the exit status apart`,
+      unchanged: () => `the session document ${RUN_DOCUMENT} already exists, as ssmx needs it; nothing to do`,
+      updated: () => `updated the session document ${RUN_DOCUMENT}: version ${outcome.kind === 'updated' ? outcome.version : ''}, with ssmx's content, is now its default`,
+    };
+    context.stdout.write(`${said[outcome.kind]()}\n`);
     return 0;
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'DocumentAlreadyExists') throw toAwsError(error, 'CreateDocument');
-    return await updateRunDocument(await aws.ssm.sdk(), content, context);
   } finally {
     aws.destroy();
-  }
-}
-
-/**
- * The document exists: nothing to do when its default version says what ssmx would; else a new
- * version with ssmx's content becomes the default (UpdateDocument, UpdateDocumentDefaultVersion).
- */
-async function updateRunDocument(ssm: SSMClient, content: string, context: CliContext): Promise<number> {
-  const { GetDocumentCommand, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } = await import('../../aws/sdk/ssm.js');
-  const current = await ssm.send(new GetDocumentCommand({ Name: RUN_DOCUMENT })).catch((error: unknown) => {
-    throw toAwsError(error, 'GetDocument');
-  });
-  if (sameJson(current.Content, content)) {
-    context.stdout.write(`the session document ${RUN_DOCUMENT} already exists, as ssmx needs it; nothing to do\n`);
-    return 0;
-  }
-  let version: string | undefined;
-  try {
-    version = (await ssm.send(new UpdateDocumentCommand({ Name: RUN_DOCUMENT, Content: content, DocumentVersion: '$LATEST', DocumentFormat: 'JSON' }))).DocumentDescription?.DocumentVersion;
-  } catch (error) {
-    // The latest version already is ssmx's, only not the default one.
-    if ((error as { name?: string }).name !== 'DuplicateDocumentContent') throw toAwsError(error, 'UpdateDocument');
-    version = (await ssm.send(new GetDocumentCommand({ Name: RUN_DOCUMENT, DocumentVersion: '$LATEST' }))).DocumentVersion;
-  }
-  if (!version) throw new UsageError(`the account's ${RUN_DOCUMENT} differs from what ssmx needs, and could not be updated`, 'ssmx setup --print shows the content to put in it');
-  await ssm.send(new UpdateDocumentDefaultVersionCommand({ Name: RUN_DOCUMENT, DocumentVersion: version })).catch((error: unknown) => {
-    throw toAwsError(error, 'UpdateDocumentDefaultVersion');
-  });
-  context.stdout.write(`updated the session document ${RUN_DOCUMENT}: version ${version}, with ssmx's content, is now its default\n`);
-  return 0;
-}
-
-/** Two JSON texts with the same value, however they are spaced. */
-function sameJson(a: string | undefined, b: string): boolean {
-  try {
-    return a !== undefined && JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
-  } catch {
-    return false;
   }
 }

@@ -3,7 +3,7 @@ import { AsciicastRecorder, recordingFile } from '../../session/recording.js';
 import { parseEscapeChar } from '../../session/escapes.js';
 import { awsFor } from '../aws-context.js';
 import { runShellSession } from '../shell-session.js';
-import { openSession } from '../connect.js';
+import { startDataChannel } from '../../lib/open.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { endedStatus } from '../session-ending.js';
 import { UsageError } from '../errors.js';
@@ -65,7 +65,7 @@ export async function shellCommand(target: string | undefined, options: ShellOpt
       context,
       { ...options, escapeChar },
       async (onStarted) => {
-        const { session } = await openSession({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
+        const { session } = await startDataChannel({ target: instanceId, documentName: options.document, parameters, reason: options.reason }, aws.connect, (started) =>
           onStarted(started.sessionId),
         );
         return session;

@@ -7,7 +7,7 @@ import { SessionError } from '../../session/errors.js';
 import { exposureWarning, listenLocal, type Listening } from '../../session/listener.js';
 import { createTunnel, portMode, type PortMode, type Tunnel } from '../../session/tunnel.js';
 import { awsFor } from '../aws-context.js';
-import { openSession } from '../connect.js';
+import { startDataChannel } from '../../lib/open.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { Lifecycle } from '../lifecycle.js';
@@ -116,7 +116,7 @@ export async function socksCommand(target: string, options: SocksOptions, contex
       const startSession = async (host: string, port: number, route: Route): Promise<Session> => {
         sessionCount += 1;
         try {
-          const { started, session } = await openSession(
+          const { started, session } = await startDataChannel(
             {
               target: instanceId,
               documentName: 'AWS-StartPortForwardingSessionToRemoteHost',

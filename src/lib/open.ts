@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
-import type { AwsOptions } from '../aws/client-config.js';
+import { credentialsFor, type AwsOptions } from '../aws/client-config.js';
 import { toAwsError } from '../aws/errors.js';
 import { generateSessionDataKey } from '../aws/kms.js';
 import { isPresignedUrl, signDataChannelUpgrade, type Credentials } from '../aws/sigv4.js';
 import { resumeSession, startSession, terminateSession, type SsmClients, type StartSessionInput, type StartedSession } from '../aws/ssm.js';
+import { endpointFor, regionFor } from '../aws/json-api.js';
 import { checkStreamUrl } from '../aws/stream-url.js';
 import type { Timers } from '../channel/timers.js';
 import { ReportedClientVersion } from '../protocol/version.js';
@@ -12,9 +12,6 @@ import { DataChannelSession } from '../session/data-channel-session.js';
 import { SessionError } from '../session/errors.js';
 import { asSessionError } from '../session/link.js';
 import { WebSocketTransport } from '../transport/websocket.js';
-
-/** One process-wide client id, as the plugin keeps one across reconnects (docs/protocol.md §1). */
-const clientId = randomUUID();
 
 /**
  * How the data channel is authorised and where it may go (docs/protocol.md §1): its upgrade signed
@@ -33,16 +30,44 @@ export interface DataChannelAuth {
   namedEndpoints: () => string[];
 }
 
-/** Everything a session needs from the AWS side and from the person running ssmx. */
+/**
+ * The data channel signed with the credentials, in the region and towards the endpoint of the
+ * API calls (docs/protocol.md §1): each read when a connection is made.
+ */
+export function dataChannelAuth(aws: AwsOptions): DataChannelAuth {
+  const env = aws.env ?? process.env;
+  return {
+    region: () => regionFor(aws, env),
+    // The chain is the API calls' own (one per options object), looked up when first needed.
+    credentials: () => credentialsFor(aws)(),
+    namedEndpoints: () => [endpointFor(aws, 'ssm', regionFor(aws, env), env)],
+  };
+}
+
+/** What a session hears of its link while it runs: each drop, and each time it is back. */
+export interface ReconnectListener {
+  reconnecting(reason: SessionError): void;
+  resumed(ms: number): void;
+}
+
+/**
+ * Everything a session needs from the AWS side and from whoever opens it (a command, a program
+ * using the library): no more, and nothing read from the process behind their back.
+ */
 export interface ConnectOptions {
   ssm: SsmClients;
   auth: DataChannelAuth;
+  /**
+   * The id the data channel's open message carries. The plugin keeps one across reconnects
+   * (docs/protocol.md §1): the command line keeps one per process, the library one per client.
+   */
+  clientId: string;
   /** How long to keep trying to reopen a dropped data channel; 0 turns reconnecting off. */
   reconnectTimeoutMs: number;
   /** Credentials, region and endpoint for KMS, should the agent ask for an encrypted session. */
   kms?: AwsOptions | undefined;
-  /** One line for the person when the link drops and when it is back. */
-  notice?: ((line: string) => void) | undefined;
+  /** Hears of drops and reconnects (the command line says a line for each). */
+  reconnects?: ReconnectListener | undefined;
   /** --debug: the wire, frame by frame. */
   debug?: ((line: string) => void) | undefined;
   /** The clock and timers of retransmission and reconnects. */
@@ -61,8 +86,8 @@ export interface OpenedSession {
   session: DataChannelSession;
 }
 
-/** StartSession, then the data channel on its StreamUrl: the path every command takes. */
-export async function openSession(input: StartSessionInput, connect: ConnectOptions, onStarted?: (started: StartedSession) => void): Promise<OpenedSession> {
+/** StartSession, then the data channel on its StreamUrl: the path every session takes. */
+export async function startDataChannel(input: StartSessionInput, connect: ConnectOptions, onStarted?: (started: StartedSession) => void): Promise<OpenedSession> {
   const started = await startSession(connect.ssm, input);
   onStarted?.(started);
   return { started, session: await openDataChannel(started, connect, input.target) };
@@ -89,8 +114,8 @@ export type Dialer = (streamUrl: string, tokenValue: string) => Promise<WebSocke
  * any; refused unless it is one ssmx may send credentials to; its upgrade signed, unless the URL
  * is presigned or there are no credentials to sign with.
  */
-export function dialer(connect: Pick<ConnectOptions, 'auth' | 'agents' | 'streamEndpoint'>): Dialer {
-  const { auth, agents, streamEndpoint } = connect;
+export function dialer(connect: Pick<ConnectOptions, 'auth' | 'agents' | 'streamEndpoint' | 'clientId'>): Dialer {
+  const { auth, agents, streamEndpoint, clientId } = connect;
   return async (given, tokenValue) => {
     const streamUrl = rewriteStreamUrl(given, streamEndpoint);
     const named = streamEndpoint ? [...auth.namedEndpoints(), streamEndpoint] : auth.namedEndpoints();
@@ -170,10 +195,10 @@ export async function openDataChannel(
     ...(connect.timers ? { timers: connect.timers } : {}),
     ...(connect.debug ? { debug: (line: string) => connect.debug!(`wire ${started.sessionId}: ${line}`) } : {}),
   });
-  if (connect.notice) {
-    const notice = connect.notice;
-    session.on('reconnecting', (reason) => notice(`ssmx: the connection dropped (${reason.message}); reconnecting…`));
-    session.on('resumed', (ms) => notice(`ssmx: reconnected after ${(ms / 1000).toFixed(1)} s`));
+  const { reconnects } = connect;
+  if (reconnects) {
+    session.on('reconnecting', (reason) => reconnects.reconnecting(reason));
+    session.on('resumed', (ms) => reconnects.resumed(ms));
   }
   return session;
 }

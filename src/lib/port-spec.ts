@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
+import type { PortForwardSpec } from './types.js';
 
 export interface PortSpec {
   /** As the user wrote it, for messages. */
@@ -86,4 +87,16 @@ export function parsePortSpec(spec: string): PortSpec {
     default:
       throw new UsageError(`bad port spec ${JSON.stringify(spec)}`, HINT);
   }
+}
+
+/**
+ * A spec as a program gives it: a string as `ssmx forward` takes it, or an object, written as a
+ * string would be and parsed the same (its local address apart: `127.0.0.2:8080:5432` would read
+ * as a remote host).
+ */
+export function portSpecOf(given: string | PortForwardSpec): PortSpec {
+  if (typeof given === 'string') return parsePortSpec(given);
+  const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
+  const spec = parsePortSpec([String(given.local ?? 0), ...(given.host !== undefined ? [bracket(given.host)] : []), String(given.port)].join(':'));
+  return given.bind === undefined ? spec : { ...spec, bind: given.bind, text: `${bracket(given.bind)}:${spec.text}` };
 }
