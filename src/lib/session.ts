@@ -191,6 +191,8 @@ export class RemoteSession extends ChannelDuplex {
   }
 
   private abort(signal: AbortSignal): void {
+    // A session already over has nothing left to abort.
+    if (this.ended) return;
     const error = new SessionError('INTERRUPTED', 'the session was aborted');
     Object.defineProperty(error, 'cause', { value: signal.reason, enumerable: false });
     void this.terminate().then(() => this.destroy(error));
